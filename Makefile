@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Both install what is missing first.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+HOST ?= 127.0.0.1
+PORT ?= 6001
+METRICS_PORT ?= 9601
+
+.PHONY: deps configure build run test test-asan e2e-deps clean
+
+deps:
+	@./scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@echo "Starting sockudo-node on ws://$(HOST):$(PORT)/app/app-key (HTTP API http://$(HOST):$(PORT)/apps/app-id, metrics http://$(HOST):$(METRICS_PORT)/metrics)"
+	@echo "Default app: id=app-id key=app-key secret=app-secret. Stop with Ctrl-C."
+	@HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) ./$(BUILD_DIR)/dataplane/sockudo-node
+
+e2e-deps:
+	@./scripts/install-test-deps.sh
+
+test: build e2e-deps
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build tree.
+test-asan: deps e2e-deps
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKUDO_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan

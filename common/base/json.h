@@ -1,0 +1,36 @@
+// File: json.h
+// JSON helpers shared by every binary. Outbound Pusher frames are built by concatenation with
+// AppendJsonString, which escapes exactly like JavaScript's JSON.stringify (non-ASCII kept as
+// UTF-8, control characters escaped), so frames match what real clients expect byte for byte.
+//
+//   std::string frame = "{\"event\":";
+//   sockudo::base::AppendJsonString(frame, name);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "nlohmann/json.hpp"
+
+namespace sockudo::base {
+
+using Json = nlohmann::ordered_json;
+
+// Appends `value` as a quoted, escaped JSON string. Invalid UTF-8 bytes are replaced with U+FFFD.
+void AppendJsonString(std::string& out, std::string_view value);
+
+// Returns `value` as a quoted JSON string.
+std::string JsonString(std::string_view value);
+
+// Compact serialization (no spaces, UTF-8 kept, invalid UTF-8 replaced).
+std::string Dump(const Json& value);
+
+// True when the nesting depth of arrays/objects in `text` exceeds `max_depth`. Cheap scan that
+// runs before a parse so hostile input cannot make the parser go deep.
+bool JsonDepthExceeds(std::string_view text, int max_depth);
+
+// Parses `text` without throwing; nullopt when it is not valid JSON or nests deeper than 64.
+std::optional<Json> ParseJson(std::string_view text);
+
+}  // namespace sockudo::base

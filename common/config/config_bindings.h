@@ -1,0 +1,39 @@
+// File: config_bindings.h
+// The table that ties each config key (spec/config.md) to its Config field, its environment
+// variables, its type and its range. The loader and the printer both walk it, so a key is
+// declared once. Internal to common/config.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/config/config.h"
+
+namespace sockudo::config::internal {
+
+using Target = std::variant<bool*, int64_t*, double*, std::string*, std::vector<std::string>*,
+                            std::optional<std::string>*, std::optional<int64_t>*,
+                            std::optional<bool>*>;
+
+struct Binding {
+  std::string_view path;
+  Target target;
+  std::vector<std::string_view> env = {};  // most specific first
+  int64_t min = std::numeric_limits<int64_t>::min();
+  int64_t max = std::numeric_limits<int64_t>::max();
+  std::vector<std::string_view> choices = {};  // allowed values of a driver/enum (normalised)
+  bool secret = false;
+  bool driver = false;            // trimmed, lower-cased, redis_cluster -> redis-cluster
+  bool env_zero_is_null = false;  // "0"/"none" in env clears an optional integer
+  double dmin = -std::numeric_limits<double>::infinity();
+  double dmax = std::numeric_limits<double>::infinity();
+};
+
+std::vector<Binding> Bindings(Config& c);
+
+}  // namespace sockudo::config::internal

@@ -1,0 +1,39 @@
+// File: config_loader.h
+// Builds the Config (config.h) in the order of spec/config.md §1: defaults, the JSON file (with
+// ${VAR} interpolation and legacy aliases), environment variables, then validation. Every error
+// is collected; the returned status lists them one per line as "config error: <key>: <reason>".
+//
+//   LoadOptions options{.config_path = flag_value, .env = ProcessEnv()};
+//   absl::StatusOr<LoadedConfig> loaded = LoadConfig(options);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/config/config.h"
+#include "common/config/env_reader.h"
+
+namespace sockudo::config {
+
+struct LoadOptions {
+  std::optional<std::string> config_path;  // the --config flag
+  EnvReader env = ProcessEnv();
+};
+
+struct LoadedConfig {
+  Config config;
+  std::vector<std::string> warnings;  // unknown keys, ignored keys, unusual combinations
+};
+
+absl::StatusOr<LoadedConfig> LoadConfig(const LoadOptions& options);
+
+// Replaces ${VAR} and ${VAR:-default} in raw file text (single pass). Unresolved names are all
+// reported in one error.
+absl::StatusOr<std::string> InterpolateEnv(const std::string& text, const EnvReader& env);
+
+// The effective configuration as indented JSON with secrets masked (for --check-config).
+std::string PrintConfig(const Config& config);
+
+}  // namespace sockudo::config

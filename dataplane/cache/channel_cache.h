@@ -1,0 +1,51 @@
+// File: channel_cache.h
+// The last event of each cache channel (spec/pusher-protocol.md §9), the `memory` cache driver:
+// bounded by `cache.memory.max_capacity` (oldest entry evicted), entries expire after their TTL.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "absl/base/thread_annotations.h"
+
+namespace sockudo::dataplane::cache {
+
+struct CachedEvent {
+  std::string event;
+  std::string data;
+  int64_t ttl_seconds = -1;  // remaining whole seconds; -1 = no expiry
+};
+
+class ChannelCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ChannelCache(size_t max_entries, int64_t ttl_seconds) : max_entries_(max_entries), ttl_seconds_(ttl_seconds) {}
+
+  void Put(const std::string& app_id, const std::string& channel, std::string event, std::string data);
+  std::optional<CachedEvent> Get(const std::string& app_id, const std::string& channel) const;
+  // Drops expired entries; called periodically.
+  void Sweep();
+
+ private:
+  struct Entry {
+    std::string event;
+    std::string data;
+    std::optional<Clock::time_point> expires;
+    std::list<std::string>::iterator order;
+  };
+  static std::string Key(const std::string& app_id, const std::string& channel) { return app_id + '\n' + channel; }
+
+  const size_t max_entries_;
+  const int64_t ttl_seconds_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::list<std::string> insertion_order_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sockudo::dataplane::cache

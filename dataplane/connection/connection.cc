@@ -1,0 +1,223 @@
+#include "dataplane/connection/connection.h"
+
+#include <variant>
+
+#include "common/base/logging.h"
+#include "dataplane/connection/handlers/handlers.h"
+#include "dataplane/protocol/close_codes.h"
+
+namespace sockudo::dataplane::connection {
+
+namespace cc = protocol::close_code;
+namespace cm = protocol::close_message;
+using metrics::AppCounters;
+
+namespace {
+constexpr auto kPongTimeout = std::chrono::seconds(30);
+}
+
+Connection::Connection(node::NodeContext& node, node::WorkerState& worker,
+                       std::shared_ptr<const apps::App> app, std::string socket_id,
+                       Transport& transport)
+    : node_(node),
+      worker_(worker),
+      app_(std::move(app)),
+      socket_id_(std::move(socket_id)),
+      transport_(transport),
+      counters_(node.metrics.ForApp(app_->id)) {}
+
+Connection::~Connection() { Cleanup(); }
+
+void Connection::Open(Clock::time_point now) {
+  worker_.connections.insert(this);
+  AppCounters::Add(counters_.connected, 1);
+  AppCounters::Add(counters_.new_connections, 1);
+  last_activity_ = now;
+  client_window_start_ = now;
+  message_window_start_ = now;
+  auth_deadline_ = now + std::chrono::seconds(node_.config.user_authentication_timeout);
+  Send(protocol::ConnectionEstablishedFrame(socket_id_, node_.config.activity_timeout));
+}
+
+void Connection::OnActivity(Clock::time_point now) {
+  last_activity_ = now;
+  ping_sent_at_.reset();
+}
+
+void Connection::OnMessage(std::string_view text, Clock::time_point now) {
+  if (closed_) return;
+  OnActivity(now);
+  AppCounters::Add(counters_.ws_messages_received, 1);
+  AppCounters::Add(counters_.socket_received_bytes, static_cast<int64_t>(text.size()));
+  if (!TakeMessageToken(now)) return;
+  auto parsed = protocol::ParseInbound(text);
+  if (auto* error = std::get_if<protocol::ParseError>(&parsed)) {
+    Send(std::move(error->error_frame));
+    return;
+  }
+  const auto& frame = std::get<protocol::InboundFrame>(parsed);
+  const std::string& event = frame.event;
+  if (event == "pusher:ping") {
+    handlers::HandlePing(*this, frame);
+  } else if (event == "pusher:pong") {
+    // Activity already recorded.
+  } else if (event == "pusher:subscribe") {
+    handlers::HandleSubscribe(*this, frame);
+  } else if (event == "pusher:unsubscribe") {
+    handlers::HandleUnsubscribe(*this, frame);
+  } else if (event == "pusher:signin") {
+    handlers::HandleSignin(*this, frame);
+  } else if (event.rfind("client-", 0) == 0) {
+    handlers::HandleClientEvent(*this, frame, now);
+  }
+  // Any other event is ignored (spec/pusher-protocol.md §1.4).
+}
+
+void Connection::Tick(Clock::time_point now) {
+  if (closed_) return;
+  if (ping_sent_at_.has_value()) {
+    if (now - *ping_sent_at_ >= kPongTimeout) {
+      CloseWithError(cc::kPongNotReceived, cm::kPongNotReceived);
+      return;
+    }
+  } else if (now - last_activity_ >= std::chrono::seconds(node_.config.activity_timeout)) {
+    Send(protocol::PingFrame());
+    ping_sent_at_ = now;
+  }
+  if (app_->enable_user_authentication && !authorized_ && now >= auth_deadline_) {
+    CloseWithError(cc::kUnauthorized, cm::kNotAuthorizedInTime);
+  }
+}
+
+void Connection::Deliver(const protocol::SharedFrame& frame) {
+  if (closed_ || close_pending_) return;
+  if (transport_.Write(frame)) {
+    AppCounters::Add(counters_.ws_messages_sent, 1);
+    AppCounters::Add(counters_.socket_transmitted_bytes, static_cast<int64_t>(frame->size()));
+    return;
+  }
+  if (!node_.config.websocket.disconnect_on_buffer_full) {
+    AppCounters::Add(counters_.dropped_messages, 1);
+    return;
+  }
+  AppCounters::Add(counters_.slow_consumer_closes, 1);
+  // Delivery may be walking an index this connection is in: close on the next turn.
+  close_pending_ = true;
+  transport_.Defer([this] { CloseWithError(cc::kOverCapacity, cm::kSlowConsumer); });
+}
+
+void Connection::Send(std::string frame) { Deliver(protocol::MakeShared(std::move(frame))); }
+
+void Connection::CloseWithError(int code, std::string_view message) {
+  if (closed_) return;
+  // The error frame goes out even when the queue is full: it is the client's only explanation.
+  // When the queue is full (slow consumer) the close frame alone carries the code.
+  transport_.Write(protocol::MakeShared(protocol::ErrorFrame(code, message)));
+  closed_ = true;
+  Cleanup();
+  transport_.Close(code, message);
+}
+
+void Connection::OnTransportClosed() {
+  closed_ = true;
+  Cleanup();
+}
+
+void Connection::Cleanup() {
+  if (cleaned_) return;
+  cleaned_ = true;
+  std::vector<std::string> channels;
+  channels.reserve(subscriptions_.size());
+  for (const auto& [name, sub] : subscriptions_) channels.push_back(name);
+  for (const std::string& name : channels) RemoveSubscription(name);
+  SignOut();
+  node_.connections.Release(app_->id, socket_id_);
+  worker_.connections.erase(this);
+  AppCounters::Add(counters_.connected, -1);
+  AppCounters::Add(counters_.new_disconnections, 1);
+}
+
+const Connection::Subscription* Connection::FindSubscription(const std::string& channel) const {
+  auto it = subscriptions_.find(channel);
+  return it == subscriptions_.end() ? nullptr : &it->second;
+}
+
+void Connection::AddSubscription(const std::string& channel, Subscription sub) {
+  if (subscriptions_.contains(channel)) return;
+  node_.channels.Add(app_->id, channel);
+  worker_.channels.Add(app_->id, channel, this);
+  subscriptions_.emplace(channel, std::move(sub));
+}
+
+void Connection::RemoveSubscription(const std::string& channel) {
+  auto it = subscriptions_.find(channel);
+  if (it == subscriptions_.end()) return;
+  const Subscription sub = std::move(it->second);
+  subscriptions_.erase(it);
+  worker_.channels.Remove(app_->id, channel, this);
+  node_.channels.Remove(app_->id, channel);
+  if (sub.traits.IsPresence()) {
+    auto left = node_.presence.Leave(app_->id, channel, socket_id_, sub.member_key);
+    if (left.member_removed) {
+      node_.adapter->Broadcast(app_->id, channel,
+                               protocol::MakeShared(protocol::MemberRemovedFrame(channel, left.user_id_json)),
+                               socket_id_);
+    }
+  }
+}
+
+void Connection::SignIn(SignedInUser user) {
+  SignOut();
+  worker_.users.Add(app_->id, user.id, this);
+  const bool came_online = node_.users.SignIn(app_->id, user.id, user.watchlist);
+  user_ = std::move(user);
+  authorized_ = true;
+  if (came_online) NotifyWatchers(user_->id, true);
+}
+
+void Connection::SignOut() {
+  if (!user_.has_value()) return;
+  SignedInUser user = std::move(*user_);
+  user_.reset();
+  worker_.users.Remove(app_->id, user.id, this);
+  if (node_.users.SignOut(app_->id, user.id, user.watchlist)) NotifyWatchers(user.id, false);
+}
+
+void Connection::NotifyWatchers(const std::string& user_id, bool online) {
+  if (!app_->enable_watchlist_events) return;
+  const std::vector<std::string> watchers = node_.users.WatchersOf(app_->id, user_id);
+  if (watchers.empty()) return;
+  std::vector<std::string> ids = {user_id};
+  auto frame = protocol::MakeShared(online ? protocol::WatchlistEventsFrame(ids, {})
+                                           : protocol::WatchlistEventsFrame({}, ids));
+  for (const std::string& watcher : watchers) node_.adapter->SendToUser(app_->id, watcher, frame, "");
+}
+
+bool Connection::TakeClientEventToken(Clock::time_point now) {
+  const int64_t limit = app_->max_client_events_per_second;
+  if (limit <= 0) return true;
+  if (now - client_window_start_ >= std::chrono::seconds(app_->ClientEventWindowSeconds())) {
+    client_window_start_ = now;
+    client_events_in_window_ = 0;
+  }
+  return ++client_events_in_window_ <= limit;
+}
+
+bool Connection::TakeMessageToken(Clock::time_point now) {
+  if (!app_->message_rate_limit.has_value() || !app_->message_rate_limit->enabled) return true;
+  const apps::MessageRateLimit& limit = *app_->message_rate_limit;
+  if (now - message_window_start_ >= std::chrono::seconds(limit.decay_seconds)) {
+    message_window_start_ = now;
+    messages_in_window_ = 0;
+  }
+  if (++messages_in_window_ <= limit.max_attempts) return true;
+  constexpr char kMessage[] = "Message rate limit exceeded.";
+  if (limit.terminate_on_limit) {
+    CloseWithError(cc::kClientEventRejected, kMessage);
+  } else {
+    Send(protocol::ErrorFrame(cc::kClientEventRejected, kMessage));
+  }
+  return false;
+}
+
+}  // namespace sockudo::dataplane::connection

@@ -1,0 +1,115 @@
+// File: connection.h
+// One Pusher connection, independent of the socket under it: subscriptions, presence
+// memberships, the signed-in user, timers and limits (spec/pusher-protocol.md §2-§12). Created
+// after admission, owned by its WebSocket session, and used only on that session's worker
+// thread. The per-event logic lives in handlers/ (one file per event).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/apps/app.h"
+#include "dataplane/connection/transport.h"
+#include "dataplane/node/node_context.h"
+#include "dataplane/node/worker_state.h"
+#include "dataplane/protocol/channel_name.h"
+#include "dataplane/protocol/frame.h"
+
+namespace sockudo::dataplane::connection {
+
+class Connection {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Subscription {
+    protocol::ChannelTraits traits;
+    std::string member_key;      // presence: string form of user_id
+    std::string user_id_json;    // presence: original JSON value
+  };
+
+  struct SignedInUser {
+    std::string id;
+    std::string user_info_json;
+    std::vector<std::string> watchlist;
+  };
+
+  Connection(node::NodeContext& node, node::WorkerState& worker,
+             std::shared_ptr<const apps::App> app, std::string socket_id, Transport& transport);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Registers with the worker and sends pusher:connection_established.
+  void Open(Clock::time_point now);
+  // One inbound text (or binary) message.
+  void OnMessage(std::string_view text, Clock::time_point now);
+  // Any inbound frame, control frames included.
+  void OnActivity(Clock::time_point now);
+  // The socket is gone: run the disconnect cleanup (idempotent).
+  void OnTransportClosed();
+  // Timers: server ping, pong timeout, authorized-connection deadline. Called about once a
+  // second by the worker.
+  void Tick(Clock::time_point now);
+
+  // Queues a shared frame; a full queue closes the socket with 4100 (or drops, per config).
+  void Deliver(const protocol::SharedFrame& frame);
+  // Sends a frame built for this socket only.
+  void Send(std::string frame);
+  // spec/pusher-protocol.md §2.3: error frame, cleanup, close frame with the same code.
+  void CloseWithError(int code, std::string_view message);
+
+  const std::string& socket_id() const { return socket_id_; }
+  const apps::App& app() const { return *app_; }
+  node::NodeContext& node() { return node_; }
+  node::WorkerState& worker() { return worker_; }
+  bool closed() const { return closed_; }
+
+  // Subscription state, for the handlers.
+  const Subscription* FindSubscription(const std::string& channel) const;
+  void AddSubscription(const std::string& channel, Subscription sub);
+  // Removes the subscription and runs the leave flow (member_removed). No-op if absent.
+  void RemoveSubscription(const std::string& channel);
+
+  const std::optional<SignedInUser>& user() const { return user_; }
+  void SignIn(SignedInUser user);
+  // Leaves the user registry (watchlist offline notices when it was the last socket).
+  void SignOut();
+  void MarkAuthorized() { authorized_ = true; }
+
+  // Client-event rate limit (app max_client_events_per_second per decay window).
+  bool TakeClientEventToken(Clock::time_point now);
+
+ private:
+  bool TakeMessageToken(Clock::time_point now);
+  void Cleanup();
+  void NotifyWatchers(const std::string& user_id, bool online);
+
+  node::NodeContext& node_;
+  node::WorkerState& worker_;
+  std::shared_ptr<const apps::App> app_;
+  const std::string socket_id_;
+  Transport& transport_;
+  metrics::AppCounters& counters_;
+
+  absl::flat_hash_map<std::string, Subscription> subscriptions_;
+  std::optional<SignedInUser> user_;
+  bool authorized_ = false;
+  bool closed_ = false;
+  bool close_pending_ = false;  // a slow-consumer close is scheduled
+  bool cleaned_ = false;
+
+  Clock::time_point last_activity_;
+  std::optional<Clock::time_point> ping_sent_at_;
+  Clock::time_point auth_deadline_;
+  Clock::time_point client_window_start_;
+  int64_t client_events_in_window_ = 0;
+  Clock::time_point message_window_start_;
+  int64_t messages_in_window_ = 0;
+};
+
+}  // namespace sockudo::dataplane::connection

@@ -1,0 +1,27 @@
+// File: handlers.h
+// One handler per client event (spec/pusher-protocol.md §14.1), each in its own file. They run
+// on the connection's worker thread.
+#pragma once
+
+#include <chrono>
+
+#include "dataplane/protocol/frame.h"
+
+namespace sockudo::dataplane::connection {
+class Connection;
+}
+
+namespace sockudo::dataplane::connection::handlers {
+
+void HandlePing(Connection& c, const protocol::InboundFrame& frame);
+void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame);
+void HandleUnsubscribe(Connection& c, const protocol::InboundFrame& frame);
+void HandleSignin(Connection& c, const protocol::InboundFrame& frame);
+void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
+                       std::chrono::steady_clock::time_point now);
+
+// `data` of a subscribe/unsubscribe/signin frame as an object: old clients send the object as a
+// JSON string. nullptr when it is neither.
+const base::Json* DataObject(const protocol::InboundFrame& frame, base::Json& storage);
+
+}  // namespace sockudo::dataplane::connection::handlers

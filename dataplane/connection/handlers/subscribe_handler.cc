@@ -1,0 +1,170 @@
+// pusher:subscribe (spec/pusher-protocol.md §5): validation in the order of §5.2, state committed
+// before the success frame (§5.3), then member_added and the cache replay.
+#include "absl/strings/str_cat.h"
+#include "common/crypto/pusher_signature.h"
+#include "dataplane/connection/connection.h"
+#include "dataplane/connection/handlers/handlers.h"
+
+namespace sockudo::dataplane::connection::handlers {
+namespace {
+
+using protocol::ChannelType;
+
+struct Rejection {
+  const char* type;
+  std::string error;
+  int status;
+};
+
+void Reject(Connection& c, const std::string& channel, const Rejection& r) {
+  c.Send(protocol::SubscriptionErrorFrame(channel, r.type, r.error, r.status));
+}
+
+std::optional<std::string> StringField(const base::Json& data, const char* name) {
+  auto it = data.find(name);
+  if (it == data.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// The presence identity from channel_data (or from the signed-in user, §7.6).
+std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c,
+                                                                   const base::Json& data) {
+  auto it = data.find("channel_data");
+  if (it == data.end() || it->is_null()) {
+    const auto& user = c.user();
+    if (!user.has_value()) {
+      return Rejection{"AuthError", "Presence channels require channel_data or a signed-in connection", 401};
+    }
+    return presence::MemberIdentity{user->id, base::JsonString(user->id), user->user_info_json};
+  }
+  if (!it->is_string()) return Rejection{"AuthError", "channel_data must be a JSON string", 401};
+  auto parsed = base::ParseJson(it->get_ref<const std::string&>());
+  if (!parsed.has_value() || !parsed->is_object()) {
+    return Rejection{"AuthError", "channel_data must be a JSON object", 401};
+  }
+  auto id = parsed->find("user_id");
+  presence::MemberIdentity member;
+  if (id != parsed->end() && id->is_string() && !id->get_ref<const std::string&>().empty()) {
+    member.key = id->get<std::string>();
+  } else if (id != parsed->end() && id->is_number()) {
+    member.key = base::Dump(*id);
+  } else {
+    return Rejection{"AuthError", "channel_data must contain a user_id (non-empty string or number)", 401};
+  }
+  member.user_id_json = base::Dump(*id);
+  auto info = parsed->find("user_info");
+  member.user_info_json = info == parsed->end() ? "null" : base::Dump(*info);
+  return member;
+}
+
+}  // namespace
+
+void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
+  base::Json storage;
+  const base::Json* data = DataObject(frame, storage);
+  std::optional<std::string> channel_field = data ? StringField(*data, "channel") : std::nullopt;
+  if (!channel_field.has_value()) {
+    c.Send(protocol::ErrorFrame(std::nullopt, "Invalid subscribe: data.channel must be a string"));
+    return;
+  }
+  const std::string& channel = *channel_field;
+  const apps::App& app = c.app();
+  const auto& limits = c.node().config.limits;
+
+  // 1-2: name length, then characters.
+  switch (protocol::CheckChannelName(channel, app.ChannelNameLimit(limits))) {
+    case protocol::NameCheck::kTooLong:
+      return Reject(c, channel, {"LimitReached",
+                                 absl::StrCat("Channel name is too long. Maximum allowed size is ",
+                                              app.ChannelNameLimit(limits), "."),
+                                 4009});
+    case protocol::NameCheck::kInvalid:
+      return Reject(c, channel, {"InvalidChannel", "Invalid channel name", 4009});
+    case protocol::NameCheck::kOk:
+      break;
+  }
+  const protocol::ChannelTraits traits = protocol::ClassifyChannel(channel);
+
+  // 7: #server-to-user-{id} is answered from the sign-in state only; it is not a real channel.
+  if (traits.type == ChannelType::kServerToUser) {
+    const auto target = protocol::ServerToUserId(channel);
+    if (!c.user().has_value() || c.user()->id != *target) {
+      return Reject(c, channel, {"AuthError", "The connection is not signed in as this user", 401});
+    }
+    c.Send(protocol::SubscriptionSucceededFrame(channel, "{}"));
+    return;
+  }
+
+  // 3-4: signatures and the presence identity.
+  std::optional<presence::MemberIdentity> member;
+  if (traits.RequiresAuth()) {
+    const std::string auth = StringField(*data, "auth").value_or("");
+    std::string to_sign = absl::StrCat(c.socket_id(), ":", channel);
+    if (traits.IsPresence()) {
+      auto cd = data->find("channel_data");
+      if (cd != data->end() && cd->is_string()) absl::StrAppend(&to_sign, ":", cd->get_ref<const std::string&>());
+    }
+    if (!crypto::VerifyClientAuth(app.key, app.secret, auth, to_sign)) {
+      return Reject(c, channel, {"AuthError",
+                                 absl::StrCat("Invalid signature: expected HMAC SHA256 hex digest of ",
+                                              to_sign, ", but got ", auth),
+                                 401});
+    }
+    if (traits.IsPresence()) {
+      auto identity = PresenceIdentity(c, *data);
+      if (auto* r = std::get_if<Rejection>(&identity)) return Reject(c, channel, *r);
+      member = std::get<presence::MemberIdentity>(std::move(identity));
+      // 5: member info size.
+      const size_t max_info = app.PresenceMemberSizeLimitBytes(limits);
+      if (member->user_info_json.size() > max_info) {
+        return Reject(c, channel, {"LimitReached",
+                                   absl::StrCat("The member info is too large. Maximum allowed size is ",
+                                                max_info, " bytes."),
+                                   4301});
+      }
+    }
+  }
+
+  // Re-subscribing keeps the first identity and repeats the success frame.
+  const Connection::Subscription* existing = c.FindSubscription(channel);
+  if (existing != nullptr && member.has_value()) {
+    member->key = existing->member_key;
+    member->user_id_json = existing->user_id_json;
+  }
+
+  std::string success_data = "{}";
+  bool new_member = false;
+  if (member.has_value()) {
+    // 6: presence capacity, decided atomically with the join.
+    auto joined = c.node().presence.Join(app.id, channel, c.socket_id(), *member,
+                                         app.PresenceMembersLimit(limits));
+    if (joined.full) {
+      return Reject(c, channel, {"LimitReached",
+                                 "The maximum number of members in this channel has been reached.", 4100});
+    }
+    new_member = joined.new_member;
+    success_data = std::move(joined.subscription_data);
+  }
+  if (existing == nullptr) {
+    Connection::Subscription sub{traits, member ? member->key : "", member ? member->user_id_json : ""};
+    c.AddSubscription(channel, std::move(sub));
+  }
+  if (traits.RequiresAuth()) c.MarkAuthorized();
+
+  c.Send(protocol::SubscriptionSucceededFrame(channel, success_data));
+  if (new_member) {
+    c.node().adapter->Broadcast(
+        app.id, channel,
+        protocol::MakeShared(protocol::MemberAddedFrame(channel, member->user_id_json, member->user_info_json)),
+        c.socket_id());
+  }
+  if (traits.cache) {
+    if (auto cached = c.node().cache.Get(app.id, channel)) {
+      c.Send(protocol::ChannelEventFrame(cached->event, channel, cached->data));
+    } else {
+      c.Send(protocol::CacheMissFrame(channel));
+    }
+  }
+}
+
+}  // namespace sockudo::dataplane::connection::handlers

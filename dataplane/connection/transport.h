@@ -1,0 +1,26 @@
+// File: transport.h
+// What a Connection needs from the socket under it (a WebSocket session over TCP, TLS or a Unix
+// socket). Implemented in ws/; every call happens on the connection's worker thread.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "dataplane/protocol/frame.h"
+
+namespace sockudo::dataplane::connection {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Queues a text frame behind the ones already queued. Returns false, queuing nothing, when the
+  // bounded outbound queue is full.
+  virtual bool Write(const protocol::SharedFrame& frame) = 0;
+  // Sends a close frame with `code` and `reason` after the queued frames; later writes are
+  // dropped. The TCP connection is dropped if the peer does not answer within 5 s.
+  virtual void Close(int code, std::string_view reason) = 0;
+  // Runs `fn` later on the same thread, unless the transport is gone by then.
+  virtual void Defer(std::function<void()> fn) = 0;
+};
+
+}  // namespace sockudo::dataplane::connection

@@ -1,0 +1,53 @@
+// POST /apps/{app_id}/batch_events (spec/http-api.md §3.2): every item validated before any is
+// published; published in array order.
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/http/gather.h"
+#include "dataplane/http/handlers/handlers.h"
+#include "dataplane/http/publisher.h"
+
+namespace sockudo::dataplane::http::handlers {
+
+void HandleBatchEvents(const ApiCall& call, Respond respond) {
+  auto batch = call.body.find("batch");
+  if (batch == call.body.end() || !batch->is_array()) {
+    return respond(JsonError(400, "The received data is incorrect"));
+  }
+  const int64_t max_batch = call.app->EventBatchLimit(call.node.config.limits);
+  if (static_cast<int64_t>(batch->size()) > max_batch) {
+    return respond(JsonError(400, absl::StrCat("Cannot batch-send more than ", max_batch, " messages at once")));
+  }
+  std::vector<EventToPublish> events;
+  int64_t cost = 0;
+  bool any_info = false;
+  for (const base::Json& item : *batch) {
+    auto validated = ValidateEvent(*call.app, call.node.config.limits, item);
+    if (auto* error = std::get_if<HttpResponse>(&validated)) return respond(std::move(*error));
+    events.push_back(std::get<EventToPublish>(std::move(validated)));
+    cost += static_cast<int64_t>(events.back().channels.size());
+    any_info = any_info || !events.back().info.empty();
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!events.empty() && !CheckRate(call, true, cost, respond, headers)) return;
+
+  for (const EventToPublish& event : events) Publish(call.node, *call.app, event);
+  if (!any_info) {
+    HttpResponse r = JsonOk("{}");
+    r.headers = std::move(headers);
+    return respond(std::move(r));
+  }
+  auto gather = Gather<base::Json>::Create(events.size(), [headers, respond](std::vector<base::Json> infos) {
+    base::Json out = {{"batch", base::Json::array()}};
+    for (base::Json& info : infos) out["batch"].push_back(std::move(info));
+    HttpResponse r = JsonOk(base::Dump(out));
+    r.headers = headers;
+    respond(std::move(r));
+  });
+  for (size_t i = 0; i < events.size(); ++i) {
+    ChannelInfoAttributes(call.node, call.app->id, events[i].channels.front(), events[i].info,
+                          [gather, i](base::Json v) { gather->Set(i, std::move(v)); });
+  }
+}
+
+}  // namespace sockudo::dataplane::http::handlers

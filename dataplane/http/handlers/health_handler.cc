@@ -1,0 +1,67 @@
+// Operational endpoints without authentication (spec/http-api.md §4).
+#include <sys/sysinfo.h>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/http/handlers/handlers.h"
+
+namespace sockudo::dataplane::http::handlers {
+namespace {
+
+HttpResponse Health(int status, std::string state) {
+  HttpResponse r = Text(status, state);
+  r.headers.emplace_back("X-Health-Check", std::move(state));
+  return r;
+}
+
+}  // namespace
+
+bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std::string& path,
+                  Respond& respond) {
+  if (request.method != "GET" && request.method != "HEAD") return false;
+  const bool draining = node.draining.load();
+  if (path == "/") {
+    respond(Text(200, "OK"));
+  } else if (path == "/live") {
+    respond(Text(200, ""));
+  } else if (path == "/ready") {
+    respond(draining ? Text(503, "DRAINING") : Text(200, "OK"));
+  } else if (path == "/up") {
+    if (draining) {
+      respond(Health(503, "DRAINING"));
+    } else {
+      // The local adapter, memory cache and memory app store cannot fail; an app must exist.
+      respond(node.apps.All().empty() ? Health(503, "ERROR") : Health(200, "OK"));
+    }
+  } else if (path.rfind("/up/", 0) == 0) {
+    auto app = node.apps.FindById(path.substr(4));
+    if (!app) {
+      respond(Health(404, "NOT_FOUND"));
+    } else if (draining) {
+      respond(Health(503, "DRAINING"));
+    } else {
+      respond(app->enabled ? Health(200, "OK") : Health(503, "ERROR"));
+    }
+  } else if (path == "/usage" && node.config.http_api.usage_enabled) {
+    struct sysinfo info {};
+    sysinfo(&info);
+    const double total = static_cast<double>(info.totalram) * info.mem_unit;
+    const double free_bytes = static_cast<double>(info.freeram + info.bufferram) * info.mem_unit;
+    const double used = total - free_bytes;
+    base::Json body = {{"memory",
+                        {{"free", static_cast<int64_t>(free_bytes)},
+                         {"used", static_cast<int64_t>(used)},
+                         {"total", static_cast<int64_t>(total)},
+                         {"percent", total > 0 ? used * 100.0 / total : 0.0}}}};
+    respond(JsonOk(base::Dump(body)));
+  } else if (path == "/metrics" && request.metrics_listener && node.config.metrics.enabled) {
+    HttpResponse r = Text(200, node.metrics.RenderPrometheus(node.config.metrics.prefix, node.config.port,
+                                                             static_cast<int64_t>(node.channels.TotalSubscriptions())));
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    respond(std::move(r));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace sockudo::dataplane::http::handlers

@@ -1,0 +1,15 @@
+// POST /apps/{app_id}/users/{user_id}/terminate_connections (spec/http-api.md §3.6) and
+// force_reconnect (§3.7): every socket signed in as the user, on every node.
+#include "dataplane/http/handlers/handlers.h"
+#include "dataplane/protocol/close_codes.h"
+
+namespace sockudo::dataplane::http::handlers {
+
+void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int code, Respond respond) {
+  const char* message = code == protocol::close_code::kUnauthorized ? protocol::close_message::kTerminated
+                                                                    : protocol::close_message::kForceReconnect;
+  call.node.adapter->DisconnectUser(call.app->id, user_id, code, message);
+  respond(JsonOk(R"({"ok":true})"));
+}
+
+}  // namespace sockudo::dataplane::http::handlers

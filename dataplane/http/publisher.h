@@ -1,0 +1,38 @@
+// File: publisher.h
+// The publish path shared by /events and /batch_events (spec/http-api.md §3.1-3.2, ARCHITECTURE.md
+// "Publish path"): validate an event completely, then per channel build the frame once and hand
+// it to the adapter; cache channels keep it as their last event.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/apps/app.h"
+#include "common/base/json.h"
+#include "dataplane/http/http_types.h"
+#include "dataplane/node/node_context.h"
+
+namespace sockudo::dataplane::http {
+
+struct EventToPublish {
+  std::string name;
+  std::string data;  // the string delivered verbatim
+  std::vector<std::string> channels;
+  std::string socket_id;  // excluded recipient, "" for none
+  std::vector<std::string> info;  // requested attributes
+};
+
+std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
+                                                         const apps::LimitDefaults& limits,
+                                                         const base::Json& item);
+
+void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event);
+
+// The `info` attributes of one channel as a JSON object text, e.g. {"subscription_count":2}.
+// Calls `done` when the adapter has answered.
+void ChannelInfoAttributes(node::NodeContext& node, const std::string& app_id,
+                           const std::string& channel, const std::vector<std::string>& info,
+                           std::function<void(base::Json)> done);
+
+}  // namespace sockudo::dataplane::http

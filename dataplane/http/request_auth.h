@@ -1,0 +1,30 @@
+// File: request_auth.h
+// Authentication of /apps/{app_id}/... requests in the order of spec/http-api.md §2.2: app,
+// auth parameters, key, timestamp window, body_md5, signature (constant time), enabled, JSON
+// body. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <variant>
+
+#include "common/apps/app_store.h"
+#include "common/base/json.h"
+#include "dataplane/http/http_types.h"
+
+namespace sockudo::dataplane::http {
+
+struct Authenticated {
+  std::shared_ptr<const apps::App> app;
+  base::Json body;  // the parsed JSON object of a POST; null for GET
+};
+
+// `now` is the server's Unix time in seconds (injected for tests).
+std::variant<Authenticated, HttpResponse> AuthenticateRequest(const apps::AppStore& apps,
+                                                              const HttpRequest& request,
+                                                              const std::string& app_id,
+                                                              int64_t now);
+
+int64_t UnixNow();
+
+}  // namespace sockudo::dataplane::http

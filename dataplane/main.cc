@@ -1,0 +1,104 @@
+// sockudo-node: flags -> LoadConfig -> Server. Flags only choose the file and the mode
+// (spec/config.md §1); everything else comes from the file and the environment.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "common/base/logging.h"
+#include "common/config/config_loader.h"
+#include "dataplane/server/server.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(Usage: sockudo-node [--config FILE] [--check-config] [--help] [--version]
+
+A Pusher Channels (protocol 7) compatible WebSocket server and HTTP API.
+
+  --config FILE    JSON config file (default: $SOCKUDO_CONFIG_FILE, else config/config.json if present)
+  --check-config   load and validate the configuration, print it with secrets masked, exit 0 or 2
+  --help           this text
+  --version        print the version
+
+Every setting can also be given as an environment variable (PORT, HOST, METRICS_PORT, DEBUG,
+SOCKUDO_DEFAULT_APP_ID/KEY/SECRET, ...); see the README for the list.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sockudo::config::LoadOptions options;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "sockudo-node " << SOCKUDO_VERSION << "\n";
+      return 0;
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "--config" && i + 1 < argc) {
+      options.config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      options.config_path = arg.substr(9);
+    } else {
+      std::cerr << "sockudo-node: unknown argument \"" << arg << "\"\n\n" << kUsage;
+      return 2;
+    }
+  }
+
+  auto loaded = sockudo::config::LoadConfig(options);
+  if (!loaded.ok()) {
+    std::cerr << loaded.status().message() << "\n";
+    return 2;
+  }
+  const sockudo::config::Config& config = loaded->config;
+  sockudo::base::ConfigureLogging(config.EffectiveLogLevel(), config.logging.format == "json",
+                                  config.logging.include_target);
+  auto log = sockudo::base::Logger("main");
+  for (const std::string& w : loaded->warnings) log->warn("config warning: {}", w);
+  if (check_only) {
+    std::cout << sockudo::config::PrintConfig(config) << "\n";
+    return 0;
+  }
+
+  // Signals are taken by sigwait on this thread; workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto server = sockudo::dataplane::server::Server::Create(config);
+  if (!server.ok()) {
+    std::cerr << "sockudo-node: " << server.status().message() << "\n";
+    return 2;
+  }
+  if (auto st = (*server)->Start(); !st.ok()) {
+    std::cerr << "sockudo-node: " << st.message() << "\n";
+    return 1;
+  }
+  if (config.unix_socket.enabled) {
+    log->info("listening on unix:{} (WebSocket /app/{{key}} and HTTP API)", config.unix_socket.path);
+  } else {
+    log->info("listening on {}://{}:{} (WebSocket /app/{{key}} and HTTP API /apps/{{id}})",
+              config.ssl.enabled ? "https" : "http", config.host, (*server)->port());
+  }
+  if (config.metrics.enabled) {
+    log->info("metrics and health on http://{}:{}/metrics", config.metrics.host, config.metrics.port);
+  }
+  for (const auto& app : config.app_manager.apps) {
+    log->info("serving app id={} key={}", app.id, app.key);
+  }
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log->info("signal {} received: shutting down", sig);
+  (*server)->Stop();
+  log->info("stopped");
+  return 0;
+}

@@ -1,0 +1,54 @@
+// File: metrics.h
+// The node's counters (spec/http-api.md §4) per app, kept as relaxed atomics so the hot path
+// only increments, and rendered as Prometheus text for /metrics. Thread-safe; AppCounters
+// references stay valid for the process lifetime.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+
+namespace sockudo::dataplane::metrics {
+
+struct AppCounters {
+  std::atomic<int64_t> connected{0};
+  std::atomic<int64_t> new_connections{0};
+  std::atomic<int64_t> new_disconnections{0};
+  std::atomic<int64_t> socket_received_bytes{0};
+  std::atomic<int64_t> socket_transmitted_bytes{0};
+  std::atomic<int64_t> ws_messages_received{0};
+  std::atomic<int64_t> ws_messages_sent{0};
+  std::atomic<int64_t> http_received_bytes{0};
+  std::atomic<int64_t> http_transmitted_bytes{0};
+  std::atomic<int64_t> slow_consumer_closes{0};
+  std::atomic<int64_t> dropped_messages{0};
+  std::atomic<int64_t> client_events_rejected{0};
+
+  static constexpr std::array<int, 11> kStatuses = {200, 204, 400, 401, 403, 404, 405, 413, 429, 500, 503};
+  std::array<std::atomic<int64_t>, kStatuses.size() + 1> http_calls{};  // last: any other status
+
+  void CountHttpCall(int status);
+
+  static void Add(std::atomic<int64_t>& counter, int64_t n) { counter.fetch_add(n, std::memory_order_relaxed); }
+};
+
+class Metrics {
+ public:
+  // Counters of `app_id`; "" collects what belongs to no app (unknown keys, bad paths).
+  AppCounters& ForApp(const std::string& app_id);
+
+  // Prometheus text exposition; `subscriptions` is the node's current subscription total.
+  std::string RenderPrometheus(const std::string& prefix, int64_t port, int64_t subscriptions) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<AppCounters>> apps_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sockudo::dataplane::metrics

@@ -1,0 +1,42 @@
+// File: node_context.h
+// Everything a connection or an HTTP handler of this node reaches: the config, the app store,
+// the node-wide registries, the adapter and the metrics. Built once by the Server; members are
+// thread-safe.
+#pragma once
+
+#include <atomic>
+
+#include "common/apps/app_store.h"
+#include "common/config/config.h"
+#include "dataplane/adapter/adapter.h"
+#include "dataplane/cache/channel_cache.h"
+#include "dataplane/channels/channel_registry.h"
+#include "dataplane/connection/connection_registry.h"
+#include "dataplane/limits/rate_limiter.h"
+#include "dataplane/metrics/metrics.h"
+#include "dataplane/presence/presence_registry.h"
+#include "dataplane/users/user_registry.h"
+
+namespace sockudo::dataplane::node {
+
+struct NodeContext {
+  explicit NodeContext(const config::Config& c, apps::AppStore& store)
+      : config(c),
+        apps(store),
+        cache(static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl) {}
+
+  const config::Config& config;
+  apps::AppStore& apps;
+  channels::ChannelRegistry channels;
+  presence::PresenceRegistry presence;
+  users::UserRegistry users;
+  connection::ConnectionRegistry connections;
+  cache::ChannelCache cache;
+  metrics::Metrics metrics;
+  limits::RateLimiter rate_limiter;  // per-app HTTP budgets
+  adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)
+};
+
+}  // namespace sockudo::dataplane::node

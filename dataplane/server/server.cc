@@ -1,0 +1,167 @@
+#include "dataplane/server/server.h"
+
+#include <thread>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/apps/app_store_factory.h"
+#include "common/base/logging.h"
+#include "common/base/status_macros.h"
+#include "dataplane/adapter/local_adapter.h"
+#include "dataplane/connection/connection.h"
+#include "dataplane/http/router.h"
+#include "dataplane/protocol/close_codes.h"
+#include "dataplane/server/worker.h"
+#include "dataplane/ws/listener.h"
+
+namespace sockudo::dataplane::server {
+
+namespace net = boost::asio;
+
+namespace {
+
+class Pool : public node::WorkerPool {
+ public:
+  explicit Pool(std::vector<std::unique_ptr<Worker>>& workers) : workers_(workers) {}
+  size_t size() const override { return workers_.size(); }
+  void Post(size_t index, std::function<void(node::WorkerState&)> fn) override {
+    Worker* w = workers_[index].get();
+    net::post(w->io(), [w, fn = std::move(fn)] { fn(w->state()); });
+  }
+
+ private:
+  std::vector<std::unique_ptr<Worker>>& workers_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  config::Config config;
+  std::unique_ptr<apps::AppStore> apps;
+  std::unique_ptr<node::NodeContext> node;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<Pool> pool;
+  std::unique_ptr<adapter::LocalAdapter> adapter;
+  std::unique_ptr<http::Router> router;
+  std::unique_ptr<net::ssl::context> tls;
+  std::unique_ptr<ws::Listener> main_listener;
+  std::unique_ptr<ws::Listener> metrics_listener;
+  std::unique_ptr<net::steady_timer> cache_sweep;
+  std::shared_ptr<spdlog::logger> log = base::Logger("server");
+
+  std::vector<ws::WorkerSlot> Slots() {
+    std::vector<ws::WorkerSlot> slots;
+    for (auto& w : workers) slots.push_back({&w->io(), &w->state()});
+    return slots;
+  }
+
+  void ScheduleCacheSweep() {
+    cache_sweep->expires_after(std::chrono::seconds(config.cache.memory_cleanup_interval));
+    cache_sweep->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      node->cache.Sweep();
+      ScheduleCacheSweep();
+    });
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  if (!impl_) return;
+  for (auto& w : impl_->workers) w->StopNow();
+  for (auto& w : impl_->workers) w->Join();
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  SOCKUDO_ASSIGN_OR_RETURN(impl->apps, apps::MakeAppStore(impl->config));
+  impl->node = std::make_unique<node::NodeContext>(impl->config, *impl->apps);
+
+  size_t threads = static_cast<size_t>(config.worker_threads);
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<Worker>(i));
+  impl->pool = std::make_unique<Pool>(impl->workers);
+  impl->adapter = std::make_unique<adapter::LocalAdapter>(*impl->pool, impl->node->channels,
+                                                          impl->node->presence, impl->node->connections);
+  impl->node->adapter = impl->adapter.get();
+  impl->router = std::make_unique<http::Router>(*impl->node);
+
+  if (config.ssl.enabled) {
+    auto tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    boost::system::error_code ec;
+    tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+    if (config.ssl.passphrase.has_value()) {
+      tls->set_password_callback([pass = *config.ssl.passphrase](size_t, net::ssl::context::password_purpose) { return pass; });
+    }
+    tls->use_certificate_chain_file(config.ssl.cert_path, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("ssl.cert_path: ", ec.message()));
+    tls->use_private_key_file(config.ssl.key_path, net::ssl::context::pem, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("ssl.key_path: ", ec.message()));
+    if (config.ssl.ca_path.has_value()) {
+      tls->load_verify_file(*config.ssl.ca_path, ec);
+      if (ec) return absl::InvalidArgumentError(absl::StrCat("ssl.ca_path: ", ec.message()));
+    }
+    impl->tls = std::move(tls);
+  }
+
+  net::io_context& accept_io = impl->workers[0]->io();
+  impl->main_listener = std::make_unique<ws::Listener>(accept_io, impl->Slots(), *impl->node, *impl->router,
+                                                       impl->tls.get(), false);
+  if (config.metrics.enabled) {
+    impl->metrics_listener = std::make_unique<ws::Listener>(accept_io, impl->Slots(), *impl->node,
+                                                            *impl->router, nullptr, true);
+  }
+  impl->cache_sweep = std::make_unique<net::steady_timer>(accept_io);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+absl::Status Server::Start() {
+  Impl& s = *impl_;
+  if (s.config.unix_socket.enabled) {
+    SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenUnix(s.config.unix_socket.path, s.config.unix_socket.permission_mode));
+  } else {
+    SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenTcp(s.config.host, static_cast<int>(s.config.port)));
+  }
+  if (s.metrics_listener) {
+    SOCKUDO_RETURN_IF_ERROR(s.metrics_listener->ListenTcp(s.config.metrics.host, static_cast<int>(s.config.metrics.port)));
+  }
+  s.main_listener->Start();
+  if (s.metrics_listener) s.metrics_listener->Start();
+  s.ScheduleCacheSweep();
+  for (auto& w : s.workers) w->Start();
+  return absl::OkStatus();
+}
+
+int Server::port() const { return impl_->main_listener->port(); }
+
+void Server::Stop() {
+  Impl& s = *impl_;
+  s.node->draining.store(true);
+  s.log->info("draining: closing connections with 4200");
+  s.main_listener->Stop();
+  for (auto& w : s.workers) {
+    net::post(w->io(), [state = &w->state()] {
+      const std::vector<connection::Connection*> all(state->connections.begin(), state->connections.end());
+      for (connection::Connection* c : all) {
+        c->CloseWithError(protocol::close_code::kReconnectNow, protocol::close_message::kServerClosing);
+      }
+    });
+  }
+  // A session ends when its close handshake completes (or after the 5 s close timeout).
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(std::min<int64_t>(s.config.shutdown_grace_period, 6));
+  while (s.node->live_websockets.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (s.metrics_listener) s.metrics_listener->Stop();
+  s.cache_sweep->cancel();
+  for (auto& w : s.workers) w->StopNow();
+  for (auto& w : s.workers) w->Join();
+}
+
+}  // namespace sockudo::dataplane::server

@@ -1,0 +1,34 @@
+// File: server.h
+// The data-plane node: builds the app store, the node context, the workers, the adapter and the
+// listeners from one Config, and runs them until Stop(). Start/Stop are called from the main
+// thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/config/config.h"
+
+namespace sockudo::dataplane::server {
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Create(const config::Config& config);
+  ~Server();
+
+  // Binds every listener and starts the worker threads.
+  absl::Status Start();
+  // Drains: /ready answers 503, open sockets get 4200, listeners close; waits up to
+  // shutdown_grace_period for the sockets to go, then stops the workers.
+  void Stop();
+
+  int port() const;  // the bound WebSocket/HTTP port (TCP)
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sockudo::dataplane::server

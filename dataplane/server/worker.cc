@@ -1,0 +1,51 @@
+#include "dataplane/server/worker.h"
+
+#include <vector>
+
+#include <boost/asio/post.hpp>
+
+#include "dataplane/connection/connection.h"
+
+namespace sockudo::dataplane::server {
+
+Worker::Worker(size_t id) : guard_(boost::asio::make_work_guard(io_)), tick_(io_) { state_.id = id; }
+
+Worker::~Worker() {
+  StopNow();
+  Join();
+}
+
+void Worker::Start() {
+  ScheduleTick();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::ScheduleTick() {
+  tick_.expires_after(std::chrono::seconds(1));
+  tick_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !ticking_) return;
+    const auto now = std::chrono::steady_clock::now();
+    // Tick may close a connection, which removes it from the set: walk a copy.
+    const std::vector<connection::Connection*> all(state_.connections.begin(), state_.connections.end());
+    for (connection::Connection* c : all) {
+      if (state_.connections.count(c)) c->Tick(now);
+    }
+    ScheduleTick();
+  });
+}
+
+void Worker::ReleaseWork() {
+  boost::asio::post(io_, [this] {
+    ticking_ = false;
+    tick_.cancel();
+  });
+  guard_.reset();
+}
+
+void Worker::StopNow() { io_.stop(); }
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sockudo::dataplane::server

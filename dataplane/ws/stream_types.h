@@ -1,0 +1,20 @@
+// File: stream_types.h
+// The byte streams a node serves on: plain TCP, TLS over TCP, and a Unix-domain socket.
+#pragma once
+
+#include <type_traits>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace sockudo::dataplane::ws {
+
+using TcpStream = boost::asio::ip::tcp::socket;
+using TlsStream = boost::beast::ssl_stream<boost::asio::ip::tcp::socket>;
+using UnixStream = boost::asio::local::stream_protocol::socket;
+
+template <class Stream>
+inline constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+}  // namespace sockudo::dataplane::ws
