@@ -1,0 +1,109 @@
+// Starts the real sockudo-node binary on free loopback ports, waits until it is ready, and stops
+// exactly the process it started.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { waitFor, httpRequest } = require('./wait');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Environment of the child: the caller's PATH and nothing that could configure the server by
+// accident, plus what the test asks for.
+function childEnv(extra) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir(), LOG_LEVEL: 'warn' };
+  return { ...env, ...extra };
+}
+
+function binary() {
+  const bin = process.env.SOCKUDO_NODE_BIN;
+  if (!bin) throw new Error('SOCKUDO_NODE_BIN is not set (run the tests through ctest)');
+  return bin;
+}
+
+// Runs the binary to completion (for --help, --check-config, bad config) and returns its result.
+function runOnce(args, env = {}, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary(), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('timed out')); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+// Writes `config` (an object) to a temp file and returns its path.
+function writeConfig(config) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-test-'));
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+async function startServer({ env = {}, config = null, args = [] } = {}) {
+  let lastError;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const fullArgs = [...args];
+    if (config) fullArgs.push('--config', writeConfig(config));
+    const child = spawn(binary(), fullArgs, {
+      env: childEnv({ HOST: '127.0.0.1', PORT: String(port), METRICS_HOST: '127.0.0.1',
+                      METRICS_PORT: String(metricsPort), WORKER_THREADS: '2', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    let exited = null;
+    const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+    try {
+      await waitFor(async () => {
+        if (exited) throw new Error(`sockudo-node exited (${JSON.stringify(exited)}):\n${output}`);
+        try {
+          const r = await httpRequest({ port: metricsPort, path: '/ready' });
+          return r.status === 200;
+        } catch (_) {
+          return false;
+        }
+      }, { timeoutMs: 15000, what: 'sockudo-node to become ready' });
+    } catch (e) {
+      lastError = e;
+      if (!exited) child.kill('SIGKILL');
+      await exitPromise;
+      if (/Address already in use/.test(output)) continue;  // a port race: try other ports
+      throw e;
+    }
+    return {
+      port, metricsPort, child,
+      host: '127.0.0.1',
+      output: () => output,
+      exited: () => exited,
+      async stop() {
+        if (exited) return exited;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10000);
+        const result = await exitPromise;
+        clearTimeout(timer);
+        return result;
+      },
+    };
+  }
+  throw lastError;
+}
+
+module.exports = { startServer, runOnce, freePort, writeConfig };
