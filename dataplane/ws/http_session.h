@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -28,6 +29,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void OnRead(boost::beast::error_code ec);
   void Reply(http::HttpResponse response, unsigned version, bool keep_alive);
   void Shutdown();
+  void Discard(size_t discarded);
 
   Stream stream_;
   SessionEnv env_;
@@ -35,6 +37,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::asio::steady_timer timer_;
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;
+  bool lingering_ = false;  // a refused body is still arriving: drain it before closing
+  std::string scratch_;
 };
 
 }  // namespace sockudo::dataplane::ws

@@ -235,6 +235,9 @@ template <class Stream>
 void HttpSession<Stream>::OnRead(beast::error_code ec) {
   timer_.cancel();
   if (ec == bhttp::error::body_limit) {
+    // Answer, then discard what the client is still sending so that closing does not reset the
+    // connection before it has read the 413.
+    lingering_ = true;
     Reply(http::JsonError(413, "The payload size is too big."), 11, false);
     return;
   }
@@ -299,8 +302,33 @@ void HttpSession<Stream>::Shutdown() {
     Lowest(stream_).close(ignored);
   } else {
     stream_.shutdown(net::socket_base::shutdown_send, ignored);
+    if (lingering_) {
+      // Bounded: 5 s and 64 MiB at most.
+      timer_.expires_after(std::chrono::seconds(5));
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+        beast::error_code ignored2;
+        if (!ec) Lowest(self->stream_).close(ignored2);
+      });
+      Discard(0);
+      return;
+    }
     stream_.close(ignored);
   }
+}
+
+template <class Stream>
+void HttpSession<Stream>::Discard(size_t discarded) {
+  constexpr size_t kMaxDiscard = 64 * 1024 * 1024;
+  scratch_.resize(64 * 1024);
+  stream_.async_read_some(net::buffer(scratch_), [self = this->shared_from_this(), discarded](beast::error_code ec, size_t n) {
+    if (ec || discarded + n > kMaxDiscard) {
+      beast::error_code ignored;
+      self->timer_.cancel();
+      Lowest(self->stream_).close(ignored);
+      return;
+    }
+    self->Discard(discarded + n);
+  });
 }
 
 template class WsSession<TcpStream>;

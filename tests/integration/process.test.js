@@ -1,0 +1,119 @@
+// The process as an operator sees it: flags, config errors, listeners (TLS, Unix socket) and the
+// drain on SIGTERM.
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const https = require('node:https');
+const os = require('node:os');
+const path = require('node:path');
+const WebSocket = require('ws');
+const { startServer, runOnce, writeConfig } = require('../support/server');
+const { RawClient } = require('../support/raw_client');
+const { httpRequest } = require('../support/wait');
+
+test('--help and --version', async () => {
+  const help = await runOnce(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--check-config/);
+  const version = await runOnce(['--version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^sockudo-node \d+\.\d+\.\d+/);
+  const bad = await runOnce(['--frobnicate']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown argument "--frobnicate"/);
+});
+
+test('--check-config prints the effective config with secrets masked', async () => {
+  const file = writeConfig({ port: 7777, app_manager: { array: { apps: [{ id: 'a', key: 'k', secret: 'very-secret' }] } }, surprise: 1 });
+  const r = await runOnce(['--config', file, '--check-config'], { CONTROL_PLANE_TOKEN: 'token-xyz' });
+  assert.equal(r.code, 0, r.stderr);
+  const printed = JSON.parse(r.stdout);
+  assert.equal(printed.port, 7777);
+  assert.equal(printed.app_manager.array.apps[0].secret, '********');
+  assert.equal(printed.control_plane.auth_token, '********');
+  assert.doesNotMatch(r.stdout, /very-secret|token-xyz/);
+  assert.match(r.stderr, /surprise: unknown key/);
+});
+
+test('invalid configuration stops startup with exit 2 and names every bad key and value', async () => {
+  const file = writeConfig({ port: 'six', adapter: { driver: 'carrier-pigeon' } });
+  const r = await runOnce(['--config', file], { ACTIVITY_TIMEOUT: '-3', SOCKUDO_DEFAULT_APP_ID: 'only-id' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /config error: port: expected an integer, got "six"/);
+  assert.match(r.stderr, /config error: adapter.driver: unknown value "carrier-pigeon"/);
+  assert.match(r.stderr, /config error: ACTIVITY_TIMEOUT: must be >= 1, got -3/);
+  assert.match(r.stderr, /config error: SOCKUDO_DEFAULT_APP_KEY: required/);
+  const missing = await runOnce(['--config', '/nonexistent/sockudo.json']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read file/);
+  const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-')), 'c.json');
+  fs.writeFileSync(broken, '{"port": 6001,');
+  assert.match((await runOnce(['--config', broken])).stderr, /not a valid JSON object/);
+});
+
+test('a port already in use is a clear startup error', async () => {
+  const server = await startServer();
+  try {
+    const r = await runOnce([], { HOST: '127.0.0.1', PORT: String(server.port), METRICS_PORT: '1' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /cannot listen on 127.0.0.1:\d+/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('Unix socket listener serves WebSocket and HTTP', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-unix-'));
+  const socketPath = path.join(dir, 'node.sock');
+  const server = await startServer({ env: { UNIX_SOCKET_ENABLED: 'true', UNIX_SOCKET_PATH: socketPath, UNIX_SOCKET_PERMISSION_MODE: '600' } });
+  try {
+    assert.equal(fs.statSync(socketPath).mode & 0o777, 0o600);
+    const r = await httpRequest({ socketPath, path: '/' });
+    assert.equal(r.text, 'OK');
+    const ws = new WebSocket(`ws+unix://${socketPath}:/app/app-key`);
+    const first = await new Promise((resolve, reject) => { ws.once('message', (d) => resolve(JSON.parse(d.toString()))); ws.once('error', reject); });
+    assert.equal(first.event, 'pusher:connection_established');
+    ws.close();
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('TLS listener', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const server = await startServer({ env: { SSL_ENABLED: 'true', SSL_CERT_PATH: cert, SSL_KEY_PATH: key } });
+  try {
+    const body = await new Promise((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: server.port, path: '/', rejectUnauthorized: false }, (res) => {
+        let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t));
+      }).on('error', reject);
+    });
+    assert.equal(body, 'OK');
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/app/app-key`, { rejectUnauthorized: false });
+    const first = await new Promise((resolve, reject) => { ws.once('message', (d) => resolve(JSON.parse(d.toString()))); ws.once('error', reject); });
+    assert.equal(first.event, 'pusher:connection_established');
+    ws.close();
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM drains: open sockets get 4200 and the process exits 0', async () => {
+  const server = await startServer();
+  const clients = await Promise.all([0, 1, 2].map(() => RawClient.connect(server)));
+  const exit = await server.stop();
+  assert.equal(exit.code, 0);
+  for (const c of clients) {
+    const closed = await c.closedPromise;
+    assert.equal(closed.code, 4200);
+    assert.equal(c.events('pusher:error')[0].data.code, 4200);
+  }
+});
