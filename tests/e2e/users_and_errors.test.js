@@ -23,11 +23,11 @@ test('signin, sendToUser and terminateUserConnections', async () => {
   await connected(alice);
   alice.signin();
   await waitFor(() => alice.user.user_data && alice.user.user_data.id === 'alice', { what: 'pusher-js sign-in' });
+  await waitFor(() => alice.user.serverToUserChannel && alice.user.serverToUserChannel.subscribed,
+    { what: 'the #server-to-user channel' });
   const note = new Promise((resolve) => alice.user.bind('note', resolve));
-  await waitFor(async () => {
-    const r = await sdk.sendToUser('alice', 'note', { text: 'hi' });
-    return r.status === 200 && (await Promise.race([note, new Promise((r2) => setTimeout(() => r2(null), 200))]));
-  }, { what: 'the user event' }).then((d) => assert.deepEqual(d, { text: 'hi' }));
+  assert.equal((await sdk.sendToUser('alice', 'note', { text: 'hi' })).status, 200);
+  assert.deepEqual(await note, { text: 'hi' });
 
   const errors = [];
   alice.connection.bind('error', (e) => errors.push(e));
