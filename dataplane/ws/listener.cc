@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,7 @@ struct Listener::Impl {
   std::optional<unix_proto::acceptor> unix_acceptor;
   size_t next = 0;
   bool stopped = false;
+  net::steady_timer backoff{accept_io};
 
   SessionEnv Env(size_t w) const { return SessionEnv{&node, &router, workers[w].state, metrics_listener}; }
 
@@ -50,8 +52,12 @@ struct Listener::Impl {
             std::make_shared<HttpSession<TcpStream>>(std::move(socket), Env(w))->Run();
           }
         });
-      } else if (ec == net::error::no_descriptors) {
+      } else if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space) {
+        // Out of file descriptors: back off instead of spinning on accept.
         base::Logger("ws")->warn("accept failed: {} (raise the open-file limit)", ec.message());
+        backoff.expires_after(std::chrono::milliseconds(100));
+        backoff.async_wait([this](boost::system::error_code) { if (!stopped) AcceptTcp(); });
+        return;
       }
       AcceptTcp();
     });

@@ -93,13 +93,19 @@ async function startServer({ env = {}, config = null, args = [] } = {}) {
       host: '127.0.0.1',
       output: () => output,
       exited: () => exited,
+      // Stops the server and fails on a crash, a non-zero exit or any sanitizer report.
       async stop() {
-        if (exited) return exited;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10000);
-        const result = await exitPromise;
-        clearTimeout(timer);
-        return result;
+        if (!exited) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10000);
+          await exitPromise;
+          clearTimeout(timer);
+        }
+        if (/ERROR: (Address|Leak|Thread)Sanitizer|runtime error:/.test(output)) {
+          throw new Error(`sanitizer report from sockudo-node:\n${output}`);
+        }
+        if (exited.code !== 0) throw new Error(`sockudo-node exited with ${JSON.stringify(exited)}:\n${output}`);
+        return exited;
       },
     };
   }
