@@ -1,19 +1,17 @@
 // Private, encrypted, cache and public channels with pusher-js; publishing with every pusher SDK
 // call (trigger, trigger to many channels, triggerBatch, socket_id exclusion); client events.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { client, serverSdk, once, connected, subscribed, waitFor } = require('../support/pusher_clients');
 
-let server;
 let sdk;
-before(async () => { server = await startServer(); sdk = serverSdk(server); });
-after(() => server.stop());
+const ctx = useServer({}, (server) => { sdk = serverSdk(server); });
 
 test('private channel client events reach the others, not the sender; presence adds user_id', async () => {
-  const a = client(server, { presence: { user_id: 'alpha' } });
-  const b = client(server, { presence: { user_id: 'beta' } });
+  const a = client(ctx.server, { presence: { user_id: 'alpha' } });
+  const b = client(ctx.server, { presence: { user_id: 'beta' } });
   const [pa, pb] = await Promise.all([subscribed(a, 'private-room'), subscribed(b, 'private-room')]);
   assert.ok(pa.ok && pb.ok);
   let echoed = false;
@@ -38,7 +36,7 @@ test('private channel client events reach the others, not the sender; presence a
 });
 
 test('encrypted channels: the server relays the SDK ciphertext and pusher-js decrypts it', async () => {
-  const c = client(server);
+  const c = client(ctx.server);
   const { ok, channel } = await subscribed(c, 'private-encrypted-secrets');
   assert.ok(ok);
   const got = once(channel, 'secret');
@@ -48,8 +46,8 @@ test('encrypted channels: the server relays the SDK ciphertext and pusher-js dec
 });
 
 test('trigger to several channels, triggerBatch in order, socket_id exclusion', async () => {
-  const a = client(server);
-  const b = client(server);
+  const a = client(ctx.server);
+  const b = client(ctx.server);
   const [ca, cb] = await Promise.all([subscribed(a, 'multi-1'), subscribed(b, 'multi-2')]);
   const ga = once(ca.channel, 'fanout');
   const gb = once(cb.channel, 'fanout');
@@ -82,12 +80,12 @@ test('trigger to several channels, triggerBatch in order, socket_id exclusion', 
 });
 
 test('cache channels with pusher-js: cache_miss, then the cached event on subscribe', async () => {
-  const a = client(server);
+  const a = client(ctx.server);
   const channel = a.subscribe('cache-quotes');
   const miss = await once(channel, 'pusher:cache_miss');
   assert.equal(miss.data, undefined);
   await sdk.trigger('cache-quotes', 'quote', { price: 42 });
-  const b = client(server);
+  const b = client(ctx.server);
   const bc = b.subscribe('cache-quotes');
   assert.deepEqual((await once(bc, 'quote')).data, { price: 42 });
   a.disconnect();
@@ -95,7 +93,7 @@ test('cache channels with pusher-js: cache_miss, then the cached event on subscr
 });
 
 test('many subscribers on one channel all receive every event in order', async () => {
-  const clients = Array.from({ length: 20 }, () => client(server));
+  const clients = Array.from({ length: 20 }, () => client(ctx.server));
   const channels = await Promise.all(clients.map((c) => subscribed(c, 'crowd')));
   const received = channels.map(() => []);
   channels.forEach((ch, i) => ch.channel.bind('tick', (d) => received[i].push(d.n)));
@@ -106,7 +104,7 @@ test('many subscribers on one channel all receive every event in order', async (
 });
 
 test('unsubscribe stops delivery', async () => {
-  const a = client(server);
+  const a = client(ctx.server);
   const { channel } = await subscribed(a, 'leaving');
   a.unsubscribe('leaving');
   await waitFor(async () => (await (await sdk.get({ path: '/channels/leaving' })).json()).subscription_count === 0,

@@ -2,18 +2,16 @@
 // joins presence-room with an auth signature made by the pusher SDK, sees itself in the members,
 // receives an event triggered through the SDK, and sees others join and leave.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { client, serverSdk, once, connected, subscribed, waitFor } = require('../support/pusher_clients');
 
-let server;
 let sdk;
-before(async () => { server = await startServer(); sdk = serverSdk(server); });
-after(() => server.stop());
+const ctx = useServer({}, (server) => { sdk = serverSdk(server); });
 
 test('presence-room: members, SDK-triggered event, member_added and member_removed', async () => {
-  const ann = client(server, { presence: { user_id: 'ann', user_info: { name: 'Ann' } } });
+  const ann = client(ctx.server, { presence: { user_id: 'ann', user_info: { name: 'Ann' } } });
   const { ok, data: members, channel } = await subscribed(ann, 'presence-room');
   assert.ok(ok);
   assert.equal(members.count, 1);
@@ -26,7 +24,7 @@ test('presence-room: members, SDK-triggered event, member_added and member_remov
   assert.deepEqual((await received).data, { message: 'hello', unicode: 'h\u00e9\u20ac' });
 
   const added = once(channel, 'pusher:member_added');
-  const bob = client(server, { presence: { user_id: 'bob', user_info: { name: 'Bob' } } });
+  const bob = client(ctx.server, { presence: { user_id: 'bob', user_info: { name: 'Bob' } } });
   const bobJoin = await subscribed(bob, 'presence-room');
   assert.equal(bobJoin.data.count, 2);
   assert.deepEqual((await added).data, { id: 'bob', info: { name: 'Bob' } });
@@ -46,10 +44,10 @@ test('presence-room: members, SDK-triggered event, member_added and member_remov
 });
 
 test('numeric user ids stay numbers for pusher-js', async () => {
-  const a = client(server, { presence: { user_id: 1001 } });
+  const a = client(ctx.server, { presence: { user_id: 1001 } });
   const { data: members } = await subscribed(a, 'presence-numeric');
   assert.strictEqual(members.me.id, 1001);
-  const b = client(server, { presence: { user_id: 1002 } });
+  const b = client(ctx.server, { presence: { user_id: 1002 } });
   const added = once(a.channel('presence-numeric'), 'pusher:member_added');
   await subscribed(b, 'presence-numeric');
   assert.strictEqual((await added).data.id, 1002);
@@ -58,9 +56,9 @@ test('numeric user ids stay numbers for pusher-js', async () => {
 });
 
 test('the same user on two connections is one member', async () => {
-  const a1 = client(server, { presence: { user_id: 'same' } });
-  const a2 = client(server, { presence: { user_id: 'same' } });
-  const watcher = client(server, { presence: { user_id: 'watcher' } });
+  const a1 = client(ctx.server, { presence: { user_id: 'same' } });
+  const a2 = client(ctx.server, { presence: { user_id: 'same' } });
+  const watcher = client(ctx.server, { presence: { user_id: 'watcher' } });
   const w = await subscribed(watcher, 'presence-dup');
   let addedCount = 0;
   w.channel.bind('pusher:member_added', () => { addedCount += 1; });

@@ -2,24 +2,19 @@
 // terminateUserConnections, watchlist; refused connections, rejected subscriptions and client
 // events, SDK calls that the server rejects.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { client, serverSdk, once, connected, subscribed, waitFor } = require('../support/pusher_clients');
 
-let server;
 let sdk;
-before(async () => {
-  server = await startServer({ config: { app_manager: { array: { apps: [
+const ctx = useServer({ config: { app_manager: { array: { apps: [
     { id: 'app-id', key: 'app-key', secret: 'app-secret', enable_client_messages: true, enable_watchlist_events: true },
     { id: 'off', key: 'off-key', secret: 'off-secret', enabled: false },
-  ] } } } });
-  sdk = serverSdk(server);
-});
-after(() => server.stop());
+  ] } } } }, (server) => { sdk = serverSdk(server); });
 
 test('signin, sendToUser and terminateUserConnections', async () => {
-  const alice = client(server, { user: { id: 'alice', user_info: { name: 'Alice' } } });
+  const alice = client(ctx.server, { user: { id: 'alice', user_info: { name: 'Alice' } } });
   await connected(alice);
   alice.signin();
   await waitFor(() => alice.user.user_data && alice.user.user_data.id === 'alice', { what: 'pusher-js sign-in' });
@@ -39,7 +34,7 @@ test('signin, sendToUser and terminateUserConnections', async () => {
 });
 
 test('watchlist online/offline events reach pusher-js', async () => {
-  const watcher = client(server, { user: { id: 'w', watchlist: ['friend'] } });
+  const watcher = client(ctx.server, { user: { id: 'w', watchlist: ['friend'] } });
   await connected(watcher);
   const events = [];
   watcher.user.watchlist.bind('online', (e) => events.push(['online', e.user_ids]));
@@ -47,7 +42,7 @@ test('watchlist online/offline events reach pusher-js', async () => {
   watcher.signin();
   await waitFor(() => events.length === 1, { what: 'the initial watchlist status' });
   assert.deepEqual(events[0], ['offline', ['friend']]);
-  const friend = client(server, { user: { id: 'friend' } });
+  const friend = client(ctx.server, { user: { id: 'friend' } });
   await connected(friend);
   friend.signin();
   await waitFor(() => events.length === 2, { what: 'friend online' });
@@ -60,7 +55,7 @@ test('watchlist online/offline events reach pusher-js', async () => {
 
 test('unknown and disabled apps are refused with 4001 / 4003 and pusher-js ends disconnected', async () => {
   for (const [key, code] of [['no-such-key', 4001], ['off-key', 4003]]) {
-    const c = client(server, { key });
+    const c = client(ctx.server, { key });
     const err = await once(c.connection, 'error');
     assert.equal(err.data.error.data.code, code);
     await waitFor(() => c.connection.state === 'disconnected', { what: `${key} to settle` });
@@ -69,12 +64,12 @@ test('unknown and disabled apps are refused with 4001 / 4003 and pusher-js ends 
 });
 
 test('a wrong channel signature is a subscription_error with status 401; the connection stays up', async () => {
-  const c = client(server, { authorizerError: true });
+  const c = client(ctx.server, { authorizerError: true });
   const { ok, data } = await subscribed(c, 'private-nope');
   assert.equal(ok, false);
   assert.equal(data.type, 'AuthError');
   assert.equal(data.status, 401);
-  const good = client(server);
+  const good = client(ctx.server);
   assert.ok((await subscribed(good, 'private-yes')).ok);
   assert.equal(c.connection.state, 'connected');
   c.disconnect();
@@ -82,7 +77,7 @@ test('a wrong channel signature is a subscription_error with status 401; the con
 });
 
 test('a client event on a public channel comes back as pusher:error on that channel', async () => {
-  const c = client(server);
+  const c = client(ctx.server);
   const { channel } = await subscribed(c, 'public-room');
   const err = once(channel, 'pusher:error');
   channel.trigger('client-nope', {});
@@ -95,13 +90,13 @@ test('a client event on a public channel comes back as pusher:error on that chan
 test('SDK calls the server rejects surface their status', async () => {
   const tooBig = await sdk.trigger('big', 'e', 'x'.repeat(101 * 1024)).catch((e) => e);
   assert.equal(tooBig.status, 413);
-  const wrongSecret = serverSdk(server, { secret: 'wrong' });
+  const wrongSecret = serverSdk(ctx.server, { secret: 'wrong' });
   const denied = await wrongSecret.trigger('c', 'e', {}).catch((e) => e);
   assert.equal(denied.status, 401);
-  const unknownApp = serverSdk(server, { appId: 'ghost' });
+  const unknownApp = serverSdk(ctx.server, { appId: 'ghost' });
   const missing = await unknownApp.trigger('c', 'e', {}).catch((e) => e);
   assert.equal(missing.status, 404);
-  const disabled = serverSdk(server, { appId: 'off', key: 'off-key', secret: 'off-secret' });
+  const disabled = serverSdk(ctx.server, { appId: 'off', key: 'off-key', secret: 'off-secret' });
   assert.equal((await disabled.trigger('c', 'e', {}).catch((e) => e)).status, 403);
   const tooManyChannels = await sdk.triggerBatch(Array.from({ length: 11 }, () => ({ channel: 'c', name: 'e', data: '' }))).catch((e) => e);
   assert.equal(tooManyChannels.status, 400);

@@ -1,15 +1,13 @@
 // Client events (spec/pusher-protocol.md §11): relay rules, user_id on presence, every rejection.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const Pusher = require('pusher');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
 
-let server;
 let sdk;
-before(async () => {
-  server = await startServer({
+const ctx = useServer({
     config: { app_manager: { array: { apps: [
       { id: 'app-id', key: 'app-key', secret: 'app-secret', enable_client_messages: true,
         max_client_events_per_second: 3, max_event_payload_in_kb: 1 },
@@ -17,17 +15,14 @@ before(async () => {
       { id: 'strict', key: 'strict-key', secret: 'strict-secret', enable_client_messages: true,
         max_client_events_per_second: 1, terminate_on_limit: true },
     ] } } },
-  });
-  sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false });
-});
-after(() => server.stop());
+  }, (server) => { sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false }); });
 
 async function joinPrivate(c, channel, app = sdk) {
   return c.subscribe(channel, { auth: app.authorizeChannel(c.socketId, channel).auth });
 }
 
 test('relayed to every other subscriber, never echoed, data kept as sent', async () => {
-  const [a, b, c] = await Promise.all([0, 1, 2].map(() => RawClient.connect(server)));
+  const [a, b, c] = await Promise.all([0, 1, 2].map(() => RawClient.connect(ctx.server)));
   for (const x of [a, b, c]) await joinPrivate(x, 'private-chat');
   a.send({ event: 'client-typing', channel: 'private-chat', data: { typing: true, n: 1.5 } });
   a.send({ event: 'client-text', channel: 'private-chat', data: 'plain string' });
@@ -42,8 +37,8 @@ test('relayed to every other subscriber, never echoed, data kept as sent', async
 });
 
 test('presence channels add the sender user_id with its JSON type', async () => {
-  const a = await RawClient.connect(server);
-  const b = await RawClient.connect(server);
+  const a = await RawClient.connect(ctx.server);
+  const b = await RawClient.connect(ctx.server);
   for (const [x, id] of [[a, 42], [b, 'bee']]) {
     const member = { user_id: id };
     await x.subscribe('presence-chat', { auth: sdk.authorizeChannel(x.socketId, 'presence-chat', member).auth, channel_data: JSON.stringify(member) });
@@ -54,7 +49,7 @@ test('presence channels add the sender user_id with its JSON type', async () => 
 });
 
 test('rejections carry code 4301 and the channel, and the connection stays open', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   await joinPrivate(c, 'private-mine');
   const tooLongName = 'client-' + 'x'.repeat(200);
   const cases = [
@@ -83,7 +78,7 @@ test('rejections carry code 4301 and the channel, and the connection stays open'
 
 test('the app flag disables client events', async () => {
   const quietSdk = new Pusher({ appId: 'quiet', key: 'quiet-key', secret: 'quiet-secret', host: 'h' });
-  const c = await RawClient.connect(server, 'quiet-key');
+  const c = await RawClient.connect(ctx.server, 'quiet-key');
   await joinPrivate(c, 'private-q', quietSdk);
   c.send({ event: 'client-a', channel: 'private-q', data: {} });
   const err = await c.next((f) => f.event === 'pusher:error');
@@ -92,8 +87,8 @@ test('the app flag disables client events', async () => {
 });
 
 test('rate limit: events over the per-second budget are rejected, others relayed', async () => {
-  const a = await RawClient.connect(server);
-  const b = await RawClient.connect(server);
+  const a = await RawClient.connect(ctx.server);
+  const b = await RawClient.connect(ctx.server);
   await joinPrivate(a, 'private-rate');
   await joinPrivate(b, 'private-rate');
   for (let i = 0; i < 5; i++) a.send({ event: 'client-n', channel: 'private-rate', data: { i } });
@@ -107,7 +102,7 @@ test('rate limit: events over the per-second budget are rejected, others relayed
 
 test('terminate_on_limit closes with 4301', async () => {
   const strictSdk = new Pusher({ appId: 'strict', key: 'strict-key', secret: 'strict-secret', host: 'h' });
-  const c = await RawClient.connect(server, 'strict-key');
+  const c = await RawClient.connect(ctx.server, 'strict-key');
   await joinPrivate(c, 'private-s', strictSdk);
   c.send({ event: 'client-a', channel: 'private-s', data: {} });
   c.send({ event: 'client-a', channel: 'private-s', data: {} });

@@ -1,15 +1,13 @@
 // Connection lifecycle over raw frames (spec/pusher-protocol.md §1-§3, §15).
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
 const { httpRequest } = require('../support/wait');
 
-let server;
-before(async () => {
-  server = await startServer({
+const ctx = useServer({
     config: { app_manager: { array: { apps: [
       { id: 'app-id', key: 'app-key', secret: 'app-secret', enable_client_messages: true },
       { id: 'off', key: 'off-key', secret: 's', enabled: false },
@@ -18,11 +16,9 @@ before(async () => {
     ] } } },
     env: { ACTIVITY_TIMEOUT: '1', WEBSOCKET_MAX_PAYLOAD_KB: '64' },
   });
-});
-after(() => server.stop());
 
 test('connection_established is the first frame with a Pusher socket id', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   const first = c.frames[0];
   assert.equal(first.json.event, 'pusher:connection_established');
   assert.equal(typeof first.json.data, 'string');
@@ -34,14 +30,14 @@ test('connection_established is the first frame with a Pusher socket id', async 
 });
 
 test('socket ids are unique', async () => {
-  const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(server)));
+  const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(ctx.server)));
   assert.equal(new Set(clients.map((c) => c.socketId)).size, 20);
   await Promise.all(clients.map((c) => c.close()));
 });
 
 for (const [key, code] of [['nope', 4001], ['off-key', 4003]]) {
   test(`key ${key} gets pusher:error ${code} then close ${code}`, async () => {
-    const c = await RawClient.connect(server, key);
+    const c = await RawClient.connect(ctx.server, key);
     const closed = await c.closedPromise;
     assert.equal(c.frames[0].json.event, 'pusher:error');
     assert.equal(c.frames[0].json.data.code, code);
@@ -51,15 +47,15 @@ for (const [key, code] of [['nope', 4001], ['off-key', 4003]]) {
 }
 
 test('app connection quota closes with 4004 and frees the slot on disconnect', async () => {
-  const a = await RawClient.connect(server, 'quota-key');
+  const a = await RawClient.connect(ctx.server, 'quota-key');
   assert.ok(a.socketId);
-  const b = await RawClient.connect(server, 'quota-key');
+  const b = await RawClient.connect(ctx.server, 'quota-key');
   assert.equal((await b.closedPromise).code, 4004);
   assert.equal(b.frames[0].json.data.code, 4004);
   await a.close();
   const { waitFor } = require('../support/wait');
   await waitFor(async () => {
-    const c = await RawClient.connect(server, 'quota-key');
+    const c = await RawClient.connect(ctx.server, 'quota-key');
     const ok = Boolean(c.socketId);
     await c.close();
     return ok;
@@ -67,17 +63,17 @@ test('app connection quota closes with 4004 and frees the slot on disconnect', a
 });
 
 test('allowed_origins refuses other origins with 4009', async () => {
-  const bad = await RawClient.connect(server, 'origin-key', { origin: 'https://evil.com' });
+  const bad = await RawClient.connect(ctx.server, 'origin-key', { origin: 'https://evil.com' });
   assert.equal((await bad.closedPromise).code, 4009);
-  const none = await RawClient.connect(server, 'origin-key');
+  const none = await RawClient.connect(ctx.server, 'origin-key');
   assert.equal((await none.closedPromise).code, 4009);
-  const good = await RawClient.connect(server, 'origin-key', { origin: 'https://app.example.com' });
+  const good = await RawClient.connect(ctx.server, 'origin-key', { origin: 'https://app.example.com' });
   assert.ok(good.socketId);
   await good.close();
 });
 
 test('pusher:ping gets pusher:pong; server pings after activity_timeout of silence', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   c.send({ event: 'pusher:ping', data: {} });
   const pong = await c.next((f) => f.event === 'pusher:pong');
   assert.deepEqual(pong, { event: 'pusher:pong', data: {} });
@@ -88,7 +84,7 @@ test('pusher:ping gets pusher:pong; server pings after activity_timeout of silen
 });
 
 test('WebSocket control pings are answered', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   const pong = new Promise((resolve) => c.ws.once('pong', (data) => resolve(data.toString())));
   c.ws.ping('hello');
   assert.equal(await pong, 'hello');
@@ -96,7 +92,7 @@ test('WebSocket control pings are answered', async () => {
 });
 
 test('malformed frames get an error with code null and the connection stays open', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   const bad = ['not json', '[]', '42', '"x"', '{"data":{}}', '{"event":5}', '['.repeat(100) + ']'.repeat(100),
     '{"event":"pusher:subscribe"}', '{"event":"pusher:subscribe","data":{"channel":5}}', '{"event":"pusher:subscribe","data":[]}',
     '{"event":"pusher:unsubscribe","data":"nope"}'];
@@ -117,7 +113,7 @@ test('malformed frames get an error with code null and the connection stays open
 });
 
 test('binary frames are treated like text frames', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   c.ws.send(Buffer.from(JSON.stringify({ event: 'pusher:ping', data: {} })), { binary: true });
   await c.next((f) => f.event === 'pusher:pong');
   const mark = c.frames.length;
@@ -129,9 +125,9 @@ test('binary frames are treated like text frames', async () => {
 });
 
 test('a message over the size limit closes with 1009 and others keep being served', async () => {
-  const other = await RawClient.connect(server);
+  const other = await RawClient.connect(ctx.server);
   await other.subscribe('survivors');
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   c.send(JSON.stringify({ event: 'client-x', channel: 'a', data: 'x'.repeat(70 * 1024) }));
   assert.equal((await c.closedPromise).code, 1009);
   const ok = await other.subscribe('still-alive');
@@ -140,26 +136,26 @@ test('a message over the size limit closes with 1009 and others keep being serve
 });
 
 test('HTTP on the WebSocket path and unknown paths', async () => {
-  assert.equal((await httpRequest({ port: server.port, path: '/app/app-key' })).status, 400);
-  const post = await httpRequest({ port: server.port, path: '/app/app-key', method: 'POST' });
+  assert.equal((await httpRequest({ port: ctx.server.port, path: '/app/app-key' })).status, 400);
+  const post = await httpRequest({ port: ctx.server.port, path: '/app/app-key', method: 'POST' });
   assert.equal(post.status, 405);
-  const missing = await httpRequest({ port: server.port, path: '/nowhere' });
+  const missing = await httpRequest({ port: ctx.server.port, path: '/nowhere' });
   assert.equal(missing.status, 404);
   assert.equal(missing.text, '404 NOT FOUND');
   assert.match(missing.headers['content-type'], /^text\/plain/);
   // A WebSocket upgrade on an unknown path is not upgraded.
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/nope/app-key`);
+  const ws = new WebSocket(`ws://127.0.0.1:${ctx.server.port}/nope/app-key`);
   const status = await new Promise((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode)));
   assert.equal(status, 404);
 });
 
 test('the server survives a burst of abrupt disconnects', async () => {
-  const clients = await Promise.all(Array.from({ length: 50 }, () => RawClient.connect(server)));
+  const clients = await Promise.all(Array.from({ length: 50 }, () => RawClient.connect(ctx.server)));
   await Promise.all(clients.map((c) => c.subscribe('presence-free-for-all-public'.replace('presence-', ''))));
   for (const c of clients) c.ws.terminate();
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   assert.ok(c.socketId);
   await c.close();
-  const r = await httpRequest({ port: server.metricsPort, path: '/ready' });
+  const r = await httpRequest({ port: ctx.server.metricsPort, path: '/ready' });
   assert.equal(r.status, 200);
 });

@@ -1,16 +1,14 @@
 // The HTTP API by hand-signed requests (spec/http-api.md): authentication order, validation,
 // status codes and error bodies, info attributes, operational endpoints, CORS and metrics.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const Pusher = require('pusher');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { RawClient, apiRequest } = require('../support/raw_client');
 const { httpRequest } = require('../support/wait');
 
-let server;
-before(async () => {
-  server = await startServer({
+const ctx = useServer({
     config: {
       http_api: { request_limit_in_mb: 1 },
       app_manager: { array: { apps: [
@@ -20,13 +18,11 @@ before(async () => {
       ] } },
     },
   });
-});
-after(() => server.stop());
 
 const event = (extra = {}) => ({ name: 'e', data: 'd', channel: 'c', ...extra });
 
 test('authentication failures in spec order with JSON bodies', async () => {
-  const unknown = await apiRequest(server, { method: 'POST', path: '/apps/unknown-app/events', body: event() });
+  const unknown = await apiRequest(ctx.server, { method: 'POST', path: '/apps/unknown-app/events', body: event() });
   assert.equal(unknown.status, 404);
   assert.deepEqual(unknown.json, { error: 'The app unknown-app could not be found.', code: 404 });
   assert.match(unknown.headers['content-type'], /^application\/json/);
@@ -41,19 +37,19 @@ test('authentication failures in spec order with JSON bodies', async () => {
     [{ override: { body: JSON.stringify(event({ name: 'tampered' })) } }, 'body_md5 mismatch'],
   ];
   for (const [opts, message] of cases) {
-    const r = await apiRequest(server, { method: 'POST', path: '/apps/app-id/events', body: event(), ...opts });
+    const r = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/events', body: event(), ...opts });
     assert.equal(r.status, 401, message);
     assert.deepEqual(r.json, { error: message, code: 401 });
   }
-  const bare = await httpRequest({ port: server.port, path: '/apps/app-id/channels' });
+  const bare = await httpRequest({ port: ctx.server.port, path: '/apps/app-id/channels' });
   assert.equal(bare.status, 401);
 
-  const disabled = await apiRequest(server, { method: 'POST', path: '/apps/off/events', key: 'off-key', secret: 'off-secret', body: event() });
+  const disabled = await apiRequest(ctx.server, { method: 'POST', path: '/apps/off/events', key: 'off-key', secret: 'off-secret', body: event() });
   assert.deepEqual([disabled.status, disabled.json], [403, { error: 'The app is disabled.', code: 403 }]);
 });
 
 test('validation errors: 400 and 413 with the spec messages', async () => {
-  const post = (body) => apiRequest(server, { method: 'POST', path: '/apps/app-id/events', body });
+  const post = (body) => apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/events', body });
   const cases = [
     ['{not json', 400, 'The received data is incorrect'],
     ['[1]', 400, 'The received data is incorrect'],
@@ -79,11 +75,11 @@ test('validation errors: 400 and 413 with the spec messages', async () => {
 });
 
 test('events: delivery, socket_id exclusion, non-string data, info attributes', async () => {
-  const a = await RawClient.connect(server);
-  const b = await RawClient.connect(server);
+  const a = await RawClient.connect(ctx.server);
+  const b = await RawClient.connect(ctx.server);
   await a.subscribe('news');
   await b.subscribe('news');
-  const r = await apiRequest(server, { method: 'POST', path: '/apps/app-id/events',
+  const r = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/events',
     body: { name: 'n', data: 'caf\u00e9 "q"', channels: ['news', 'empty'], socket_id: a.socketId, info: 'subscription_count,user_count' } });
   assert.equal(r.status, 200);
   assert.deepEqual(r.json, { channels: { news: { subscription_count: 2 }, empty: { subscription_count: 0 } } });
@@ -91,65 +87,65 @@ test('events: delivery, socket_id exclusion, non-string data, info attributes', 
   assert.equal(got.data, 'caf\u00e9 "q"');
   assert.ok(b.frames.find((f) => f.json.event === 'n').text.includes('caf\u00e9'), 'UTF-8 sent as-is');
   assert.ok(await a.nothingBeforePong((f) => f.event === 'n'));
-  const plain = await apiRequest(server, { method: 'POST', path: '/apps/app-id/events', body: { name: 'obj', data: { k: [1, 2] }, channel: 'news' } });
+  const plain = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/events', body: { name: 'obj', data: { k: [1, 2] }, channel: 'news' } });
   assert.deepEqual(plain.json, { ok: true });
   assert.equal((await a.next((f) => f.event === 'obj')).data, '{"k":[1,2]}');
   await Promise.all([a.close(), b.close()]);
 });
 
 test('batch_events: order, atomic validation, info per item', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   await c.subscribe('batched');
   const batch = Array.from({ length: 10 }, (_, i) => ({ name: 'b', data: String(i), channel: 'batched' }));
-  const ok = await apiRequest(server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch } });
+  const ok = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch } });
   assert.deepEqual([ok.status, ok.json], [200, {}]);
   await c.next((f) => f.event === 'b' && f.data === '9');
   assert.deepEqual(c.events('b').map((f) => f.data), batch.map((e) => e.data));
 
-  const tooMany = await apiRequest(server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch: [...batch, batch[0]] } });
+  const tooMany = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch: [...batch, batch[0]] } });
   assert.deepEqual([tooMany.status, tooMany.json.error], [400, 'Cannot batch-send more than 10 messages at once']);
   const mark = c.frames.length;
-  const invalid = await apiRequest(server, { method: 'POST', path: '/apps/app-id/batch_events',
+  const invalid = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events',
     body: { batch: [{ name: 'never', data: 'x', channel: 'batched' }, { name: 'bad', data: 'x'.repeat(200 * 1024), channel: 'batched' }] } });
   assert.equal(invalid.status, 413);
   assert.ok(await c.nothingBeforePong((f) => f.event === 'never'));
   assert.ok(c.frames.length > mark);
-  const info = await apiRequest(server, { method: 'POST', path: '/apps/app-id/batch_events',
+  const info = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events',
     body: { batch: [{ name: 'i', data: 'x', channel: 'batched', info: 'subscription_count' }, { name: 'j', data: 'y', channel: 'batched' }] } });
   assert.deepEqual(info.json, { batch: [{ subscription_count: 1 }, {}] });
-  assert.equal((await apiRequest(server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch: [] } })).status, 200);
-  assert.equal((await apiRequest(server, { method: 'POST', path: '/apps/app-id/batch_events', body: { nope: 1 } })).status, 400);
+  assert.equal((await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch: [] } })).status, 200);
+  assert.equal((await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events', body: { nope: 1 } })).status, 400);
   await c.close();
 });
 
 test('channel queries', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   const sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: 'h' });
   const member = { user_id: 'u' };
   await c.subscribe('presence-q', { auth: sdk.authorizeChannel(c.socketId, 'presence-q', member).auth, channel_data: JSON.stringify(member) });
   await c.subscribe('public-q');
-  const all = await apiRequest(server, { path: '/apps/app-id/channels' });
+  const all = await apiRequest(ctx.server, { path: '/apps/app-id/channels' });
   assert.deepEqual(all.json.channels['public-q'], { occupied: true, subscription_count: 1 });
-  const presence = await apiRequest(server, { path: '/apps/app-id/channels', query: { filter_by_prefix: 'presence-', info: 'user_count' } });
+  const presence = await apiRequest(ctx.server, { path: '/apps/app-id/channels', query: { filter_by_prefix: 'presence-', info: 'user_count' } });
   assert.deepEqual(presence.json, { channels: { 'presence-q': { occupied: true, subscription_count: 1, user_count: 1 } } });
-  const badInfo = await apiRequest(server, { path: '/apps/app-id/channels', query: { info: 'user_count' } });
+  const badInfo = await apiRequest(ctx.server, { path: '/apps/app-id/channels', query: { info: 'user_count' } });
   assert.deepEqual([badInfo.status, badInfo.json.error], [400, 'user_count is only available with filter_by_prefix=presence-']);
-  const one = await apiRequest(server, { path: '/apps/app-id/channels/presence-q', query: { info: 'user_count,subscription_count' } });
+  const one = await apiRequest(ctx.server, { path: '/apps/app-id/channels/presence-q', query: { info: 'user_count,subscription_count' } });
   assert.deepEqual(one.json, { occupied: true, subscription_count: 1, user_count: 1 });
-  const unused = await apiRequest(server, { path: '/apps/app-id/channels/never-used' });
+  const unused = await apiRequest(ctx.server, { path: '/apps/app-id/channels/never-used' });
   assert.deepEqual(unused.json, { occupied: false, subscription_count: 0 });
-  const wrong = await apiRequest(server, { path: '/apps/app-id/channels/public-q', query: { info: 'user_count' } });
+  const wrong = await apiRequest(ctx.server, { path: '/apps/app-id/channels/public-q', query: { info: 'user_count' } });
   assert.deepEqual([wrong.status, wrong.json.error], [400, 'user_count is only available for presence channels']);
-  const users = await apiRequest(server, { path: '/apps/app-id/channels/public-q/users' });
+  const users = await apiRequest(ctx.server, { path: '/apps/app-id/channels/public-q/users' });
   assert.deepEqual([users.status, users.json.error], [400, 'The channel must be a presence channel.']);
-  assert.equal((await apiRequest(server, { path: '/apps/app-id/channels/bad%20name' })).status, 400);
+  assert.equal((await apiRequest(ctx.server, { path: '/apps/app-id/channels/bad%20name' })).status, 400);
   await c.close();
-  const empty = await apiRequest(server, { path: '/apps/app-id/channels', query: { filter_by_prefix: 'presence-' } });
+  const empty = await apiRequest(ctx.server, { path: '/apps/app-id/channels', query: { filter_by_prefix: 'presence-' } });
   assert.deepEqual(empty.json, { channels: {} });
 });
 
 test('per-app publish budget answers 429 with rate-limit headers', async () => {
-  const post = () => apiRequest(server, { method: 'POST', path: '/apps/limited/events', key: 'limited-key', secret: 'limited-secret', body: event() });
+  const post = () => apiRequest(ctx.server, { method: 'POST', path: '/apps/limited/events', key: 'limited-key', secret: 'limited-secret', body: event() });
   const statuses = [];
   let last;
   for (let i = 0; i < 4; i++) { last = await post(); statuses.push(last.status); }
@@ -161,21 +157,21 @@ test('per-app publish budget answers 429 with rate-limit headers', async () => {
 });
 
 test('routes: 404 text, 405 with Allow, CORS preflight and headers', async () => {
-  const nf = await apiRequest(server, { path: '/apps/app-id/nothing' });
+  const nf = await apiRequest(ctx.server, { path: '/apps/app-id/nothing' });
   assert.deepEqual([nf.status, nf.text], [404, '404 NOT FOUND']);
-  const wrong = await apiRequest(server, { method: 'GET', path: '/apps/app-id/events' });
+  const wrong = await apiRequest(ctx.server, { method: 'GET', path: '/apps/app-id/events' });
   assert.equal(wrong.status, 405);
   assert.equal(wrong.headers.allow, 'POST');
-  const pre = await httpRequest({ port: server.port, method: 'OPTIONS', path: '/apps/app-id/events', headers: { Origin: 'https://x.test' } });
+  const pre = await httpRequest({ port: ctx.server.port, method: 'OPTIONS', path: '/apps/app-id/events', headers: { Origin: 'https://x.test' } });
   assert.equal(pre.status, 204);
   assert.equal(pre.headers['access-control-allow-origin'], '*');
   assert.match(pre.headers['access-control-allow-methods'], /POST/);
-  const normal = await apiRequest(server, { path: '/apps/app-id/channels' });
+  const normal = await apiRequest(ctx.server, { path: '/apps/app-id/channels' });
   assert.equal(normal.headers['access-control-allow-origin'], '*');
 });
 
 test('operational endpoints and metrics', async () => {
-  for (const port of [server.port, server.metricsPort]) {
+  for (const port of [ctx.server.port, ctx.server.metricsPort]) {
     assert.deepEqual(await httpRequest({ port, path: '/' }).then((r) => [r.status, r.text]), [200, 'OK']);
     assert.deepEqual(await httpRequest({ port, path: '/ready' }).then((r) => [r.status, r.text]), [200, 'OK']);
     const up = await httpRequest({ port, path: '/up' });
@@ -186,9 +182,9 @@ test('operational endpoints and metrics', async () => {
     const usage = await httpRequest({ port, path: '/usage' });
     assert.ok(usage.json.memory.total > 0);
   }
-  assert.equal((await httpRequest({ port: server.port, path: '/metrics' })).status, 404);
-  const c = await RawClient.connect(server);
-  const metrics = await httpRequest({ port: server.metricsPort, path: '/metrics' });
+  assert.equal((await httpRequest({ port: ctx.server.port, path: '/metrics' })).status, 404);
+  const c = await RawClient.connect(ctx.server);
+  const metrics = await httpRequest({ port: ctx.server.metricsPort, path: '/metrics' });
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers['content-type'], /^text\/plain; version=0.0.4/);
   for (const name of ['connected', 'new_connections_total', 'new_disconnections_total', 'socket_received_bytes',

@@ -9,7 +9,7 @@ const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 const WebSocket = require('ws');
-const { startServer, runOnce, writeConfig } = require('../support/server');
+const { startServer, runOnce, writeConfig, firstFrame } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
 const { httpRequest } = require('../support/wait');
 
@@ -73,7 +73,7 @@ test('Unix socket listener serves WebSocket and HTTP', async () => {
     const r = await httpRequest({ socketPath, path: '/' });
     assert.equal(r.text, 'OK');
     const ws = new WebSocket(`ws+unix://${socketPath}:/app/app-key`);
-    const first = await new Promise((resolve, reject) => { ws.once('message', (d) => resolve(JSON.parse(d.toString()))); ws.once('error', reject); });
+    const first = await firstFrame(ws);
     assert.equal(first.event, 'pusher:connection_established');
     ws.close();
   } finally {
@@ -97,7 +97,7 @@ test('TLS listener', async () => {
     });
     assert.equal(body, 'OK');
     const ws = new WebSocket(`wss://127.0.0.1:${server.port}/app/app-key`, { rejectUnauthorized: false });
-    const first = await new Promise((resolve, reject) => { ws.once('message', (d) => resolve(JSON.parse(d.toString()))); ws.once('error', reject); });
+    const first = await firstFrame(ws);
     assert.equal(first.event, 'pusher:connection_established');
     ws.close();
   } finally {

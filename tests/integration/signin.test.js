@@ -1,25 +1,20 @@
 // User authentication (spec/pusher-protocol.md §8, §10): sign-in, #server-to-user-{id},
 // terminate_connections, watchlist events, authorized-connection timeout.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const Pusher = require('pusher');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { RawClient, apiRequest } = require('../support/raw_client');
 
-let server;
 let sdk;
-before(async () => {
-  server = await startServer({
+const ctx = useServer({
     config: { app_manager: { array: { apps: [
       { id: 'app-id', key: 'app-key', secret: 'app-secret', enable_watchlist_events: true },
       { id: 'auth', key: 'auth-key', secret: 'auth-secret', enable_user_authentication: true },
     ] } } },
     env: { USER_AUTHENTICATION_TIMEOUT: '1' },
-  });
-  sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false });
-});
-after(() => server.stop());
+  }, (server) => { sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false }); });
 
 async function signIn(c, user) {
   const { auth, user_data: userData } = sdk.authenticateUser(c.socketId, user);
@@ -29,9 +24,9 @@ async function signIn(c, user) {
 }
 
 test('sign-in echoes user_data and enables #server-to-user delivery on every socket of the user', async () => {
-  const a1 = await RawClient.connect(server);
-  const a2 = await RawClient.connect(server);
-  const b = await RawClient.connect(server);
+  const a1 = await RawClient.connect(ctx.server);
+  const a2 = await RawClient.connect(ctx.server);
+  const b = await RawClient.connect(ctx.server);
   const ok = await signIn(a1, { id: 'alice', user_info: { n: 1 } });
   assert.equal(ok.event, 'pusher:signin_success');
   assert.equal(ok.data.user_data, JSON.stringify({ id: 'alice', user_info: { n: 1 } }));
@@ -47,21 +42,21 @@ test('sign-in echoes user_data and enables #server-to-user delivery on every soc
   }
   assert.ok(await b.nothingBeforePong((f) => f.event === 'note'));
   // Not listed as a channel.
-  const list = await apiRequest(server, { path: '/apps/app-id/channels' });
+  const list = await apiRequest(ctx.server, { path: '/apps/app-id/channels' });
   assert.deepEqual(Object.keys(list.json.channels).filter((n) => n.startsWith('#')), []);
   await Promise.all([a1, a2, b].map((x) => x.close()));
 });
 
 test('a bad sign-in is refused with 4009 and the socket closed', async () => {
   for (const data of [{ auth: 'app-key:' + '0'.repeat(64), user_data: '{"id":"x"}' }, { auth: 5 }, 'nope']) {
-    const c = await RawClient.connect(server);
+    const c = await RawClient.connect(ctx.server);
     c.send({ event: 'pusher:signin', data });
     const err = await c.next((f) => f.event === 'pusher:error');
     assert.equal(err.data.code, 4009);
     assert.equal((await c.closedPromise).code, 4009);
   }
   // Signed user_data without an id.
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   const userData = JSON.stringify({ name: 'no id' });
   const auth = `app-key:${require('../support/raw_client').sign('app-secret', `${c.socketId}::user::${userData}`)}`;
   c.send({ event: 'pusher:signin', data: { auth, user_data: userData } });
@@ -71,9 +66,9 @@ test('a bad sign-in is refused with 4009 and the socket closed', async () => {
 });
 
 test('terminate_connections closes the signed-in sockets of that user only, with 4009', async () => {
-  const target = await RawClient.connect(server);
-  const presenceOnly = await RawClient.connect(server);
-  const bystander = await RawClient.connect(server);
+  const target = await RawClient.connect(ctx.server);
+  const presenceOnly = await RawClient.connect(ctx.server);
+  const bystander = await RawClient.connect(ctx.server);
   await signIn(target, { id: 'mallory' });
   await signIn(bystander, { id: 'bystander' });
   const member = { user_id: 'mallory' };
@@ -92,15 +87,15 @@ test('terminate_connections closes the signed-in sockets of that user only, with
 });
 
 test('watchlist: initial status, then online and offline transitions', async () => {
-  const friend = await RawClient.connect(server);
+  const friend = await RawClient.connect(ctx.server);
   await signIn(friend, { id: 'friend' });
-  const watcher = await RawClient.connect(server);
+  const watcher = await RawClient.connect(ctx.server);
   await signIn(watcher, { id: 'watcher', watchlist: ['friend', 'stranger'] });
   const initial = await watcher.next((f) => f.event === 'pusher_internal:watchlist_events');
   assert.equal(typeof initial.data, 'string');
   assert.deepEqual(JSON.parse(initial.data), { events: [{ name: 'online', user_ids: ['friend'] }, { name: 'offline', user_ids: ['stranger'] }] });
   const mark = watcher.frames.length;
-  const stranger = await RawClient.connect(server);
+  const stranger = await RawClient.connect(ctx.server);
   await signIn(stranger, { id: 'stranger' });
   const online = await watcher.next((f) => f.event === 'pusher_internal:watchlist_events', { from: mark });
   assert.deepEqual(JSON.parse(online.data), { events: [{ name: 'online', user_ids: ['stranger'] }] });
@@ -113,8 +108,8 @@ test('watchlist: initial status, then online and offline transitions', async () 
 
 test('authorized connections: unauthorized sockets are closed with 4009 after the timeout', async () => {
   const authSdk = new Pusher({ appId: 'auth', key: 'auth-key', secret: 'auth-secret', host: 'h' });
-  const idle = await RawClient.connect(server, 'auth-key');
-  const authorized = await RawClient.connect(server, 'auth-key');
+  const idle = await RawClient.connect(ctx.server, 'auth-key');
+  const authorized = await RawClient.connect(ctx.server, 'auth-key');
   await authorized.subscribe('private-ok', { auth: authSdk.authorizeChannel(authorized.socketId, 'private-ok').auth });
   const err = await idle.next((f) => f.event === 'pusher:error', { timeoutMs: 5000 });
   assert.equal(err.data.code, 4009);

@@ -1,25 +1,20 @@
 // Subscribing, presence and cache channels over raw frames (spec/pusher-protocol.md §4-§7, §9).
 // Auth signatures come from the real `pusher` server SDK.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const Pusher = require('pusher');
-const { startServer } = require('../support/server');
+const { useServer } = require('../support/server');
 const { RawClient, apiRequest, sign } = require('../support/raw_client');
 
-let server;
 let sdk;
-before(async () => {
-  server = await startServer({
+const ctx = useServer({
     config: { app_manager: { array: { apps: [
       { id: 'app-id', key: 'app-key', secret: 'app-secret', enable_client_messages: true,
         max_presence_members_per_channel: 2, max_presence_member_size_in_kb: 0.1 },
       { id: 'other', key: 'other-key', secret: 'other-secret' },
     ] } } },
-  });
-  sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false });
-});
-after(() => server.stop());
+  }, (server) => { sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false }); });
 
 function presenceAuth(client, channel, member) {
   const channelData = JSON.stringify(member);
@@ -28,7 +23,7 @@ function presenceAuth(client, channel, member) {
 }
 
 test('public channels succeed with data "{}" and ignore auth', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   const ok = await c.subscribe('news', { auth: 'junk', channel_data: null });
   assert.deepEqual(ok, { event: 'pusher_internal:subscription_succeeded', channel: 'news', data: '{}' });
   // data as a JSON string (old clients)
@@ -40,7 +35,7 @@ test('public channels succeed with data "{}" and ignore auth', async () => {
 });
 
 test('channel names: 164 characters pass, 165 fail with LimitReached, bad characters with InvalidChannel', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   assert.equal((await c.subscribe('a'.repeat(164))).event, 'pusher_internal:subscription_succeeded');
   const long = await c.subscribe('a'.repeat(165));
   assert.equal(long.event, 'pusher:subscription_error');
@@ -54,8 +49,8 @@ test('channel names: 164 characters pass, 165 fail with LimitReached, bad charac
 });
 
 test('private channels: valid signature succeeds; wrong socket, channel, secret or key fail with AuthError 401', async () => {
-  const c = await RawClient.connect(server);
-  const other = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
+  const other = await RawClient.connect(ctx.server);
   const good = sdk.authorizeChannel(c.socketId, 'private-a').auth;
   assert.equal((await c.subscribe('private-a', { auth: good })).event, 'pusher_internal:subscription_succeeded');
   const wrongSocket = sdk.authorizeChannel(other.socketId, 'private-b').auth;
@@ -66,7 +61,7 @@ test('private channels: valid signature succeeds; wrong socket, channel, secret 
     assert.equal(r.data.type, 'AuthError');
     assert.equal(r.data.status, 401);
   }
-  // Encrypted channels use the private formula and need no master key on the server.
+  // Encrypted channels use the private formula and need no master key on the ctx.server.
   const encSdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: 'h',
                               encryptionMasterKeyBase64: Buffer.alloc(32, 7).toString('base64') });
   const enc = encSdk.authorizeChannel(c.socketId, 'private-encrypted-x').auth;
@@ -75,12 +70,12 @@ test('private channels: valid signature succeeds; wrong socket, channel, secret 
 });
 
 test('presence: members, member_added to others only, one member per user, member_removed on last socket', async () => {
-  const a = await RawClient.connect(server);
+  const a = await RawClient.connect(ctx.server);
   const okA = await a.subscribe('presence-room', presenceAuth(a, 'presence-room', { user_id: 'u1', user_info: { name: 'Ann' } }));
   assert.equal(typeof okA.data, 'string');
   assert.deepEqual(JSON.parse(okA.data), { presence: { ids: ['u1'], hash: { u1: { name: 'Ann' } }, count: 1 } });
 
-  const b = await RawClient.connect(server);
+  const b = await RawClient.connect(ctx.server);
   const okB = await b.subscribe('presence-room', presenceAuth(b, 'presence-room', { user_id: 7, user_info: null }));
   const dataB = JSON.parse(okB.data).presence;
   assert.equal(dataB.count, 2);
@@ -90,13 +85,13 @@ test('presence: members, member_added to others only, one member per user, membe
   assert.equal(b.events('pusher_internal:member_added').length, 0);
 
   // Same user on a second socket: no member_added, count unchanged.
-  const a2 = await RawClient.connect(server);
+  const a2 = await RawClient.connect(ctx.server);
   const okA2 = await a2.subscribe('presence-room', presenceAuth(a2, 'presence-room', { user_id: 'u1', user_info: { name: 'Other' } }));
   assert.equal(JSON.parse(okA2.data).presence.count, 2);
   assert.deepEqual(JSON.parse(okA2.data).presence.hash.u1, { name: 'Ann' });
   assert.ok(await b.nothingBeforePong((f) => f.event === 'pusher_internal:member_added'));
 
-  const users = await apiRequest(server, { path: '/apps/app-id/channels/presence-room/users' });
+  const users = await apiRequest(ctx.server, { path: '/apps/app-id/channels/presence-room/users' });
   assert.equal(users.status, 200);
   assert.deepEqual(users.json.users.map((u) => u.id).sort(), [7, 'u1'].sort());
 
@@ -111,12 +106,12 @@ test('presence: members, member_added to others only, one member per user, membe
 test('presence limits: full channel refuses new users with 4100, big user_info with 4301', async () => {
   const clients = [];
   for (const id of ['m1', 'm2']) {
-    const c = await RawClient.connect(server);
+    const c = await RawClient.connect(ctx.server);
     assert.equal((await c.subscribe('presence-full', presenceAuth(c, 'presence-full', { user_id: id }))).event,
       'pusher_internal:subscription_succeeded');
     clients.push(c);
   }
-  const third = await RawClient.connect(server);
+  const third = await RawClient.connect(ctx.server);
   const full = await third.subscribe('presence-full', presenceAuth(third, 'presence-full', { user_id: 'm3' }));
   assert.deepEqual({ type: full.data.type, status: full.data.status }, { type: 'LimitReached', status: 4100 });
   // An existing member can always add a socket.
@@ -139,21 +134,21 @@ test('presence limits: full channel refuses new users with 4100, big user_info w
 });
 
 test('re-subscribing succeeds again without duplicating counts', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   await c.subscribe('dup');
   await c.subscribe('dup');
-  const info = await apiRequest(server, { path: '/apps/app-id/channels/dup' });
+  const info = await apiRequest(ctx.server, { path: '/apps/app-id/channels/dup' });
   assert.equal(info.json.subscription_count, 1);
   c.send({ event: 'pusher:unsubscribe', data: { channel: 'dup' } });
   c.send({ event: 'pusher:unsubscribe', data: { channel: 'never-subscribed' } });
   await c.nothingBeforePong(() => false);
-  const after = await apiRequest(server, { path: '/apps/app-id/channels/dup' });
+  const after = await apiRequest(ctx.server, { path: '/apps/app-id/channels/dup' });
   assert.deepEqual(after.json, { occupied: false, subscription_count: 0 });
   await c.close();
 });
 
 test('cache channels: cache_miss without data, then the last published event', async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawClient.connect(ctx.server);
   await c.subscribe('cache-prices');
   const miss = await c.next((f) => f.event === 'pusher:cache_miss');
   assert.deepEqual(miss, { event: 'pusher:cache_miss', channel: 'cache-prices' });
@@ -162,11 +157,11 @@ test('cache channels: cache_miss without data, then the last published event', a
   assert.ok(successIndex < missIndex);
   await sdk.trigger('cache-prices', 'price', { v: 1 });
   await sdk.trigger('cache-prices', 'price', { v: 2 });
-  const d = await RawClient.connect(server);
+  const d = await RawClient.connect(ctx.server);
   await d.subscribe('cache-prices');
   const replay = await d.next((f) => f.event === 'price');
   assert.deepEqual(replay, { event: 'price', channel: 'cache-prices', data: '{"v":2}' });
-  const info = await apiRequest(server, { path: '/apps/app-id/channels/cache-prices', query: { info: 'cache' } });
+  const info = await apiRequest(ctx.server, { path: '/apps/app-id/channels/cache-prices', query: { info: 'cache' } });
   assert.equal(info.json.cache.event, 'price');
   assert.equal(info.json.cache.data, '{"v":2}');
   assert.ok(info.json.cache.ttl > 3500);
@@ -174,8 +169,8 @@ test('cache channels: cache_miss without data, then the last published event', a
 });
 
 test('apps are isolated: the same channel name in two apps', async () => {
-  const a = await RawClient.connect(server, 'app-key');
-  const b = await RawClient.connect(server, 'other-key');
+  const a = await RawClient.connect(ctx.server, 'app-key');
+  const b = await RawClient.connect(ctx.server, 'other-key');
   await a.subscribe('shared');
   await b.subscribe('shared');
   await sdk.trigger('shared', 'only-app-id', 'x');

@@ -113,3 +113,27 @@ async function startServer({ env = {}, config = null, args = [] } = {}) {
 }
 
 module.exports = { startServer, runOnce, freePort, writeConfig };
+
+// Registers before/after hooks of node:test that start a server for the file and stop it, and
+// returns a handle whose `server` field is set once it runs; `onReady(server)` runs right after.
+function useServer(options = {}, onReady = null) {
+  const { before, after } = require('node:test');
+  const handle = { server: null };
+  before(async () => {
+    handle.server = await startServer(options);
+    if (onReady) onReady(handle.server);
+  });
+  after(() => handle.server.stop());
+  return handle;
+}
+
+// The first message a WebSocket receives, parsed.
+function firstFrame(ws) {
+  return new Promise((resolve, reject) => {
+    ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+    ws.once('error', reject);
+  });
+}
+
+module.exports.useServer = useServer;
+module.exports.firstFrame = firstFrame;
