@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 6001
 METRICS_PORT ?= 9601
 
-.PHONY: deps configure build run test test-asan e2e-deps clean
+.PHONY: deps configure build run test test-asan e2e-deps bench clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -36,3 +36,8 @@ test-asan: deps e2e-deps
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan
+
+# Benchmarks sockudo-node and soketi 1.6.1 side by side (bench/compare.js; BENCH_ROUNDS=3).
+bench: build
+	@./bench/install-soketi.sh
+	@BUILD_DIR=$(BUILD_DIR) node bench/compare.js

@@ -1,0 +1,111 @@
+// sockudo-bench: a Pusher-protocol load generator. One scenario per run; prints one JSON line on
+// stdout and a readable table on stderr. Loopback only; every loop is bounded in count and time.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "bench/proc_stats.h"
+#include "bench/scenario.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(Usage: sockudo-bench SCENARIO [options]
+
+Scenarios:
+  idle            open --connections and keep them; connect rate, server RSS, bytes/connection
+  fanout          --connections subscribers on one channel (--presence for a presence channel),
+                  --rate events/s for --duration s through the signed HTTP API; msgs/s, latency, loss
+  publish         --concurrency keep-alive HTTP connections publishing for --duration s; req/s, latency
+  presence-churn  --connections users subscribe/unsubscribe one presence channel for --duration s
+                  (--rate caps ops/s, 0 = as fast as answered); ops/s, member events/s, latency
+
+Options:
+  --host H --port P            WebSocket endpoint (default 127.0.0.1:6001)
+  --http-host H --http-port P  HTTP API endpoint for publishers (default: the WebSocket one)
+  --app-id ID --key K --secret S  (default app-id / app-key / app-secret)
+  --server-pid PID[,PID...]    processes whose CPU and RSS are measured
+  --label NAME                 name in the report
+  --connections N --rate R --duration S --concurrency C --presence --connect-parallelism N
+)";
+
+bool Loopback(const std::string& host) { return host.rfind("127.", 0) == 0 || host == "::1"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using sockudo::bench::Options;
+  if (argc < 2 || std::string(argv[1]) == "--help") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  Options o;
+  o.scenario = argv[1];
+  bool http_set = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "sockudo-bench: " << arg << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    auto number = [&](double& out) {
+      const std::string v = value();
+      if (!absl::SimpleAtod(v, &out) || out < 0) {
+        std::cerr << "sockudo-bench: " << arg << ": not a number: " << v << "\n";
+        std::exit(2);
+      }
+    };
+    double d = 0;
+    if (arg == "--host") { o.ws.host = value(); }
+    else if (arg == "--port") { number(d); o.ws.port = static_cast<int>(d); }
+    else if (arg == "--http-host") { o.http.host = value(); http_set = true; }
+    else if (arg == "--http-port") { number(d); o.http.port = static_cast<int>(d); http_set = true; }
+    else if (arg == "--app-id") { o.app.id = value(); }
+    else if (arg == "--key") { o.app.key = value(); }
+    else if (arg == "--secret") { o.app.secret = value(); }
+    else if (arg == "--label") { o.label = value(); }
+    else if (arg == "--server-pid") {
+      for (absl::string_view p : absl::StrSplit(value(), ',', absl::SkipEmpty())) o.server_pids.push_back(std::atoi(std::string(p).c_str()));
+    }
+    else if (arg == "--connections") { number(d); o.connections = static_cast<int>(d); }
+    else if (arg == "--rate") { number(o.rate); }
+    else if (arg == "--duration") { number(o.duration); }
+    else if (arg == "--concurrency") { number(d); o.concurrency = std::max(1, static_cast<int>(d)); }
+    else if (arg == "--connect-parallelism") { number(d); o.connect_parallelism = std::max(1, static_cast<int>(d)); }
+    else if (arg == "--presence") { o.presence = true; }
+    else {
+      std::cerr << "sockudo-bench: unknown option " << arg << "\n" << kUsage;
+      return 2;
+    }
+  }
+  if (!http_set) o.http = o.ws;
+  if (!Loopback(o.ws.host) || !Loopback(o.http.host)) {
+    std::cerr << "sockudo-bench: only loopback targets are allowed\n";
+    return 2;
+  }
+  if (o.duration > 600 || o.connections > 60000 || o.rate > 1e6) {
+    std::cerr << "sockudo-bench: bounds exceeded (duration <= 600 s, connections <= 60000, rate <= 1e6)\n";
+    return 2;
+  }
+  const long limit = sockudo::bench::RaiseFileLimit();
+  if (o.connections + 64 > limit) {
+    std::cerr << "sockudo-bench: open-file limit " << limit << " is below " << o.connections + 64 << "\n";
+    return 2;
+  }
+  sockudo::bench::Scenario scenario(o);
+  int rc;
+  if (o.scenario == "idle") rc = sockudo::bench::RunIdle(scenario);
+  else if (o.scenario == "fanout") rc = sockudo::bench::RunFanout(scenario);
+  else if (o.scenario == "publish") rc = sockudo::bench::RunPublish(scenario);
+  else if (o.scenario == "presence-churn") rc = sockudo::bench::RunPresenceChurn(scenario);
+  else {
+    std::cerr << "sockudo-bench: unknown scenario " << o.scenario << "\n" << kUsage;
+    return 2;
+  }
+  scenario.Print();
+  return rc;
+}

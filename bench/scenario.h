@@ -1,0 +1,77 @@
+// File: scenario.h
+// What every scenario of sockudo-bench shares: the options, the io_context (one thread), helpers
+// to open many connections with bounded parallelism and to run the loop until a condition or a
+// deadline, and the report (one JSON line plus a readable table).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "bench/http_publisher.h"
+#include "bench/ws_client.h"
+#include "common/base/json.h"
+
+namespace sockudo::bench {
+
+struct Options {
+  std::string scenario;
+  std::string label = "server";
+  Endpoint ws;    // where subscribers connect
+  Endpoint http;  // where publishers send (another node, once nodes share an adapter)
+  AppCredentials app;
+  std::vector<pid_t> server_pids;
+  int connections = 1000;
+  double rate = 100;       // events/s (fanout); ops/s cap (presence churn, 0 = as fast as possible)
+  double duration = 10;    // seconds of load
+  int concurrency = 8;     // HTTP publisher connections
+  bool presence = false;   // fanout on a presence channel
+  int connect_parallelism = 256;
+};
+
+using Clock = std::chrono::steady_clock;
+
+class Scenario {
+ public:
+  explicit Scenario(Options options) : options_(std::move(options)) {}
+
+  const Options& options() const { return options_; }
+  boost::asio::io_context& io() { return io_; }
+  base::Json& report() { return report_; }
+
+  // Runs the loop until `done()` or `timeout`; false on timeout.
+  bool RunUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+  // Opens `n` connections (at most connect_parallelism at once); returns those that opened.
+  std::vector<std::shared_ptr<WsClient>> ConnectMany(int n, WsClient::OnMessage on_message,
+                                                     std::chrono::milliseconds timeout);
+
+  // The pusher:subscribe frame for `channel`, signed when it is private or presence.
+  std::string SubscribeFrame(const WsClient& client, const std::string& channel,
+                             const std::string& user_id) const;
+
+  // Prints the JSON line and the table.
+  void Print() const;
+
+ private:
+  Options options_;
+  boost::asio::io_context io_{1};
+  base::Json report_ = base::Json::object();
+};
+
+int RunIdle(Scenario& s);
+int RunFanout(Scenario& s);
+int RunPublish(Scenario& s);
+int RunPresenceChurn(Scenario& s);
+
+inline int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+}
+
+}  // namespace sockudo::bench

@@ -1,0 +1,113 @@
+// fanout: N subscribers on one channel (public, or presence with --presence), R events/s for T s
+// published through the signed HTTP API with the send time in the payload. Delivered msgs/s,
+// latency percentiles, lost messages, server CPU per delivered message.
+#include <charconv>
+
+#include "bench/latency_recorder.h"
+#include "bench/proc_stats.h"
+#include "bench/scenario.h"
+
+namespace sockudo::bench {
+
+int RunFanout(Scenario& s) {
+  const Options& o = s.options();
+  const std::string channel = o.presence ? "presence-bench" : "bench";
+  LatencyRecorder latency;
+  size_t subscribed = 0;
+  size_t received = 0;
+
+  auto on_message = [&](WsClient&, std::string_view text) {
+    if (text.find("\"event\":\"bench\"") != std::string_view::npos) {
+      // data is the string {"t":<micros>,"s":<seq>}, escaped inside the frame.
+      const size_t pos = text.find("t\\\":");
+      if (pos == std::string_view::npos) return;
+      int64_t sent = 0;
+      std::from_chars(text.data() + pos + 4, text.data() + text.size(), sent);
+      latency.Add(NowMicros() - sent);
+      ++received;
+    } else if (text.find("pusher_internal:subscription_succeeded") != std::string_view::npos) {
+      ++subscribed;
+    }
+  };
+  auto clients = s.ConnectMany(o.connections, on_message, std::chrono::seconds(120));
+  for (auto& c : clients) c->Send(s.SubscribeFrame(*c, channel, "user-" + std::to_string(c->index)));
+  s.RunUntil([&] { return subscribed == clients.size(); }, std::chrono::seconds(60));
+
+  std::vector<std::shared_ptr<HttpPublisher>> publishers;
+  size_t connected = 0;
+  for (int i = 0; i < o.concurrency; ++i) {
+    auto p = std::make_shared<HttpPublisher>(s.io(), o.http, o.app);
+    p->Connect([&](bool ok) { connected += ok; });
+    publishers.push_back(p);
+  }
+  s.RunUntil([&] { return connected == publishers.size(); }, std::chrono::seconds(10));
+
+  const size_t total_events = static_cast<size_t>(o.rate * o.duration);
+  size_t sent = 0, accepted = 0, answered = 0;
+  const ProcSample server_before = SampleProcesses(o.server_pids);
+  const double bench_before = SelfCpuSeconds();
+  const auto start = Clock::now();
+  size_t max_lag_events = 0;
+  // Open loop: event i is due at start + i/R; it goes out on the next idle publisher.
+  auto pump = [&] {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const size_t due = std::min(total_events, static_cast<size_t>(elapsed * o.rate) + 1);
+    for (auto& p : publishers) {
+      if (sent >= due) break;
+      if (p->busy()) continue;
+      const std::string data = "{\"t\":" + std::to_string(NowMicros()) + ",\"s\":" + std::to_string(sent) + "}";
+      const std::string body = base::Dump({{"name", "bench"}, {"channel", channel}, {"data", data}});
+      ++sent;
+      p->Publish(body, [&](int status) {
+        ++answered;
+        accepted += status == 200;
+      });
+    }
+    max_lag_events = std::max(max_lag_events, due - std::min(due, sent));
+  };
+  boost::asio::steady_timer tick(s.io());
+  std::function<void()> schedule = [&] {
+    pump();
+    if (sent < total_events) {
+      tick.expires_after(std::chrono::microseconds(500));
+      tick.async_wait([&](boost::system::error_code ec) { if (!ec) schedule(); });
+    }
+  };
+  schedule();
+  const auto bound = std::chrono::milliseconds(static_cast<int64_t>(o.duration * 1000) + 60000);
+  s.RunUntil([&] { return answered == total_events; }, bound);
+  const double publish_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const size_t expected = accepted * clients.size();
+  s.RunUntil([&] { return received >= expected; }, std::chrono::seconds(15));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const ProcSample server_after = SampleProcesses(o.server_pids);
+  const double bench_cpu = SelfCpuSeconds() - bench_before;
+  tick.cancel();
+
+  base::Json& r = s.report();
+  r["scenario"] = o.presence ? "fanout-presence" : "fanout";
+  r["label"] = o.label;
+  r["subscribers"] = clients.size();
+  r["rate"] = o.rate;
+  r["duration_s"] = o.duration;
+  r["published"] = accepted;
+  r["publish_seconds"] = publish_seconds;
+  r["publisher_max_lag_events"] = max_lag_events;
+  r["expected"] = expected;
+  r["delivered"] = received;
+  r["lost"] = expected > received ? expected - received : 0;
+  r["delivered_per_s"] = received / seconds;
+  r["p50_ms"] = latency.PercentileMs(50);
+  r["p99_ms"] = latency.PercentileMs(99);
+  r["max_ms"] = latency.MaxMs();
+  const double server_cpu = server_after.cpu_seconds - server_before.cpu_seconds;
+  r["server_cpu_s"] = server_cpu;
+  r["server_cpu_us_per_msg"] = received ? server_cpu * 1e6 / received : 0.0;
+  r["server_rss_kb"] = server_after.rss_kb;
+  r["bench_cpu_s"] = bench_cpu;
+  r["bench_cpu_share"] = bench_cpu / seconds;
+  for (auto& c : clients) c->Close();
+  return 0;
+}
+
+}  // namespace sockudo::bench
