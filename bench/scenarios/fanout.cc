@@ -15,6 +15,7 @@ int RunFanout(Scenario& s) {
   LatencyRecorder latency;
   size_t subscribed = 0;
   size_t received = 0;
+  size_t member_added = 0;
 
   auto on_message = [&](WsClient&, std::string_view text) {
     if (text.find("\"event\":\"bench\"") != std::string_view::npos) {
@@ -27,11 +28,19 @@ int RunFanout(Scenario& s) {
       ++received;
     } else if (text.find("pusher_internal:subscription_succeeded") != std::string_view::npos) {
       ++subscribed;
+    } else if (text.find("pusher_internal:member_added") != std::string_view::npos) {
+      ++member_added;
     }
   };
   auto clients = s.ConnectMany(o.connections, on_message, std::chrono::seconds(120));
   for (auto& c : clients) c->Send(s.SubscribeFrame(*c, channel, "user-" + std::to_string(c->index)));
   s.RunUntil([&] { return subscribed == clients.size(); }, std::chrono::seconds(60));
+  if (o.presence) {
+    // Every earlier member hears of every later one: wait for the N(N-1)/2 member_added frames of
+    // the join phase to arrive so that they do not queue in front of the measured events.
+    const size_t n = clients.size();
+    s.RunUntil([&] { return member_added >= n * (n - 1) / 2; }, std::chrono::seconds(60));
+  }
 
   std::vector<std::shared_ptr<HttpPublisher>> publishers;
   size_t connected = 0;

@@ -2,7 +2,12 @@
 // that the Beast-heavy code compiles in one translation unit.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <cstring>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "absl/strings/match.h"
 #include "common/base/logging.h"
@@ -11,6 +16,7 @@
 #include "dataplane/protocol/close_codes.h"
 #include "dataplane/ws/http_session.h"
 #include "dataplane/ws/stream_types.h"
+#include "dataplane/ws/frame_codec.h"
 #include "dataplane/ws/ws_session.h"
 
 namespace sockudo::dataplane::ws {
@@ -26,14 +32,6 @@ namespace {
 constexpr auto kHttpIdleTimeout = std::chrono::seconds(60);
 constexpr size_t kHeaderLimit = 16 * 1024;
 
-// A close reason fits in 123 bytes; cut at a UTF-8 boundary.
-std::string TruncateReason(std::string_view reason) {
-  if (reason.size() <= 123) return std::string(reason);
-  size_t n = 123;
-  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
-  return std::string(reason.substr(0, n));
-}
-
 template <class Stream>
 auto& Lowest(Stream& s) {
   return beast::get_lowest_layer(s);
@@ -44,14 +42,26 @@ auto& Lowest(Stream& s) {
 // ---------------------------------------------------------------------------------------------
 // WsSession
 
+namespace {
+constexpr size_t kInitialReadBuffer = 256;
+constexpr size_t kShrinkAbove = 64 * 1024;
+constexpr auto kCloseTimeout = std::chrono::seconds(5);
+}  // namespace
+
 template <class Stream>
-WsSession<Stream>::WsSession(Stream&& stream, SessionEnv env, std::string app_key)
-    : ws_(std::move(stream)), env_(env), app_key_(std::move(app_key)) {
-  const config::WebSocketBufferConfig& limits = env_.node->config.websocket;
+WsSession<Stream>::WsSession(Stream&& stream, SessionEnv env, std::string app_key,
+                             std::optional<std::string> origin, std::string leftover)
+    : stream_(std::move(stream)), env_(env), app_key_(std::move(app_key)), origin_(std::move(origin)) {
+  const config::Config& config = env_.node->config;
+  const config::WebSocketBufferConfig& limits = config.websocket;
   max_messages_ = limits.max_messages.has_value() ? static_cast<size_t>(*limits.max_messages)
                   : limits.max_bytes.has_value() ? SIZE_MAX
                                                  : 1000;
   max_bytes_ = limits.max_bytes.has_value() ? static_cast<size_t>(*limits.max_bytes) : SIZE_MAX;
+  max_payload_ = static_cast<uint64_t>(config.websocket_max_payload_kb) * 1024;
+  Reserve(std::max(kInitialReadBuffer, leftover.size()));
+  std::memcpy(rbuf_.get(), leftover.data(), leftover.size());
+  rlen_ = leftover.size();
   env_.node->live_websockets.fetch_add(1);
 }
 
@@ -62,118 +72,249 @@ WsSession<Stream>::~WsSession() {
 }
 
 template <class Stream>
-void WsSession<Stream>::Run(Request request) {
-  ws_.read_message_max(static_cast<size_t>(env_.node->config.websocket_max_payload_kb) * 1024);
-  websocket::stream_base::timeout timeouts{std::chrono::seconds(5), websocket::stream_base::none(), false};
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(bhttp::field::server, "sockudo"); }));
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) {
-    if (connection_) connection_->OnActivity(Clock::now());
-  });
-  std::optional<std::string> origin;
-  if (auto it = request.find(bhttp::field::origin); it != request.end()) origin = std::string(it->value());
-  auto req = std::make_shared<Request>(std::move(request));
-  ws_.async_accept(*req, [self = this->shared_from_this(), req, origin](beast::error_code ec) {
-    self->OnAccept(ec, origin);
-  });
+void WsSession<Stream>::Reserve(size_t capacity) {
+  auto bigger = std::make_unique<char[]>(capacity);
+  if (rlen_ > 0) std::memcpy(bigger.get(), rbuf_.get(), rlen_);
+  rbuf_ = std::move(bigger);
+  rcap_ = capacity;
 }
 
 template <class Stream>
-void WsSession<Stream>::OnAccept(beast::error_code ec, std::optional<std::string> origin) {
-  if (ec) return;
-  node::NodeContext& node = *env_.node;
-  auto admission = connection::Admit(node, app_key_, origin);
+void WsSession<Stream>::Start(const std::string& accept_key) {
+  ++corked_;
+  Enqueue({protocol::MakeShared("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nServer: sockudo\r\nSec-WebSocket-Accept: " +
+                                accept_key + "\r\n\r\n"),
+           kRaw});
+  auto admission = connection::Admit(*env_.node, app_key_, origin_);
   if (auto* refused = std::get_if<connection::Refused>(&admission)) {
     Write(protocol::MakeShared(protocol::ErrorFrame(refused->code, refused->message)));
     Close(refused->code, refused->message);
-    DoRead();  // so that the close handshake completes
-    return;
+  } else {
+    auto& admitted = std::get<connection::Admitted>(admission);
+    connection_ = std::make_unique<connection::Connection>(*env_.node, *env_.worker, std::move(admitted.app),
+                                                           std::move(admitted.socket_id), *this);
+    connection_->Open(Clock::now());
   }
-  auto& admitted = std::get<connection::Admitted>(admission);
-  connection_ = std::make_unique<connection::Connection>(node, *env_.worker, std::move(admitted.app),
-                                                         std::move(admitted.socket_id), *this);
-  connection_->Open(Clock::now());
-  DoRead();
+  Uncork();
+  if (rlen_ > 0) {
+    ProcessFrames();
+  }
+  if (!finished_) DoRead();
 }
 
 template <class Stream>
 void WsSession<Stream>::DoRead() {
-  ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, size_t bytes) {
-    self->OnRead(ec, bytes);
-  });
+  if (rlen_ == rcap_) Reserve(rcap_ * 2);
+  stream_.async_read_some(net::buffer(rbuf_.get() + rlen_, rcap_ - rlen_),
+                          [self = this->shared_from_this()](beast::error_code ec, size_t bytes) {
+                            self->OnRead(ec, bytes);
+                          });
 }
 
 template <class Stream>
 void WsSession<Stream>::OnRead(beast::error_code ec, size_t bytes) {
-  if (ec) {
+  if (ec || finished_) {
     Finish();
     return;
   }
-  if (connection_ && !closing_) {
-    const auto data = buffer_.cdata();
-    connection_->OnMessage(std::string_view(static_cast<const char*>(data.data()), data.size()), Clock::now());
+  rlen_ += bytes;
+  ProcessFrames();
+  if (!finished_) DoRead();
+}
+
+template <class Stream>
+void WsSession<Stream>::ProcessFrames() {
+  ++corked_;  // answers to every frame of this read leave in one write
+  size_t offset = 0;
+  const auto now = Clock::now();
+  while (!finished_) {
+    ParsedFrame f = ParseClientFrame(rbuf_.get() + offset, rlen_ - offset, max_payload_);
+    if (f.status == ParsedFrame::Status::kNeedMore) {
+      if (f.needed > rcap_) {
+        // Make room for the whole frame (bounded by max_payload_ plus a header).
+        std::memmove(rbuf_.get(), rbuf_.get() + offset, rlen_ - offset);
+        rlen_ -= offset;
+        offset = 0;
+        Reserve(f.needed);
+      }
+      break;
+    }
+    if (f.status == ParsedFrame::Status::kTooBig) {
+      Fail(protocol::close_code::kMessageTooBig, "Message too big");
+      break;
+    }
+    if (f.status == ParsedFrame::Status::kProtocolError) {
+      Fail(1002, "Protocol error");
+      break;
+    }
+    if (connection_) connection_->OnActivity(now);
+    const std::string_view payload(rbuf_.get() + offset + f.header_size, f.payload_size);
+    offset += f.header_size + f.payload_size;
+    switch (f.opcode) {
+      case opcode::kText:
+      case opcode::kBinary:
+        if (in_message_) {
+          Fail(1002, "Protocol error");
+          break;
+        }
+        if (f.fin) {
+          HandleMessage(payload);
+        } else {
+          message_.assign(payload);
+          in_message_ = true;
+        }
+        break;
+      case opcode::kContinuation:
+        if (!in_message_) {
+          Fail(1002, "Protocol error");
+          break;
+        }
+        if (message_.size() + payload.size() > max_payload_) {
+          Fail(protocol::close_code::kMessageTooBig, "Message too big");
+          break;
+        }
+        message_.append(payload);
+        if (f.fin) {
+          std::string whole = std::move(message_);
+          message_ = std::string();
+          in_message_ = false;
+          HandleMessage(whole);
+        }
+        break;
+      case opcode::kPing:
+        if (!close_queued_) Enqueue({protocol::MakeShared(std::string(payload)), opcode::kPong});
+        break;
+      case opcode::kPong:
+        break;
+      case opcode::kClose: {
+        close_received_ = true;
+        if (close_queued_) {
+          if (close_written_) Finish();
+          break;
+        }
+        int code = 1000;
+        if (payload.size() >= 2) {
+          code = (static_cast<uint8_t>(payload[0]) << 8) | static_cast<uint8_t>(payload[1]);
+        }
+        if (connection_) connection_->OnTransportClosed();
+        Close(code >= 1000 && code < 5000 && code != 1005 && code != 1006 ? code : 1000, "");
+        break;
+      }
+      default:
+        break;
+    }
   }
-  buffer_.consume(bytes);
-  DoRead();
+  // Keep the unread tail at the front; give back a buffer that grew for one large message.
+  if (offset > 0) {
+    std::memmove(rbuf_.get(), rbuf_.get() + offset, rlen_ - offset);
+    rlen_ -= offset;
+  }
+  if (rcap_ > kShrinkAbove && rlen_ <= kInitialReadBuffer) {
+    rcap_ = 0;
+    Reserve(kInitialReadBuffer);
+  }
+  Uncork();
+}
+
+template <class Stream>
+void WsSession<Stream>::HandleMessage(std::string_view payload) {
+  if (connection_ && !close_queued_) connection_->OnMessage(payload, Clock::now());
+}
+
+template <class Stream>
+void WsSession<Stream>::Fail(int code, std::string_view reason) {
+  if (connection_) connection_->OnTransportClosed();
+  Close(code, reason);
 }
 
 template <class Stream>
 bool WsSession<Stream>::Write(const protocol::SharedFrame& frame) {
-  if (close_requested_ || finished_) return true;  // nothing more goes out; not a slow consumer
-  if (queue_.size() >= max_messages_ || queued_bytes_ + frame->size() > max_bytes_) return false;
-  queue_.push_back(frame);
+  if (close_queued_ || finished_) return true;  // nothing more goes out; not a slow consumer
+  if (queued_messages_ >= max_messages_ || queued_bytes_ + frame->size() > max_bytes_) return false;
+  ++queued_messages_;
   queued_bytes_ += frame->size();
-  if (!writing_) DoWrite();
+  Enqueue({frame, opcode::kText});
   return true;
 }
 
 template <class Stream>
-void WsSession<Stream>::DoWrite() {
+void WsSession<Stream>::Enqueue(Outbound item) {
+  pending_.push_back(std::move(item));
+  if (!writing_ && corked_ == 0) StartWrite();
+}
+
+template <class Stream>
+void WsSession<Stream>::Uncork() {
+  if (--corked_ == 0 && !writing_ && !pending_.empty()) StartWrite();
+}
+
+template <class Stream>
+void WsSession<Stream>::StartWrite() {
   writing_ = true;
-  ws_.text(true);
-  ws_.async_write(net::buffer(*queue_.front()), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+  inflight_.swap(pending_);
+  headers_.resize(inflight_.size() * 10);
+  buffers_.clear();
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    const Outbound& o = inflight_[i];
+    if (o.opcode != kRaw) {
+      const size_t n = WriteFrameHeader(o.opcode, o.payload->size(), &headers_[i * 10]);
+      buffers_.emplace_back(&headers_[i * 10], n);
+    }
+    if (!o.payload->empty()) buffers_.emplace_back(o.payload->data(), o.payload->size());
+  }
+  net::async_write(stream_, buffers_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
     self->OnWrite(ec);
   });
 }
 
 template <class Stream>
 void WsSession<Stream>::OnWrite(beast::error_code ec) {
-  queued_bytes_ -= queue_.front()->size();
-  queue_.pop_front();
   writing_ = false;
+  bool wrote_close = false;
+  for (const Outbound& o : inflight_) {
+    if (o.opcode == opcode::kText) {
+      --queued_messages_;
+      queued_bytes_ -= o.payload->size();
+    }
+    wrote_close = wrote_close || o.opcode == opcode::kClose;
+  }
+  inflight_.clear();
+  if (inflight_.capacity() > 64) inflight_.shrink_to_fit();
+  if (buffers_.capacity() > 128) {
+    buffers_ = {};
+    headers_ = {};
+  }
   if (ec) {
-    queue_.clear();
-    queued_bytes_ = 0;
     Finish();
     return;
   }
-  if (!queue_.empty()) {
-    DoWrite();
-  } else if (close_requested_ && !closing_) {
-    DoClose();
+  if (wrote_close) {
+    close_written_ = true;
+    if (close_received_) {
+      Finish();
+      return;
+    }
+    // Wait for the client's close frame, at most kCloseTimeout.
+    close_timer_ = std::make_unique<net::steady_timer>(stream_.get_executor(), kCloseTimeout);
+    close_timer_->async_wait([self = this->shared_from_this()](beast::error_code timer_ec) {
+      if (!timer_ec) self->Finish();
+    });
+    return;
   }
+  if (!pending_.empty()) StartWrite();
 }
 
 template <class Stream>
 void WsSession<Stream>::Close(int code, std::string_view reason) {
-  if (close_requested_) return;
-  close_requested_ = true;
-  close_code_ = code;
-  close_reason_ = TruncateReason(reason);
-  if (!writing_) DoClose();
-}
-
-template <class Stream>
-void WsSession<Stream>::DoClose() {
-  closing_ = true;
-  websocket::close_reason cr(static_cast<websocket::close_code>(close_code_), close_reason_);
-  ws_.async_close(cr, [self = this->shared_from_this()](beast::error_code) { self->Finish(); });
+  if (close_queued_ || finished_) return;
+  close_queued_ = true;
+  Enqueue({protocol::MakeShared(ClosePayload(code, reason)), opcode::kClose});
 }
 
 template <class Stream>
 void WsSession<Stream>::Defer(std::function<void()> fn) {
-  net::post(ws_.get_executor(), [self = this->shared_from_this(), fn = std::move(fn)] {
+  net::post(stream_.get_executor(), [self = this->shared_from_this(), fn = std::move(fn)] {
     if (!self->finished_) fn();
   });
 }
@@ -183,8 +324,9 @@ void WsSession<Stream>::Finish() {
   if (finished_) return;
   finished_ = true;
   if (connection_) connection_->OnTransportClosed();
+  if (close_timer_) close_timer_->cancel();
   beast::error_code ignored;
-  Lowest(ws_).close(ignored);
+  Lowest(stream_).close(ignored);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,9 +396,22 @@ void HttpSession<Stream>::OnRead(beast::error_code ec) {
     const auto relative = env_.router->StripPrefix(path);
     if (relative.has_value() && absl::StartsWith(*relative, "/app/") && relative->size() > 5 &&
         relative->find('/', 5) == std::string::npos) {
-      std::string key = http::PercentDecode(relative->substr(5));
-      auto session = std::make_shared<WsSession<Stream>>(std::move(stream_), env_, std::move(key));
-      session->Run(parser_->release());
+      const auto key_header = req.find(bhttp::field::sec_websocket_key);
+      const auto version = req.find(bhttp::field::sec_websocket_version);
+      if (key_header == req.end() || version == req.end() || version->value() != "13") {
+        http::HttpResponse bad = http::Text(426, "Upgrade requires Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
+        bad.headers.emplace_back("Sec-WebSocket-Version", "13");
+        Reply(std::move(bad), req.version(), false);
+        return;
+      }
+      std::optional<std::string> origin;
+      if (auto it = req.find(bhttp::field::origin); it != req.end()) origin = std::string(it->value());
+      const auto rest = buffer_.cdata();
+      std::string leftover(static_cast<const char*>(rest.data()), rest.size());
+      auto session = std::make_shared<WsSession<Stream>>(std::move(stream_), env_,
+                                                         http::PercentDecode(relative->substr(5)),
+                                                         std::move(origin), std::move(leftover));
+      session->Start(AcceptKey(std::string(key_header->value())));
       return;
     }
   }

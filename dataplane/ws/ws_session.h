@@ -1,19 +1,22 @@
 // File: ws_session.h
-// One WebSocket connection on one worker: runs the admission checks, owns the Connection, reads
-// messages into it and writes its bounded outbound queue, one frame at a time. Implements
-// connection::Transport. Every member runs on the worker thread; the session lives while an
-// operation holds shared_from_this(). `Stream` is tcp::socket, ssl_stream<tcp::socket> or a
-// Unix-domain socket.
+// One WebSocket connection on one worker, with the RFC 6455 framing of frame_codec.h: sends the
+// 101 response, runs admission, owns the Connection, reads frames into it and writes its bounded
+// outbound queue. Everything queued while a write is in flight (or while a read batch is being
+// handled) leaves in one gather write, so a burst costs one syscall per socket, not one per
+// message. Implements connection::Transport. Every member runs on the worker thread; the session
+// lives while an operation holds shared_from_this(). `Stream` is tcp::socket,
+// ssl_stream<tcp::socket> or a Unix-domain socket.
 #pragma once
 
-#include <deque>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/transport.h"
@@ -24,13 +27,13 @@ namespace sockudo::dataplane::ws {
 template <class Stream>
 class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, public connection::Transport {
  public:
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
-
-  WsSession(Stream&& stream, SessionEnv env, std::string app_key);
+  // `leftover`: bytes that arrived after the upgrade request.
+  WsSession(Stream&& stream, SessionEnv env, std::string app_key, std::optional<std::string> origin,
+            std::string leftover);
   ~WsSession() override;
 
-  // Completes the upgrade of `request`, then admits or refuses the connection.
-  void Run(Request request);
+  // Sends the 101 response with `accept_key`, then admits or refuses the connection.
+  void Start(const std::string& accept_key);
 
   // connection::Transport
   bool Write(const protocol::SharedFrame& frame) override;
@@ -38,29 +41,55 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, public
   void Defer(std::function<void()> fn) override;
 
  private:
-  void OnAccept(boost::beast::error_code ec, std::optional<std::string> origin);
-  void DoRead();
-  void OnRead(boost::beast::error_code ec, size_t bytes);
-  void DoWrite();
-  void OnWrite(boost::beast::error_code ec);
-  void DoClose();
-  void Finish();
+  static constexpr uint8_t kRaw = 0xFF;  // bytes written as they are (the 101 response)
+  struct Outbound {
+    protocol::SharedFrame payload;
+    uint8_t opcode;
+  };
 
-  boost::beast::websocket::stream<Stream> ws_;
-  boost::beast::flat_buffer buffer_;
+  void Enqueue(Outbound item);
+  void Uncork();
+  void StartWrite();
+  void OnWrite(boost::system::error_code ec);
+  void DoRead();
+  void OnRead(boost::system::error_code ec, size_t bytes);
+  void ProcessFrames();
+  void HandleMessage(std::string_view payload);
+  void Fail(int code, std::string_view reason);
+  void Finish();
+  void Reserve(size_t capacity);
+
+  Stream stream_;
   SessionEnv env_;
   std::string app_key_;
+  std::optional<std::string> origin_;
   std::unique_ptr<connection::Connection> connection_;
-  std::deque<protocol::SharedFrame> queue_;
+
+  // Read side: a buffer that starts small and grows only for large messages.
+  std::unique_ptr<char[]> rbuf_;
+  size_t rcap_ = 0;
+  size_t rlen_ = 0;
+  std::string message_;  // a fragmented message being assembled
+  bool in_message_ = false;
+  uint64_t max_payload_;
+
+  // Write side.
+  std::vector<Outbound> pending_;
+  std::vector<Outbound> inflight_;
+  std::vector<uint8_t> headers_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  size_t queued_messages_ = 0;
   size_t queued_bytes_ = 0;
   size_t max_messages_;
   size_t max_bytes_;
   bool writing_ = false;
-  bool close_requested_ = false;
-  bool closing_ = false;
+  int corked_ = 0;
+
+  bool close_queued_ = false;    // our close frame is queued or sent
+  bool close_written_ = false;
+  bool close_received_ = false;
   bool finished_ = false;
-  int close_code_ = 1000;
-  std::string close_reason_;
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;
 };
 
 }  // namespace sockudo::dataplane::ws

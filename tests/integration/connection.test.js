@@ -5,7 +5,8 @@ const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const { useServer } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
-const { httpRequest } = require('../support/wait');
+const net = require('node:net');
+const { httpRequest, waitFor } = require('../support/wait');
 
 const ctx = useServer({
     config: { app_manager: { array: { apps: [
@@ -158,4 +159,56 @@ test('the server survives a burst of abrupt disconnects', async () => {
   await c.close();
   const r = await httpRequest({ port: ctx.server.metricsPort, path: '/ready' });
   assert.equal(r.status, 200);
+});
+
+// A raw TCP connection that performs the upgrade by hand, for frames no WebSocket library sends.
+async function rawUpgrade(port, extraHeaders = '') {
+  const sock = net.connect(port, '127.0.0.1');
+  let data = Buffer.alloc(0);
+  sock.on('data', (d) => { data = Buffer.concat([data, d]); });
+  const closed = new Promise((resolve) => sock.on('close', resolve));
+  sock.write(`GET /app/app-key HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${extraHeaders}\r\n`);
+  return { sock, closed, data: () => data };
+}
+
+test('fragmented client messages are reassembled', async () => {
+  const c = await RawClient.connect(ctx.server);
+  const text = JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'fragmented' } });
+  c.ws.send(text.slice(0, 10), { fin: false });
+  c.ws.send(text.slice(10, 20), { fin: false });
+  c.ws.send(text.slice(20), { fin: true });
+  const ok = await c.next((f) => f.channel === 'fragmented');
+  assert.equal(ok.event, 'pusher_internal:subscription_succeeded');
+  await c.close();
+});
+
+test('an unmasked client frame is a protocol error (close 1002)', async () => {
+  const r = await rawUpgrade(ctx.server.port, 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n');
+  await waitFor(() => r.data().includes('connection_established'), { what: 'the handshake' });
+  assert.match(r.data().toString('latin1'), /^HTTP\/1.1 101 Switching Protocols\r\n/);
+  assert.match(r.data().toString('latin1'), /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/);
+  const before = r.data().length;
+  r.sock.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));  // "hi", not masked
+  await waitFor(() => r.data().length > before, { what: 'the close frame' });
+  const close = r.data().subarray(before);
+  assert.equal(close[0], 0x88);
+  assert.equal(close.readUInt16BE(2), 1002);
+  r.sock.destroy();
+});
+
+test('an upgrade without Sec-WebSocket-Key or version 13 is refused with 426', async () => {
+  const r = await rawUpgrade(ctx.server.port, 'Sec-WebSocket-Version: 8\r\n');
+  await r.closed;
+  assert.match(r.data().toString('latin1'), /^HTTP\/1.1 426 /);
+});
+
+test('a client close gets the same code back and the socket leaves at once', async () => {
+  const c = await RawClient.connect(ctx.server);
+  await c.subscribe('closing-soon');
+  c.ws.close(4321, 'bye');
+  const closed = await c.closedPromise;
+  assert.equal(closed.code, 4321);
+  const { apiRequest } = require('../support/raw_client');
+  await waitFor(async () => (await apiRequest(ctx.server, { path: '/apps/app-id/channels/closing-soon' })).json.subscription_count === 0,
+    { what: 'the departure to be counted' });
 });
