@@ -20,12 +20,22 @@ std::string ToHex(const unsigned char* data, size_t len) {
   return out;
 }
 
+// OpenSSL 3 looks an algorithm up (under a lock) on every implicit use; fetch each digest once.
+const EVP_MD* Sha256() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+const EVP_MD* Md5() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return md;
+}
+
 }  // namespace
 
 std::string HmacSha256Hex(std::string_view key, std::string_view message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+  HMAC(Sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &len);
   return ToHex(digest, len);
 }
@@ -33,7 +43,7 @@ std::string HmacSha256Hex(std::string_view key, std::string_view message) {
 std::string Md5Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_md5(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &len, Md5(), nullptr);
   return ToHex(digest, len);
 }
 

@@ -8,17 +8,24 @@ namespace {
 
 void DeliverTo(const channels::ConnectionIndex::List* list, const protocol::SharedFrame& frame,
                const std::string& except_socket_id) {
-  if (list == nullptr) return;
+  if (list == nullptr || list->empty()) return;
+  int64_t delivered = 0;
   for (connection::Connection* c : *list) {
     if (!except_socket_id.empty() && c->socket_id() == except_socket_id) continue;
-    c->Deliver(frame);
+    delivered += c->Deliver(frame);
   }
+  // Every connection in one list belongs to the same app: count once for the whole fan-out.
+  connection::Connection::CountDelivered(list->front()->counters(), delivered,
+                                         static_cast<int64_t>(frame->size()));
 }
 
 }  // namespace
 
 void LocalAdapter::Broadcast(const std::string& app_id, const std::string& channel,
                              protocol::SharedFrame frame, const std::string& except_socket_id) {
+  // Nobody subscribed on this node: do not wake the workers. (A subscription is counted before
+  // its success frame is sent, so a subscriber that saw success is never skipped.)
+  if (channels_.Count(app_id, channel) == 0) return;
   for (size_t i = 0; i < workers_.size(); ++i) {
     workers_.Post(i, [app_id, channel, frame, except_socket_id](node::WorkerState& w) {
       DeliverTo(w.channels.Find(app_id, channel), frame, except_socket_id);

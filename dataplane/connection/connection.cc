@@ -89,24 +89,30 @@ void Connection::Tick(Clock::time_point now) {
   }
 }
 
-void Connection::Deliver(const protocol::SharedFrame& frame) {
-  if (closed_ || close_pending_) return;
-  if (transport_.Write(frame)) {
-    AppCounters::Add(counters_.ws_messages_sent, 1);
-    AppCounters::Add(counters_.socket_transmitted_bytes, static_cast<int64_t>(frame->size()));
-    return;
-  }
+void Connection::CountDelivered(metrics::AppCounters& counters, int64_t messages, int64_t bytes) {
+  if (messages == 0) return;
+  AppCounters::Add(counters.ws_messages_sent, messages);
+  AppCounters::Add(counters.socket_transmitted_bytes, messages * bytes);
+}
+
+bool Connection::Deliver(const protocol::SharedFrame& frame) {
+  if (closed_ || close_pending_) return false;
+  if (transport_.Write(frame)) return true;
   if (!node_.config.websocket.disconnect_on_buffer_full) {
     AppCounters::Add(counters_.dropped_messages, 1);
-    return;
+    return false;
   }
   AppCounters::Add(counters_.slow_consumer_closes, 1);
   // Delivery may be walking an index this connection is in: close on the next turn.
   close_pending_ = true;
   transport_.Defer([this] { CloseWithError(cc::kOverCapacity, cm::kSlowConsumer); });
+  return false;
 }
 
-void Connection::Send(std::string frame) { Deliver(protocol::MakeShared(std::move(frame))); }
+void Connection::Send(std::string frame) {
+  const auto size = static_cast<int64_t>(frame.size());
+  if (Deliver(protocol::MakeShared(std::move(frame)))) CountDelivered(counters_, 1, size);
+}
 
 void Connection::CloseWithError(int code, std::string_view message) {
   if (closed_) return;

@@ -57,9 +57,15 @@ class Connection {
   void Tick(Clock::time_point now);
 
   // Queues a shared frame; a full queue closes the socket with 4100 (or drops, per config).
-  void Deliver(const protocol::SharedFrame& frame);
-  // Sends a frame built for this socket only.
+  // Returns true when the frame was queued. The caller counts sent messages (see
+  // CountDelivered), so a fan-out touches the shared counters once, not once per recipient.
+  bool Deliver(const protocol::SharedFrame& frame);
+  // Sends a frame built for this socket only, and counts it.
   void Send(std::string frame);
+
+  // Adds `messages` sent frames of `bytes` bytes each to the app's counters.
+  static void CountDelivered(metrics::AppCounters& counters, int64_t messages, int64_t bytes);
+  metrics::AppCounters& counters() { return counters_; }
   // spec/pusher-protocol.md §2.3: error frame, cleanup, close frame with the same code.
   void CloseWithError(int code, std::string_view message);
 
