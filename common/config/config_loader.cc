@@ -542,6 +542,9 @@ class Loader {
         Error("ssl.key_path", absl::StrCat("file not readable: \"", c.ssl.key_path, "\""));
       }
     }
+    if (c.ssl.redirect_http) {
+      warnings_.push_back("ssl.redirect_http: not implemented in this build; no redirect listener is started");
+    }
     if (c.unix_socket.enabled) {
       const std::string& p = c.unix_socket.path;
       if (p.empty() || p[0] != '/') {
