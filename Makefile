@@ -20,7 +20,7 @@ build: configure
 run: build
 	@echo "Starting sockudo-node on ws://$(HOST):$(PORT)/app/app-key (HTTP API http://$(HOST):$(PORT)/apps/app-id, metrics http://$(HOST):$(METRICS_PORT)/metrics)"
 	@echo "Default app: id=app-id key=app-key secret=app-secret. Stop with Ctrl-C."
-	@HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) ./$(BUILD_DIR)/dataplane/sockudo-node
+	@HOST=$(HOST) PORT=$(PORT) METRICS_HOST=$(HOST) METRICS_PORT=$(METRICS_PORT) ./$(BUILD_DIR)/dataplane/sockudo-node
 
 e2e-deps:
 	@./scripts/install-test-deps.sh

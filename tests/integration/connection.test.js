@@ -212,3 +212,22 @@ test('a client close gets the same code back and the socket leaves at once', asy
   await waitFor(async () => (await apiRequest(ctx.server, { path: '/apps/app-id/channels/closing-soon' })).json.subscription_count === 0,
     { what: 'the departure to be counted' });
 });
+
+test('subscribers vanishing in the middle of a fan-out do not disturb the others', async () => {
+  const { apiRequest } = require('../support/raw_client');
+  const clients = await Promise.all(Array.from({ length: 60 }, () => RawClient.connect(ctx.server)));
+  await Promise.all(clients.map((c) => c.subscribe('storm')));
+  const survivors = clients.slice(0, 30);
+  const leaving = clients.slice(30);
+  const publishes = [];
+  for (let i = 0; i < 40; i++) {
+    publishes.push(apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/events', body: { name: 'wave', data: String(i), channel: 'storm' } }));
+    if (i === 10) for (const c of leaving) c.ws.terminate();
+  }
+  for (const r of await Promise.all(publishes)) assert.equal(r.status, 200);
+  await waitFor(() => survivors.every((c) => c.events('wave').length === 40), { timeoutMs: 10000, what: 'every survivor to get 40 events' });
+  for (const c of survivors) assert.deepEqual(c.events('wave').map((f) => Number(f.data)).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+  await waitFor(async () => (await apiRequest(ctx.server, { path: '/apps/app-id/channels/storm' })).json.subscription_count === 30,
+    { what: 'the departures to be counted' });
+  await Promise.all(survivors.map((c) => c.close()));
+});
