@@ -3,14 +3,13 @@
 // at a time. Single-threaded, like WsClient.
 #pragma once
 
-#include <functional>
-#include <memory>
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "bench/ws_client.h"
 

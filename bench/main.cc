@@ -60,24 +60,45 @@ int main(int argc, char** argv) {
       }
     };
     double d = 0;
-    if (arg == "--host") { o.ws.host = value(); }
-    else if (arg == "--port") { number(d); o.ws.port = static_cast<int>(d); }
-    else if (arg == "--http-host") { o.http.host = value(); http_set = true; }
-    else if (arg == "--http-port") { number(d); o.http.port = static_cast<int>(d); http_set = true; }
-    else if (arg == "--app-id") { o.app.id = value(); }
-    else if (arg == "--key") { o.app.key = value(); }
-    else if (arg == "--secret") { o.app.secret = value(); }
-    else if (arg == "--label") { o.label = value(); }
-    else if (arg == "--server-pid") {
-      for (absl::string_view p : absl::StrSplit(value(), ',', absl::SkipEmpty())) o.server_pids.push_back(std::atoi(std::string(p).c_str()));
-    }
-    else if (arg == "--connections") { number(d); o.connections = static_cast<int>(d); }
-    else if (arg == "--rate") { number(o.rate); }
-    else if (arg == "--duration") { number(o.duration); }
-    else if (arg == "--concurrency") { number(d); o.concurrency = std::max(1, static_cast<int>(d)); }
-    else if (arg == "--connect-parallelism") { number(d); o.connect_parallelism = std::max(1, static_cast<int>(d)); }
-    else if (arg == "--presence") { o.presence = true; }
-    else {
+    if (arg == "--host") {
+      o.ws.host = value();
+    } else if (arg == "--port") {
+      number(d);
+      o.ws.port = static_cast<int>(d);
+    } else if (arg == "--http-host") {
+      o.http.host = value();
+      http_set = true;
+    } else if (arg == "--http-port") {
+      number(d);
+      o.http.port = static_cast<int>(d);
+      http_set = true;
+    } else if (arg == "--app-id") {
+      o.app.id = value();
+    } else if (arg == "--key") {
+      o.app.key = value();
+    } else if (arg == "--secret") {
+      o.app.secret = value();
+    } else if (arg == "--label") {
+      o.label = value();
+    } else if (arg == "--server-pid") {
+      for (absl::string_view p : absl::StrSplit(value(), ',', absl::SkipEmpty()))
+        o.server_pids.push_back(std::atoi(std::string(p).c_str()));
+    } else if (arg == "--connections") {
+      number(d);
+      o.connections = static_cast<int>(d);
+    } else if (arg == "--rate") {
+      number(o.rate);
+    } else if (arg == "--duration") {
+      number(o.duration);
+    } else if (arg == "--concurrency") {
+      number(d);
+      o.concurrency = std::max(1, static_cast<int>(d));
+    } else if (arg == "--connect-parallelism") {
+      number(d);
+      o.connect_parallelism = std::max(1, static_cast<int>(d));
+    } else if (arg == "--presence") {
+      o.presence = true;
+    } else {
       std::cerr << "sockudo-bench: unknown option " << arg << "\n" << kUsage;
       return 2;
     }
@@ -88,20 +109,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.duration > 600 || o.connections > 60000 || o.rate > 1e6) {
-    std::cerr << "sockudo-bench: bounds exceeded (duration <= 600 s, connections <= 60000, rate <= 1e6)\n";
+    std::cerr << "sockudo-bench: bounds exceeded (duration <= 600 s, connections <= 60000, rate <= "
+                 "1e6)\n";
     return 2;
   }
   const long limit = sockudo::bench::RaiseFileLimit();
   if (o.connections + 64 > limit) {
-    std::cerr << "sockudo-bench: open-file limit " << limit << " is below " << o.connections + 64 << "\n";
+    std::cerr << "sockudo-bench: open-file limit " << limit << " is below " << o.connections + 64
+              << "\n";
     return 2;
   }
   sockudo::bench::Scenario scenario(o);
   int rc;
-  if (o.scenario == "idle") rc = sockudo::bench::RunIdle(scenario);
-  else if (o.scenario == "fanout") rc = sockudo::bench::RunFanout(scenario);
-  else if (o.scenario == "publish") rc = sockudo::bench::RunPublish(scenario);
-  else if (o.scenario == "presence-churn") rc = sockudo::bench::RunPresenceChurn(scenario);
+  if (o.scenario == "idle")
+    rc = sockudo::bench::RunIdle(scenario);
+  else if (o.scenario == "fanout")
+    rc = sockudo::bench::RunFanout(scenario);
+  else if (o.scenario == "publish")
+    rc = sockudo::bench::RunPublish(scenario);
+  else if (o.scenario == "presence-churn")
+    rc = sockudo::bench::RunPresenceChurn(scenario);
   else {
     std::cerr << "sockudo-bench: unknown scenario " << o.scenario << "\n" << kUsage;
     return 2;

@@ -48,12 +48,14 @@ std::string Scenario::SubscribeFrame(const WsClient& client, const std::string& 
                                      const std::string& user_id) const {
   base::Json data = {{"channel", channel}};
   if (channel.rfind("presence-", 0) == 0) {
-    const std::string channel_data = base::Dump({{"user_id", user_id}, {"user_info", {{"name", user_id}}}});
+    const std::string channel_data =
+        base::Dump({{"user_id", user_id}, {"user_info", {{"name", user_id}}}});
     data["channel_data"] = channel_data;
     data["auth"] = crypto::ClientAuth(options_.app.key, options_.app.secret,
                                       client.socket_id() + ":" + channel + ":" + channel_data);
   } else if (channel.rfind("private-", 0) == 0) {
-    data["auth"] = crypto::ClientAuth(options_.app.key, options_.app.secret, client.socket_id() + ":" + channel);
+    data["auth"] = crypto::ClientAuth(options_.app.key, options_.app.secret,
+                                      client.socket_id() + ":" + channel);
   }
   return base::Dump({{"event", "pusher:subscribe"}, {"data", data}});
 }
@@ -62,7 +64,8 @@ void Scenario::Print() const {
   std::cout << base::Dump(report_) << "\n";
   std::cerr << "\n";
   for (const auto& [key, value] : report_.items()) {
-    std::string v = value.is_number_float() ? std::to_string(value.get<double>()) : base::Dump(value);
+    std::string v =
+        value.is_number_float() ? std::to_string(value.get<double>()) : base::Dump(value);
     std::fprintf(stderr, "  %-28s %s\n", key.c_str(), v.c_str());
   }
 }

@@ -6,13 +6,12 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "bench/http_publisher.h"
 #include "bench/ws_client.h"
@@ -28,10 +27,10 @@ struct Options {
   AppCredentials app;
   std::vector<pid_t> server_pids;
   int connections = 1000;
-  double rate = 100;       // events/s (fanout); ops/s cap (presence churn, 0 = as fast as possible)
-  double duration = 10;    // seconds of load
-  int concurrency = 8;     // HTTP publisher connections
-  bool presence = false;   // fanout on a presence channel
+  double rate = 100;      // events/s (fanout); ops/s cap (presence churn, 0 = as fast as possible)
+  double duration = 10;   // seconds of load
+  int concurrency = 8;    // HTTP publisher connections
+  bool presence = false;  // fanout on a presence channel
   int connect_parallelism = 256;
 };
 
@@ -71,7 +70,8 @@ int RunPublish(Scenario& s);
 int RunPresenceChurn(Scenario& s);
 
 inline int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace sockudo::bench

@@ -4,16 +4,15 @@
 // all calls and callbacks run on the io_context's thread.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 namespace sockudo::bench {
 
@@ -26,7 +25,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
  public:
   using OnMessage = std::function<void(WsClient&, std::string_view)>;
 
-  WsClient(boost::asio::io_context& io, Endpoint endpoint, std::string app_key, OnMessage on_message);
+  WsClient(boost::asio::io_context& io, Endpoint endpoint, std::string app_key,
+           OnMessage on_message);
 
   // `done(true)` once connection_established arrived, `done(false)` on any failure.
   void Connect(std::function<void(bool)> done);

@@ -11,7 +11,8 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(Usage: sockudo-node [--config FILE] [--check-config] [--help] [--version]
+constexpr char kUsage[] =
+    R"(Usage: sockudo-node [--config FILE] [--check-config] [--help] [--version]
 
 A Pusher Channels (protocol 7) compatible WebSocket server and HTTP API.
 
@@ -82,13 +83,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (config.unix_socket.enabled) {
-    log->info("listening on unix:{} (WebSocket /app/{{key}} and HTTP API)", config.unix_socket.path);
+    log->info("listening on unix:{} (WebSocket /app/{{key}} and HTTP API)",
+              config.unix_socket.path);
   } else {
     log->info("listening on {}://{}:{} (WebSocket /app/{{key}} and HTTP API /apps/{{id}})",
               config.ssl.enabled ? "https" : "http", config.host, (*server)->port());
   }
   if (config.metrics.enabled) {
-    log->info("metrics and health on http://{}:{}/metrics", config.metrics.host, config.metrics.port);
+    log->info("metrics and health on http://{}:{}/metrics", config.metrics.host,
+              config.metrics.port);
   }
   for (const auto& app : config.app_manager.apps) {
     log->info("serving app id={} key={}", app.id, app.key);

@@ -33,7 +33,8 @@ int RunFanout(Scenario& s) {
     }
   };
   auto clients = s.ConnectMany(o.connections, on_message, std::chrono::seconds(120));
-  for (auto& c : clients) c->Send(s.SubscribeFrame(*c, channel, "user-" + std::to_string(c->index)));
+  for (auto& c : clients)
+    c->Send(s.SubscribeFrame(*c, channel, "user-" + std::to_string(c->index)));
   s.RunUntil([&] { return subscribed == clients.size(); }, std::chrono::seconds(60));
   if (o.presence) {
     // Every earlier member hears of every later one: wait for the N(N-1)/2 member_added frames of
@@ -64,8 +65,10 @@ int RunFanout(Scenario& s) {
     for (auto& p : publishers) {
       if (sent >= due) break;
       if (p->busy()) continue;
-      const std::string data = "{\"t\":" + std::to_string(NowMicros()) + ",\"s\":" + std::to_string(sent) + "}";
-      const std::string body = base::Dump({{"name", "bench"}, {"channel", channel}, {"data", data}});
+      const std::string data =
+          "{\"t\":" + std::to_string(NowMicros()) + ",\"s\":" + std::to_string(sent) + "}";
+      const std::string body =
+          base::Dump({{"name", "bench"}, {"channel", channel}, {"data", data}});
       ++sent;
       p->Publish(body, [&](int status) {
         ++answered;
@@ -79,7 +82,9 @@ int RunFanout(Scenario& s) {
     pump();
     if (sent < total_events) {
       tick.expires_after(std::chrono::microseconds(500));
-      tick.async_wait([&](boost::system::error_code ec) { if (!ec) schedule(); });
+      tick.async_wait([&](boost::system::error_code ec) {
+        if (!ec) schedule();
+      });
     }
   };
   schedule();

@@ -9,7 +9,8 @@ int RunIdle(Scenario& s) {
   const Options& o = s.options();
   const ProcSample before = SampleProcesses(o.server_pids);
   const auto start = Clock::now();
-  auto clients = s.ConnectMany(o.connections, [](WsClient&, std::string_view) {}, std::chrono::seconds(120));
+  auto clients = s.ConnectMany(
+      o.connections, [](WsClient&, std::string_view) {}, std::chrono::seconds(120));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   // Let the server finish the work of the last handshakes before reading its memory.
   s.RunUntil([] { return false; }, std::chrono::milliseconds(500));

@@ -21,7 +21,8 @@ int RunPresenceChurn(Scenario& s) {
   auto on_message = [&](WsClient& c, std::string_view text) {
     if (c.index == o.connections) {  // the observer
       if (text.find("pusher_internal:member_") != std::string_view::npos) ++member_events;
-      if (text.find("pusher_internal:subscription_succeeded") != std::string_view::npos) observer_ready = true;
+      if (text.find("pusher_internal:subscription_succeeded") != std::string_view::npos)
+        observer_ready = true;
       return;
     }
     if (text.find("pusher_internal:subscription_succeeded") != std::string_view::npos) {
@@ -49,8 +50,10 @@ int RunPresenceChurn(Scenario& s) {
     if (elapsed * 1000 >= stop_at_ms) return;
     if (o.rate > 0 && subscribes >= elapsed * o.rate) {
       // Over the cap: try again shortly.
-      auto timer = std::make_shared<boost::asio::steady_timer>(s.io(), std::chrono::milliseconds(1));
-      timer->async_wait([&, timer, client = c.shared_from_this()](boost::system::error_code) { churn(*client); });
+      auto timer =
+          std::make_shared<boost::asio::steady_timer>(s.io(), std::chrono::milliseconds(1));
+      timer->async_wait(
+          [&, timer, client = c.shared_from_this()](boost::system::error_code) { churn(*client); });
       return;
     }
     started_at[c.index] = NowMicros();

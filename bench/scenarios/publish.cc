@@ -20,7 +20,8 @@ int RunPublish(Scenario& s) {
   LatencyRecorder latency;
   size_t ok = 0, failed = 0, in_flight = 0;
   bool stopping = false;
-  const std::string body = base::Dump({{"name", "bench"}, {"channel", "bench-publish"}, {"data", "{\"hello\":\"world\"}"}});
+  const std::string body = base::Dump(
+      {{"name", "bench"}, {"channel", "bench-publish"}, {"data", "{\"hello\":\"world\"}"}});
   const ProcSample server_before = SampleProcesses(o.server_pids);
   const double bench_before = SelfCpuSeconds();
   const auto start = Clock::now();
@@ -37,7 +38,8 @@ int RunPublish(Scenario& s) {
     });
   };
   for (auto& p : publishers) loop(p);
-  s.RunUntil([] { return false; }, std::chrono::milliseconds(static_cast<int64_t>(o.duration * 1000)));
+  s.RunUntil([] { return false; },
+             std::chrono::milliseconds(static_cast<int64_t>(o.duration * 1000)));
   stopping = true;
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const ProcSample server_after = SampleProcesses(o.server_pids);

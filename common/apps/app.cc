@@ -8,8 +8,8 @@ int64_t App::PresenceMembersLimit(const LimitDefaults& d) const {
   return max_presence_members_per_channel.value_or(d.max_presence_members_per_channel);
 }
 size_t App::PresenceMemberSizeLimitBytes(const LimitDefaults& d) const {
-  return static_cast<size_t>(
-      std::llround(max_presence_member_size_in_kb.value_or(d.max_presence_member_size_in_kb) * 1024));
+  return static_cast<size_t>(std::llround(
+      max_presence_member_size_in_kb.value_or(d.max_presence_member_size_in_kb) * 1024));
 }
 size_t App::ChannelNameLimit(const LimitDefaults& d) const {
   return static_cast<size_t>(max_channel_name_length.value_or(d.max_channel_name_length));

@@ -92,7 +92,8 @@ absl::StatusOr<std::optional<double>> ReadNumber(const Json& flat, const char* f
 absl::StatusOr<std::optional<int64_t>> ReadInt(const Json& flat, const char* field) {
   SOCKUDO_ASSIGN_OR_RETURN(std::optional<double> n, ReadNumber(flat, field));
   if (!n.has_value()) return std::optional<int64_t>();
-  if (*n != std::floor(*n) || std::fabs(*n) > 9.0e15) return FieldError(field, "expected an integer");
+  if (*n != std::floor(*n) || std::fabs(*n) > 9.0e15)
+    return FieldError(field, "expected an integer");
   return std::optional<int64_t>(static_cast<int64_t>(*n));
 }
 

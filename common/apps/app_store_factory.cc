@@ -14,7 +14,8 @@ namespace {
 // The `file` driver's source: a JSON array of app records, read once at start.
 absl::StatusOr<std::vector<App>> ReadAppsFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("app_manager.file.path: cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("app_manager.file.path: cannot read ", path));
   std::stringstream text;
   text << in.rdbuf();
   auto parsed = base::ParseJson(text.str());
@@ -26,8 +27,7 @@ absl::StatusOr<std::vector<App>> ReadAppsFile(const std::string& path) {
   for (size_t i = 0; i < parsed->size(); ++i) {
     auto app = ReadApp((*parsed)[i]);
     if (!app.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, "[", i, "]: ", app.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(path, "[", i, "]: ", app.status().message()));
     }
     apps.push_back(*std::move(app));
   }

@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
-#include "common/base/strings.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/strings.h"
 
 namespace sockudo::apps {
 namespace {
@@ -42,7 +42,8 @@ bool OriginMatches(std::string_view raw_pattern, std::string_view raw_origin) {
   if (star != std::string::npos) {
     const std::string_view prefix = std::string_view(pattern).substr(0, star);
     const std::string_view suffix = std::string_view(pattern).substr(star + 1);
-    const std::string_view subject = pattern_has_scheme ? std::string_view(origin) : StripScheme(origin);
+    const std::string_view subject =
+        pattern_has_scheme ? std::string_view(origin) : StripScheme(origin);
     return subject.size() >= prefix.size() + suffix.size() && subject.starts_with(prefix) &&
            subject.ends_with(suffix);
   }

@@ -29,12 +29,13 @@ void ConfigureLogging(std::string_view level, bool json, bool include_target) {
   Settings& s = CurrentSettings();
   s.level = spdlog::level::from_str(std::string(level));
   if (json) {
-    s.pattern = include_target
-                    ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","target":"%n","message":"%v"})"
-                    : R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})";
+    s.pattern =
+        include_target
+            ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","target":"%n","message":"%v"})"
+            : R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})";
   } else {
-    s.pattern = include_target ? "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v"
-                               : "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v";
+    s.pattern =
+        include_target ? "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v" : "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v";
   }
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
     l->set_level(s.level);

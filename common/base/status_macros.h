@@ -9,9 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define SOCKUDO_RETURN_IF_ERROR(expr)                \
-  do {                                               \
-    if (auto _st = (expr); !_st.ok()) return _st;    \
+#define SOCKUDO_RETURN_IF_ERROR(expr)             \
+  do {                                            \
+    if (auto _st = (expr); !_st.ok()) return _st; \
   } while (0)
 
 #define SOCKUDO_STATUS_CONCAT_INNER(a, b) a##b

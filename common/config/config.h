@@ -139,7 +139,9 @@ struct Config {
   // Path of the file the config came from; empty when none.
   std::string source_file;
 
-  std::string EffectiveLogLevel() const { return logging.level.empty() ? (debug ? "debug" : "info") : logging.level; }
+  std::string EffectiveLogLevel() const {
+    return logging.level.empty() ? (debug ? "debug" : "info") : logging.level;
+  }
 };
 
 }  // namespace sockudo::config

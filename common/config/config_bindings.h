@@ -16,9 +16,9 @@
 
 namespace sockudo::config::internal {
 
-using Target = std::variant<bool*, int64_t*, double*, std::string*, std::vector<std::string>*,
-                            std::optional<std::string>*, std::optional<int64_t>*,
-                            std::optional<bool>*>;
+using Target =
+    std::variant<bool*, int64_t*, double*, std::string*, std::vector<std::string>*,
+                 std::optional<std::string>*, std::optional<int64_t>*, std::optional<bool>*>;
 
 struct Binding {
   std::string_view path;

@@ -29,29 +29,65 @@ using internal::Binding;
 
 // Sections whose keys belong to later features (cluster adapters, queue, webhooks, rate limiter,
 // Redis): accepted without an unknown-key warning and read by the code that owns them.
-constexpr std::string_view kDeferredSections[] = {
-    "adapter.redis", "adapter.cluster", "adapter.nats", "adapter.redis_settings",
-    "adapter.redis_cluster_settings", "adapter.nats_settings", "database.redis",
-    "database_pooling", "cache.redis", "queue", "rate_limiter", "webhooks", "cleanup"};
+constexpr std::string_view kDeferredSections[] = {"adapter.redis",
+                                                  "adapter.cluster",
+                                                  "adapter.nats",
+                                                  "adapter.redis_settings",
+                                                  "adapter.redis_cluster_settings",
+                                                  "adapter.nats_settings",
+                                                  "database.redis",
+                                                  "database_pooling",
+                                                  "cache.redis",
+                                                  "queue",
+                                                  "rate_limiter",
+                                                  "webhooks",
+                                                  "cleanup"};
 
 // Sockudo keys this server does not support (spec/config.md §18).
-constexpr std::string_view kIgnoredKeys[] = {
-    "adapter.pulsar", "adapter.rabbitmq", "adapter.google_pubsub", "adapter.kafka", "adapter.iggy",
-    "database.mysql", "database.postgres", "database.dynamodb", "database.surrealdb",
-    "database.scylladb", "queue.sqs", "queue.sns", "metrics.tcp_exporter", "delta_compression",
-    "tag_filtering", "connection_recovery", "history", "presence_history", "idempotency",
-    "ephemeral", "echo_control", "event_name_filtering", "versioned_messages", "annotations",
-    "ai_transport", "push", "push_rules", "ably_compat",
-    "presence.update_rate_limit_per_member_per_second", "presence.ungraceful_timeout_seconds",
-    "presence.v2_ungraceful_timeout_seconds", "websocket.max_message_size",
-    "websocket.max_frame_size", "websocket.write_buffer_size", "websocket.max_backpressure",
-    "websocket.auto_ping", "websocket.ping_interval", "websocket.idle_timeout",
-    "websocket.compression"};
+constexpr std::string_view kIgnoredKeys[] = {"adapter.pulsar",
+                                             "adapter.rabbitmq",
+                                             "adapter.google_pubsub",
+                                             "adapter.kafka",
+                                             "adapter.iggy",
+                                             "database.mysql",
+                                             "database.postgres",
+                                             "database.dynamodb",
+                                             "database.surrealdb",
+                                             "database.scylladb",
+                                             "queue.sqs",
+                                             "queue.sns",
+                                             "metrics.tcp_exporter",
+                                             "delta_compression",
+                                             "tag_filtering",
+                                             "connection_recovery",
+                                             "history",
+                                             "presence_history",
+                                             "idempotency",
+                                             "ephemeral",
+                                             "echo_control",
+                                             "event_name_filtering",
+                                             "versioned_messages",
+                                             "annotations",
+                                             "ai_transport",
+                                             "push",
+                                             "push_rules",
+                                             "ably_compat",
+                                             "presence.update_rate_limit_per_member_per_second",
+                                             "presence.ungraceful_timeout_seconds",
+                                             "presence.v2_ungraceful_timeout_seconds",
+                                             "websocket.max_message_size",
+                                             "websocket.max_frame_size",
+                                             "websocket.write_buffer_size",
+                                             "websocket.max_backpressure",
+                                             "websocket.auto_ping",
+                                             "websocket.ping_interval",
+                                             "websocket.idle_timeout",
+                                             "websocket.compression"};
 
-constexpr std::string_view kUnsupportedAdapters[] = {"kafka", "rabbitmq", "pulsar", "google-pubsub",
-                                                     "google_pubsub", "iggy"};
-constexpr std::string_view kUnsupportedAppStores[] = {"mysql", "postgres", "pgsql", "dynamodb",
-                                                      "surrealdb", "scylladb"};
+constexpr std::string_view kUnsupportedAdapters[] = {"kafka",         "rabbitmq",      "pulsar",
+                                                     "google-pubsub", "google_pubsub", "iggy"};
+constexpr std::string_view kUnsupportedAppStores[] = {"mysql",    "postgres",  "pgsql",
+                                                      "dynamodb", "surrealdb", "scylladb"};
 
 bool StartsWithPath(std::string_view path, std::string_view prefix) {
   return path == prefix ||
@@ -66,7 +102,8 @@ std::string NormalizeDriver(std::string value) {
 
 class Loader {
  public:
-  explicit Loader(const LoadOptions& options) : options_(options), bindings_(internal::Bindings(config_)) {}
+  explicit Loader(const LoadOptions& options)
+      : options_(options), bindings_(internal::Bindings(config_)) {}
 
   absl::StatusOr<LoadedConfig> Run() {
     if (auto file = LocateFile()) ReadFile(*file);
@@ -146,8 +183,8 @@ class Loader {
         if (!target.contains(k)) {
           target[k] = v;
         } else if (target[k] != v) {
-          warnings_.push_back(absl::StrCat("adapter.cluster_health.", k,
-                                           " and cluster_health.", k, " differ; using adapter.cluster_health"));
+          warnings_.push_back(absl::StrCat("adapter.cluster_health.", k, " and cluster_health.", k,
+                                           " differ; using adapter.cluster_health"));
         }
       }
       root.erase("cluster_health");
@@ -158,7 +195,8 @@ class Loader {
       if (!manager.contains("array") || !manager["array"].contains("apps")) {
         manager["array"]["apps"] = manager["apps"];
       } else {
-        warnings_.push_back("app_manager.apps and app_manager.array.apps both set; using app_manager.array.apps");
+        warnings_.push_back(
+            "app_manager.apps and app_manager.array.apps both set; using app_manager.array.apps");
       }
       manager.erase("apps");
     }
@@ -210,16 +248,21 @@ class Loader {
           if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::optional<bool>>) {
             if (!v.is_boolean()) return Error(key, "expected a boolean");
             *target = v.get<bool>();
-          } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, std::optional<int64_t>>) {
-            if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())) {
+          } else if constexpr (std::is_same_v<T, int64_t> ||
+                               std::is_same_v<T, std::optional<int64_t>>) {
+            if (!v.is_number_integer() &&
+                !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())) {
               return Error(key, absl::StrCat("expected an integer, got ", base::Dump(v)));
             }
             SetInt(b, target, v.get<int64_t>(), key);
           } else if constexpr (std::is_same_v<T, double>) {
-            if (!v.is_number()) return Error(key, absl::StrCat("expected a number, got ", base::Dump(v)));
+            if (!v.is_number())
+              return Error(key, absl::StrCat("expected a number, got ", base::Dump(v)));
             SetDouble(b, target, v.get<double>(), key);
-          } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>>) {
-            if (!v.is_string()) return Error(key, absl::StrCat("expected a string, got ", base::Dump(v)));
+          } else if constexpr (std::is_same_v<T, std::string> ||
+                               std::is_same_v<T, std::optional<std::string>>) {
+            if (!v.is_string())
+              return Error(key, absl::StrCat("expected a string, got ", base::Dump(v)));
             SetString(b, target, v.get<std::string>(), key);
           } else {
             if (!v.is_array()) return Error(key, "expected an array of strings");
@@ -267,8 +310,12 @@ class Loader {
               std::end(kUnsupportedAppStores)) {
         return Error(key, absl::StrCat("\"", value, "\" is not supported by this server"));
       }
-      return Error(key, absl::StrCat("unknown value \"", value, "\" (expected ",
-                                     absl::StrJoin(b.choices, ", ", [](std::string* out, std::string_view c) { out->append(c); }), ")"));
+      return Error(
+          key,
+          absl::StrCat("unknown value \"", value, "\" (expected ",
+                       absl::StrJoin(b.choices, ", ",
+                                     [](std::string* out, std::string_view c) { out->append(c); }),
+                       ")"));
     }
     *target = std::move(value);
   }
@@ -298,7 +345,8 @@ class Loader {
             auto v = ParseBool(raw);
             if (!v) return Error(var, absl::StrCat("expected boolean, got \"", raw, "\""));
             *target = *v;
-          } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, std::optional<int64_t>>) {
+          } else if constexpr (std::is_same_v<T, int64_t> ||
+                               std::is_same_v<T, std::optional<int64_t>>) {
             if constexpr (std::is_same_v<T, std::optional<int64_t>>) {
               if (b.env_zero_is_null && (raw == "0" || absl::AsciiStrToLower(raw) == "none")) {
                 *target = std::nullopt;
@@ -315,7 +363,8 @@ class Loader {
               return Error(var, absl::StrCat("expected number, got \"", raw, "\""));
             }
             SetDouble(b, target, v, var);
-          } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>>) {
+          } else if constexpr (std::is_same_v<T, std::string> ||
+                               std::is_same_v<T, std::optional<std::string>>) {
             SetString(b, target, raw, var);
           } else {
             std::vector<std::string> list;
@@ -366,7 +415,8 @@ class Loader {
         for (size_t i = 0; i < inline_apps_.size(); ++i) {
           auto app = apps::ReadApp(inline_apps_[i]);
           if (!app.ok()) {
-            Error(absl::StrCat("app_manager.array.apps[", i, "]"), std::string(app.status().message()));
+            Error(absl::StrCat("app_manager.array.apps[", i, "]"),
+                  std::string(app.status().message()));
           } else {
             list.push_back(*std::move(app));
           }
@@ -447,13 +497,19 @@ class Loader {
       return v.has_value() && *v > 0 ? v : std::optional<int64_t>();
     };
     if (auto v = int_var("SOCKUDO_DEFAULT_APP_MAX_CONNECTIONS")) app.max_connections = *v;
-    if (auto v = int_var("SOCKUDO_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SECOND")) app.max_client_events_per_second = *v;
-    app.max_backend_events_per_second = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SECOND"));
-    app.max_read_requests_per_second = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_READ_REQUESTS_PER_SECOND"));
-    app.max_presence_members_per_channel = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBERS_PER_CHANNEL"));
-    app.max_presence_member_size_in_kb = num_var("SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBER_SIZE_IN_KB");
+    if (auto v = int_var("SOCKUDO_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SECOND"))
+      app.max_client_events_per_second = *v;
+    app.max_backend_events_per_second =
+        positive(int_var("SOCKUDO_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SECOND"));
+    app.max_read_requests_per_second =
+        positive(int_var("SOCKUDO_DEFAULT_APP_MAX_READ_REQUESTS_PER_SECOND"));
+    app.max_presence_members_per_channel =
+        positive(int_var("SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBERS_PER_CHANNEL"));
+    app.max_presence_member_size_in_kb =
+        num_var("SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBER_SIZE_IN_KB");
     app.max_channel_name_length = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_CHANNEL_NAME_LENGTH"));
-    app.max_event_channels_at_once = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_EVENT_CHANNELS_AT_ONCE"));
+    app.max_event_channels_at_once =
+        positive(int_var("SOCKUDO_DEFAULT_APP_MAX_EVENT_CHANNELS_AT_ONCE"));
     app.max_event_name_length = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_EVENT_NAME_LENGTH"));
     app.max_event_payload_in_kb = num_var("SOCKUDO_DEFAULT_APP_MAX_EVENT_PAYLOAD_IN_KB");
     app.max_event_batch_size = positive(int_var("SOCKUDO_DEFAULT_APP_MAX_EVENT_BATCH_SIZE"));
@@ -462,8 +518,10 @@ class Loader {
     } else if (auto g = EnvBool("SOCKUDO_ENABLE_CLIENT_MESSAGES")) {
       app.enable_client_messages = *g;
     }
-    if (auto v = EnvBool("SOCKUDO_DEFAULT_APP_ENABLE_USER_AUTHENTICATION")) app.enable_user_authentication = *v;
-    if (auto v = EnvBool("SOCKUDO_DEFAULT_APP_ENABLE_WATCHLIST_EVENTS")) app.enable_watchlist_events = *v;
+    if (auto v = EnvBool("SOCKUDO_DEFAULT_APP_ENABLE_USER_AUTHENTICATION"))
+      app.enable_user_authentication = *v;
+    if (auto v = EnvBool("SOCKUDO_DEFAULT_APP_ENABLE_WATCHLIST_EVENTS"))
+      app.enable_watchlist_events = *v;
     if (auto v = EnvValue("SOCKUDO_DEFAULT_APP_ALLOWED_ORIGINS")) {
       std::vector<std::string> origins;
       for (absl::string_view item : absl::StrSplit(*v, ',')) {
@@ -496,7 +554,8 @@ class Loader {
       }
     }
     bool cors_wildcard = config_.cors.origin.empty();
-    for (const std::string& o : config_.cors.origin) cors_wildcard = cors_wildcard || o.find('*') != std::string::npos || o == "any";
+    for (const std::string& o : config_.cors.origin)
+      cors_wildcard = cors_wildcard || o.find('*') != std::string::npos || o == "any";
     if (cors_wildcard && config_.cors.credentials) {
       config_.cors.credentials = false;
       if (explicit_.count("cors.credentials")) {
@@ -512,13 +571,16 @@ class Loader {
     }
     if (c.path_prefix.empty() || c.path_prefix[0] != '/') Error("path_prefix", "must start with /");
     const ClusterHealthConfig& h = c.adapter.cluster_health;
-    if (h.heartbeat_interval_ms <= 0) Error("adapter.cluster_health.heartbeat_interval_ms", "must be > 0");
+    if (h.heartbeat_interval_ms <= 0)
+      Error("adapter.cluster_health.heartbeat_interval_ms", "must be > 0");
     if (h.node_timeout_ms <= 0) Error("adapter.cluster_health.node_timeout_ms", "must be > 0");
-    if (h.cleanup_interval_ms <= 0) Error("adapter.cluster_health.cleanup_interval_ms", "must be > 0");
+    if (h.cleanup_interval_ms <= 0)
+      Error("adapter.cluster_health.cleanup_interval_ms", "must be > 0");
     if (h.heartbeat_interval_ms > 0 && h.node_timeout_ms > 0 &&
         h.heartbeat_interval_ms > h.node_timeout_ms / 3) {
       Error("adapter.cluster_health.heartbeat_interval_ms",
-            absl::StrCat(h.heartbeat_interval_ms, " must be <= node_timeout_ms/3 = ", h.node_timeout_ms / 3));
+            absl::StrCat(h.heartbeat_interval_ms,
+                         " must be <= node_timeout_ms/3 = ", h.node_timeout_ms / 3));
     }
     if (h.cleanup_interval_ms > h.node_timeout_ms) {
       Error("adapter.cluster_health.cleanup_interval_ms", "must be <= node_timeout_ms");
@@ -526,13 +588,15 @@ class Loader {
     if (c.adapter.fast_presence_transitions && !h.enabled) {
       Error("adapter.fast_presence_transitions", "requires adapter.cluster_health.enabled");
     }
-    if (c.adapter.aggregate_counts) warnings_.push_back("adapter.aggregate_counts: not supported, ignored");
+    if (c.adapter.aggregate_counts)
+      warnings_.push_back("adapter.aggregate_counts: not supported, ignored");
     if (c.adapter.driver != "local") {
       Error("adapter.driver", absl::StrCat("\"", c.adapter.driver,
                                            "\" is not available in this build yet (only local)"));
     }
     if (c.cache.driver == "redis" || c.cache.driver == "redis-cluster") {
-      Error("cache.driver", absl::StrCat("\"", c.cache.driver, "\" is not available in this build yet"));
+      Error("cache.driver",
+            absl::StrCat("\"", c.cache.driver, "\" is not available in this build yet"));
     }
     if (c.ssl.enabled) {
       if (c.ssl.cert_path.empty() || access(c.ssl.cert_path.c_str(), R_OK) != 0) {
@@ -543,7 +607,8 @@ class Loader {
       }
     }
     if (c.ssl.redirect_http) {
-      warnings_.push_back("ssl.redirect_http: not implemented in this build; no redirect listener is started");
+      warnings_.push_back(
+          "ssl.redirect_http: not implemented in this build; no redirect listener is started");
     }
     if (c.unix_socket.enabled) {
       const std::string& p = c.unix_socket.path;
@@ -552,14 +617,17 @@ class Loader {
       } else if (absl::StrContains(p, "/../") || absl::EndsWith(p, "/..")) {
         Error("unix_socket.path", "must not contain .. segments");
       }
-      if (c.ssl.enabled) warnings_.push_back("unix_socket.enabled with ssl.enabled: unusual combination");
+      if (c.ssl.enabled)
+        warnings_.push_back("unix_socket.enabled with ssl.enabled: unusual combination");
     }
     {
       const std::string& mode = c.unix_socket.permission_mode;
-      const bool octal = !mode.empty() && mode.size() <= 4 &&
-                         std::all_of(mode.begin(), mode.end(), [](char ch) { return ch >= '0' && ch <= '7'; });
+      const bool octal =
+          !mode.empty() && mode.size() <= 4 &&
+          std::all_of(mode.begin(), mode.end(), [](char ch) { return ch >= '0' && ch <= '7'; });
       if (!octal || std::stoi(mode, nullptr, 8) > 0777) {
-        Error("unix_socket.permission_mode", absl::StrCat("expected an octal mode <= 777, got \"", mode, "\""));
+        Error("unix_socket.permission_mode",
+              absl::StrCat("expected an octal mode <= 777, got \"", mode, "\""));
       } else if (std::stoi(mode, nullptr, 8) & 02) {
         warnings_.push_back("unix_socket.permission_mode: the socket is world-writable");
       }
@@ -569,8 +637,8 @@ class Loader {
         Error("cors.origin", absl::StrCat("invalid pattern \"", pattern, "\""));
       }
     }
-    const bool hosts_overlap = c.host == c.metrics.host || c.host == "0.0.0.0" ||
-                               c.metrics.host == "0.0.0.0";
+    const bool hosts_overlap =
+        c.host == c.metrics.host || c.host == "0.0.0.0" || c.metrics.host == "0.0.0.0";
     if (c.metrics.enabled && hosts_overlap && c.port == c.metrics.port && !c.unix_socket.enabled) {
       Error("metrics.port", absl::StrCat("conflicts with port ", c.port));
     }

@@ -1,9 +1,8 @@
+#include "absl/strings/str_split.h"
 #include "common/base/json.h"
 #include "common/base/strings.h"
 #include "common/config/config_bindings.h"
 #include "common/config/config_loader.h"
-
-#include "absl/strings/str_split.h"
 
 namespace sockudo::config {
 
@@ -25,7 +24,8 @@ std::string PrintConfig(const Config& config) {
         b.target);
     if (b.secret && !value.is_null()) value = "********";
     base::Json* node = &out;
-    for (absl::string_view part : absl::StrSplit(base::Av(b.path), '.')) node = &(*node)[std::string(part)];
+    for (absl::string_view part : absl::StrSplit(base::Av(b.path), '.'))
+      node = &(*node)[std::string(part)];
     *node = std::move(value);
   }
   base::Json apps = base::Json::array();

@@ -44,8 +44,8 @@ std::string CanonicalQuery(const QueryParams& params) {
   return out;
 }
 
-std::string SignHttpRequest(std::string_view secret, std::string_view method,
-                            std::string_view path, const QueryParams& params) {
+std::string SignHttpRequest(std::string_view secret, std::string_view method, std::string_view path,
+                            const QueryParams& params) {
   std::string to_sign = absl::AsciiStrToUpper(base::Av(method));
   to_sign.push_back('\n');
   to_sign.append(path);

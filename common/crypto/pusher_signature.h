@@ -29,7 +29,7 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 std::string CanonicalQuery(const QueryParams& params);
 
 // HMAC of "METHOD\npath\ncanonical query".
-std::string SignHttpRequest(std::string_view secret, std::string_view method,
-                            std::string_view path, const QueryParams& params);
+std::string SignHttpRequest(std::string_view secret, std::string_view method, std::string_view path,
+                            const QueryParams& params);
 
 }  // namespace sockudo::crypto

@@ -39,12 +39,14 @@ class Adapter {
 
   virtual void GetChannel(const std::string& app_id, const std::string& channel,
                           std::function<void(ChannelCounts)> done) = 0;
-  virtual void GetChannels(const std::string& app_id, const std::string& prefix,
-                           std::function<void(std::vector<std::pair<std::string, ChannelCounts>>)> done) = 0;
+  virtual void GetChannels(
+      const std::string& app_id, const std::string& prefix,
+      std::function<void(std::vector<std::pair<std::string, ChannelCounts>>)> done) = 0;
   // user_id JSON values of the distinct members of a presence channel.
   virtual void GetPresenceMembers(const std::string& app_id, const std::string& channel,
                                   std::function<void(std::vector<std::string>)> done) = 0;
-  virtual void GetAppConnectionCount(const std::string& app_id, std::function<void(int64_t)> done) = 0;
+  virtual void GetAppConnectionCount(const std::string& app_id,
+                                     std::function<void(int64_t)> done) = 0;
 };
 
 }  // namespace sockudo::dataplane::adapter

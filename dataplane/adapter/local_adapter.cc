@@ -71,7 +71,8 @@ void LocalAdapter::GetChannels(
   std::vector<std::pair<std::string, ChannelCounts>> out;
   for (auto& [name, count] : channels_.List(app_id, prefix)) {
     ChannelCounts counts{count, 0};
-    if (protocol::ClassifyChannel(name).IsPresence()) counts.user_count = presence_.MemberCount(app_id, name);
+    if (protocol::ClassifyChannel(name).IsPresence())
+      counts.user_count = presence_.MemberCount(app_id, name);
     out.emplace_back(std::move(name), counts);
   }
   done(std::move(out));
@@ -82,7 +83,8 @@ void LocalAdapter::GetPresenceMembers(const std::string& app_id, const std::stri
   done(presence_.Members(app_id, channel));
 }
 
-void LocalAdapter::GetAppConnectionCount(const std::string& app_id, std::function<void(int64_t)> done) {
+void LocalAdapter::GetAppConnectionCount(const std::string& app_id,
+                                         std::function<void(int64_t)> done) {
   done(connections_.AppConnections(app_id));
 }
 

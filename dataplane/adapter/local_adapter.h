@@ -22,14 +22,15 @@ class LocalAdapter : public Adapter {
   // Adapter
   void Broadcast(const std::string& app_id, const std::string& channel, protocol::SharedFrame frame,
                  const std::string& except_socket_id) override;
-  void SendToUser(const std::string& app_id, const std::string& user_id, protocol::SharedFrame frame,
-                  const std::string& except_socket_id) override;
+  void SendToUser(const std::string& app_id, const std::string& user_id,
+                  protocol::SharedFrame frame, const std::string& except_socket_id) override;
   void DisconnectUser(const std::string& app_id, const std::string& user_id, int code,
                       const std::string& message) override;
   void GetChannel(const std::string& app_id, const std::string& channel,
                   std::function<void(ChannelCounts)> done) override;
-  void GetChannels(const std::string& app_id, const std::string& prefix,
-                   std::function<void(std::vector<std::pair<std::string, ChannelCounts>>)> done) override;
+  void GetChannels(
+      const std::string& app_id, const std::string& prefix,
+      std::function<void(std::vector<std::pair<std::string, ChannelCounts>>)> done) override;
   void GetPresenceMembers(const std::string& app_id, const std::string& channel,
                           std::function<void(std::vector<std::string>)> done) override;
   void GetAppConnectionCount(const std::string& app_id, std::function<void(int64_t)> done) override;

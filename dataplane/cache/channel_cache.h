@@ -25,9 +25,11 @@ struct CachedEvent {
 class ChannelCache {
  public:
   using Clock = std::chrono::steady_clock;
-  ChannelCache(size_t max_entries, int64_t ttl_seconds) : max_entries_(max_entries), ttl_seconds_(ttl_seconds) {}
+  ChannelCache(size_t max_entries, int64_t ttl_seconds)
+      : max_entries_(max_entries), ttl_seconds_(ttl_seconds) {}
 
-  void Put(const std::string& app_id, const std::string& channel, std::string event, std::string data);
+  void Put(const std::string& app_id, const std::string& channel, std::string event,
+           std::string data);
   std::optional<CachedEvent> Get(const std::string& app_id, const std::string& channel) const;
   // Drops expired entries; called periodically.
   void Sweep();
@@ -39,7 +41,9 @@ class ChannelCache {
     std::optional<Clock::time_point> expires;
     std::list<std::string>::iterator order;
   };
-  static std::string Key(const std::string& app_id, const std::string& channel) { return app_id + '\n' + channel; }
+  static std::string Key(const std::string& app_id, const std::string& channel) {
+    return app_id + '\n' + channel;
+  }
 
   const size_t max_entries_;
   const int64_t ttl_seconds_;

@@ -6,15 +6,18 @@
 
 namespace sockudo::dataplane::channels {
 
-void ConnectionIndex::Add(std::string_view app_id, std::string_view name, connection::Connection* c) {
+void ConnectionIndex::Add(std::string_view app_id, std::string_view name,
+                          connection::Connection* c) {
   auto app = apps_.find(base::Av(app_id));
-  if (app == apps_.end()) app = apps_.emplace(std::string(app_id), absl::flat_hash_map<std::string, List>()).first;
+  if (app == apps_.end())
+    app = apps_.emplace(std::string(app_id), absl::flat_hash_map<std::string, List>()).first;
   auto it = app->second.find(base::Av(name));
   if (it == app->second.end()) it = app->second.emplace(std::string(name), List()).first;
   it->second.push_back(c);
 }
 
-void ConnectionIndex::Remove(std::string_view app_id, std::string_view name, connection::Connection* c) {
+void ConnectionIndex::Remove(std::string_view app_id, std::string_view name,
+                             connection::Connection* c) {
   auto app = apps_.find(base::Av(app_id));
   if (app == apps_.end()) return;
   auto it = app->second.find(base::Av(name));
@@ -31,7 +34,8 @@ void ConnectionIndex::Remove(std::string_view app_id, std::string_view name, con
   }
 }
 
-const ConnectionIndex::List* ConnectionIndex::Find(std::string_view app_id, std::string_view name) const {
+const ConnectionIndex::List* ConnectionIndex::Find(std::string_view app_id,
+                                                   std::string_view name) const {
   auto app = apps_.find(base::Av(app_id));
   if (app == apps_.end()) return nullptr;
   auto it = app->second.find(base::Av(name));

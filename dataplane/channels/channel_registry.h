@@ -31,7 +31,8 @@ class ChannelRegistry {
 
  private:
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::unordered_map<std::string, size_t>> apps_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::unordered_map<std::string, size_t>> apps_
+      ABSL_GUARDED_BY(mu_);
   size_t total_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -13,7 +13,8 @@ std::variant<Admitted, Refused> Admit(node::NodeContext& node, std::string_view 
                                       std::optional<std::string_view> origin) {
   if (node.draining.load()) return Refused{cc::kReconnectNow, cm::kServerClosing};
   auto app = node.apps.FindByKey(app_key);
-  if (!app) return Refused{cc::kAppNotFound, "App key " + std::string(app_key) + " does not exist."};
+  if (!app)
+    return Refused{cc::kAppNotFound, "App key " + std::string(app_key) + " does not exist."};
   if (!app->enabled) return Refused{cc::kAppDisabled, cm::kAppDisabled};
   if (app->allowed_origins.has_value() && !app->allowed_origins->empty() &&
       !apps::OriginAllowed(*app->allowed_origins, origin.value_or(""))) {
@@ -21,7 +22,8 @@ std::variant<Admitted, Refused> Admit(node::NodeContext& node, std::string_view 
   }
   for (int attempt = 0; attempt < 8; ++attempt) {
     std::string socket_id = NewSocketId();
-    switch (node.connections.Admit(app->id, socket_id, node.config.max_connections, app->max_connections)) {
+    switch (node.connections.Admit(app->id, socket_id, node.config.max_connections,
+                                   app->max_connections)) {
       case Admission::kAdmitted:
         return Admitted{std::move(app), std::move(socket_id)};
       case Admission::kNodeFull:

@@ -165,9 +165,10 @@ void Connection::RemoveSubscription(const std::string& channel) {
   if (sub.traits.IsPresence()) {
     auto left = node_.presence.Leave(app_->id, channel, socket_id_, sub.member_key);
     if (left.member_removed) {
-      node_.adapter->Broadcast(app_->id, channel,
-                               protocol::MakeShared(protocol::MemberRemovedFrame(channel, left.user_id_json)),
-                               socket_id_);
+      node_.adapter->Broadcast(
+          app_->id, channel,
+          protocol::MakeShared(protocol::MemberRemovedFrame(channel, left.user_id_json)),
+          socket_id_);
     }
   }
 }
@@ -196,7 +197,8 @@ void Connection::NotifyWatchers(const std::string& user_id, bool online) {
   std::vector<std::string> ids = {user_id};
   auto frame = protocol::MakeShared(online ? protocol::WatchlistEventsFrame(ids, {})
                                            : protocol::WatchlistEventsFrame({}, ids));
-  for (const std::string& watcher : watchers) node_.adapter->SendToUser(app_->id, watcher, frame, "");
+  for (const std::string& watcher : watchers)
+    node_.adapter->SendToUser(app_->id, watcher, frame, "");
 }
 
 bool Connection::TakeClientEventToken(Clock::time_point now) {

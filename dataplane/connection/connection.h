@@ -28,8 +28,8 @@ class Connection {
 
   struct Subscription {
     protocol::ChannelTraits traits;
-    std::string member_key;      // presence: string form of user_id
-    std::string user_id_json;    // presence: original JSON value
+    std::string member_key;    // presence: string form of user_id
+    std::string user_id_json;  // presence: original JSON value
   };
 
   struct SignedInUser {

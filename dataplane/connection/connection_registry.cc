@@ -7,7 +7,8 @@ namespace sockudo::dataplane::connection {
 Admission ConnectionRegistry::Admit(const std::string& app_id, const std::string& socket_id,
                                     int64_t node_max, int64_t app_max) {
   std::lock_guard lock(mu_);
-  if (node_max > 0 && static_cast<int64_t>(socket_ids_.size()) >= node_max) return Admission::kNodeFull;
+  if (node_max > 0 && static_cast<int64_t>(socket_ids_.size()) >= node_max)
+    return Admission::kNodeFull;
   int64_t& count = per_app_[app_id];
   if (app_max > 0 && count >= app_max) return Admission::kAppOverQuota;
   if (!socket_ids_.insert(socket_id).second) return Admission::kDuplicateId;

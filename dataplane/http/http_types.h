@@ -14,7 +14,7 @@ struct HttpRequest {
   std::string path;    // raw path before '?', not percent-decoded
   std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
   std::string body;
-  std::string origin;  // the Origin header, "" when absent
+  std::string origin;             // the Origin header, "" when absent
   bool metrics_listener = false;  // arrived on the metrics port
 
   // The last value of a query parameter, or nullptr.

@@ -33,7 +33,8 @@ std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
       return JsonError(400, "Request must contain 'channels' (list) or 'channel' (string)");
     }
     for (const base::Json& c : *channels) {
-      if (!c.is_string()) return JsonError(400, "Request must contain 'channels' (list) or 'channel' (string)");
+      if (!c.is_string())
+        return JsonError(400, "Request must contain 'channels' (list) or 'channel' (string)");
       event.channels.push_back(c.get<std::string>());
     }
   } else if (channel != item.end() && channel->is_string()) {
@@ -43,7 +44,8 @@ std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
   }
   const int64_t max_channels = app.EventChannelsLimit(limits);
   if (static_cast<int64_t>(event.channels.size()) > max_channels) {
-    return JsonError(400, absl::StrCat("Cannot broadcast to more than ", max_channels, " channels at once"));
+    return JsonError(
+        400, absl::StrCat("Cannot broadcast to more than ", max_channels, " channels at once"));
   }
   for (const std::string& c : event.channels) {
     if (protocol::CheckChannelName(c, app.ChannelNameLimit(limits)) != protocol::NameCheck::kOk) {
@@ -51,13 +53,16 @@ std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
     }
   }
   if (event.data.size() > app.EventPayloadLimitBytes(limits)) {
-    return JsonError(413, absl::StrCat("The event data should be less than ", app.EventPayloadLimitKb(limits), " KB."));
+    return JsonError(413, absl::StrCat("The event data should be less than ",
+                                       app.EventPayloadLimitKb(limits), " KB."));
   }
   auto socket_id = item.find("socket_id");
-  if (socket_id != item.end() && socket_id->is_string()) event.socket_id = socket_id->get<std::string>();
+  if (socket_id != item.end() && socket_id->is_string())
+    event.socket_id = socket_id->get<std::string>();
   auto info = item.find("info");
   if (info != item.end() && info->is_string()) {
-    for (absl::string_view part : absl::StrSplit(info->get<std::string>(), ',', absl::SkipEmpty())) {
+    for (absl::string_view part :
+         absl::StrSplit(info->get<std::string>(), ',', absl::SkipEmpty())) {
       event.info.emplace_back(part);
     }
   }
@@ -88,12 +93,13 @@ void ChannelInfoAttributes(node::NodeContext& node, const std::string& app_id,
     done(base::Json::object());
     return;
   }
-  node.adapter->GetChannel(app_id, channel, [want_subs, want_users, done](adapter::ChannelCounts counts) {
-    base::Json out = base::Json::object();
-    if (want_users) out["user_count"] = counts.user_count;
-    if (want_subs) out["subscription_count"] = counts.subscription_count;
-    done(std::move(out));
-  });
+  node.adapter->GetChannel(app_id, channel,
+                           [want_subs, want_users, done](adapter::ChannelCounts counts) {
+                             base::Json out = base::Json::object();
+                             if (want_users) out["user_count"] = counts.user_count;
+                             if (want_subs) out["subscription_count"] = counts.subscription_count;
+                             done(std::move(out));
+                           });
 }
 
 }  // namespace sockudo::dataplane::http

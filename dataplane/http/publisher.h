@@ -19,7 +19,7 @@ struct EventToPublish {
   std::string name;
   std::string data;  // the string delivered verbatim
   std::vector<std::string> channels;
-  std::string socket_id;  // excluded recipient, "" for none
+  std::string socket_id;          // excluded recipient, "" for none
   std::vector<std::string> info;  // requested attributes
 };
 

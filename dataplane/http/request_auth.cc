@@ -44,8 +44,8 @@ std::variant<Authenticated, HttpResponse> AuthenticateRequest(const apps::AppSto
 
   const std::string* body_md5 = request.Param("body_md5");
   if (!request.body.empty() || body_md5 != nullptr) {
-    if (body_md5 == nullptr ||
-        !crypto::ConstantTimeEquals(absl::AsciiStrToLower(*body_md5), crypto::Md5Hex(request.body))) {
+    if (body_md5 == nullptr || !crypto::ConstantTimeEquals(absl::AsciiStrToLower(*body_md5),
+                                                           crypto::Md5Hex(request.body))) {
       return JsonError(401, "body_md5 mismatch");
     }
   }
@@ -58,7 +58,8 @@ std::variant<Authenticated, HttpResponse> AuthenticateRequest(const apps::AppSto
 
   Authenticated out{std::move(app), nullptr};
   if (request.method == "POST") {
-    auto parsed = base::ParseJson(request.body.empty() ? std::string_view("{}") : std::string_view(request.body));
+    auto parsed = base::ParseJson(request.body.empty() ? std::string_view("{}")
+                                                       : std::string_view(request.body));
     if (!parsed.has_value() || !parsed->is_object()) {
       return JsonError(400, "The received data is incorrect");
     }

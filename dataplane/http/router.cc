@@ -30,18 +30,21 @@ void Router::AddCors(const HttpRequest& request, HttpResponse& response) const {
       allow_origin = "*";
       break;
     }
-    if (!request.origin.empty() && apps::OriginMatches(pattern, request.origin)) allow_origin = request.origin;
+    if (!request.origin.empty() && apps::OriginMatches(pattern, request.origin))
+      allow_origin = request.origin;
   }
   if (allow_origin.empty()) return;
   response.headers.emplace_back("Access-Control-Allow-Origin", allow_origin);
   response.headers.emplace_back("Access-Control-Allow-Methods", absl::StrJoin(cors.methods, ", "));
-  response.headers.emplace_back("Access-Control-Allow-Headers", absl::StrJoin(cors.allowed_headers, ", "));
+  response.headers.emplace_back("Access-Control-Allow-Headers",
+                                absl::StrJoin(cors.allowed_headers, ", "));
   if (cors.credentials) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
 }
 
 void Router::Handle(const HttpRequest& request, Respond respond) {
   if (!request.metrics_listener) {
-    respond = [this, request_origin = request.origin, respond = std::move(respond)](HttpResponse r) {
+    respond = [this, request_origin = request.origin,
+               respond = std::move(respond)](HttpResponse r) {
       HttpRequest origin_only;
       origin_only.origin = request_origin;
       AddCors(origin_only, r);
@@ -52,14 +55,16 @@ void Router::Handle(const HttpRequest& request, Respond respond) {
     HttpResponse r = Text(204, "");
     return respond(std::move(r));
   }
-  const std::optional<std::string> stripped = request.metrics_listener ? request.path : StripPrefix(request.path);
+  const std::optional<std::string> stripped =
+      request.metrics_listener ? request.path : StripPrefix(request.path);
   if (stripped.has_value()) {
     if (handlers::HandleHealth(node_, request, *stripped, respond)) return;
     std::vector<std::string> segments = absl::StrSplit(stripped->substr(1), '/');
     if (!request.metrics_listener && segments.size() >= 2 && segments[0] == "apps") {
       return HandleApi(request, segments, std::move(respond));
     }
-    if (!request.metrics_listener && segments.size() == 2 && segments[0] == "app" && !segments[1].empty()) {
+    if (!request.metrics_listener && segments.size() == 2 && segments[0] == "app" &&
+        !segments[1].empty()) {
       // /app/{key} reaches the router only when it was not a valid WebSocket upgrade.
       if (request.method == "GET") return respond(Text(400, "Expected a WebSocket upgrade"));
       HttpResponse r = Text(405, "405 METHOD NOT ALLOWED");
@@ -70,7 +75,8 @@ void Router::Handle(const HttpRequest& request, Respond respond) {
   respond(Text(404, "404 NOT FOUND"));
 }
 
-void Router::HandleApi(const HttpRequest& request, const std::vector<std::string>& segments, Respond respond) {
+void Router::HandleApi(const HttpRequest& request, const std::vector<std::string>& segments,
+                       Respond respond) {
   enum class Route { kNone, kEvents, kBatch, kChannels, kChannel, kUsers, kTerminate, kReconnect };
   Route route = Route::kNone;
   const char* method = "GET";
@@ -98,13 +104,15 @@ void Router::HandleApi(const HttpRequest& request, const std::vector<std::string
   }
   const std::string app_id = PercentDecode(segments[1]);
   auto& counters = node_.metrics.ForApp(node_.apps.FindById(app_id) ? app_id : "");
-  metrics::AppCounters::Add(counters.http_received_bytes, static_cast<int64_t>(request.body.size()));
+  metrics::AppCounters::Add(counters.http_received_bytes,
+                            static_cast<int64_t>(request.body.size()));
   respond = [&counters, respond = std::move(respond)](HttpResponse r) {
     counters.CountHttpCall(r.status);
     metrics::AppCounters::Add(counters.http_transmitted_bytes, static_cast<int64_t>(r.body.size()));
     respond(std::move(r));
   };
-  if (node_.draining.load()) return respond(JsonError(503, "The server is closing. Choose another server."));
+  if (node_.draining.load())
+    return respond(JsonError(503, "The server is closing. Choose another server."));
 
   auto auth = AuthenticateRequest(node_.apps, request, app_id, UnixNow());
   if (auto* error = std::get_if<HttpResponse>(&auth)) return respond(std::move(*error));
@@ -123,10 +131,12 @@ void Router::HandleApi(const HttpRequest& request, const std::vector<std::string
       return handlers::HandleChannelUsers(call, PercentDecode(segments[3]), std::move(respond));
     case Route::kTerminate:
       return handlers::HandleUserDisconnect(call, PercentDecode(segments[3]),
-                                            protocol::close_code::kUnauthorized, std::move(respond));
+                                            protocol::close_code::kUnauthorized,
+                                            std::move(respond));
     case Route::kReconnect:
       return handlers::HandleUserDisconnect(call, PercentDecode(segments[3]),
-                                            protocol::close_code::kReconnectNow, std::move(respond));
+                                            protocol::close_code::kReconnectNow,
+                                            std::move(respond));
     case Route::kNone:
       break;
   }

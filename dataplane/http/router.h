@@ -21,7 +21,8 @@ class Router {
 
  private:
   void AddCors(const HttpRequest& request, HttpResponse& response) const;
-  void HandleApi(const HttpRequest& request, const std::vector<std::string>& segments, Respond respond);
+  void HandleApi(const HttpRequest& request, const std::vector<std::string>& segments,
+                 Respond respond);
 
   node::NodeContext& node_;
 };

@@ -19,7 +19,8 @@ RateDecision RateLimiter::Take(const std::string& key, int64_t per_second, int64
     b.tokens -= cost;
   } else {
     d.allowed = false;
-    d.retry_after_seconds = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((cost - b.tokens) / per_second)));
+    d.retry_after_seconds =
+        std::max<int64_t>(1, static_cast<int64_t>(std::ceil((cost - b.tokens) / per_second)));
   }
   d.remaining = static_cast<int64_t>(std::floor(b.tokens));
   return d;

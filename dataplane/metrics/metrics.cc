@@ -19,7 +19,8 @@ AppCounters& Metrics::ForApp(const std::string& app_id) {
   return *slot;
 }
 
-std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port, int64_t subscriptions) const {
+std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port,
+                                      int64_t subscriptions) const {
   struct Family {
     const char* name;
     const char* type;
@@ -28,16 +29,25 @@ std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port, i
   };
   static const Family kFamilies[] = {
       {"connected", "gauge", "Open WebSocket connections", &AppCounters::connected},
-      {"new_connections_total", "counter", "WebSocket connections opened", &AppCounters::new_connections},
-      {"new_disconnections_total", "counter", "WebSocket connections closed", &AppCounters::new_disconnections},
-      {"socket_received_bytes", "counter", "Bytes received over WebSockets", &AppCounters::socket_received_bytes},
-      {"socket_transmitted_bytes", "counter", "Bytes sent over WebSockets", &AppCounters::socket_transmitted_bytes},
-      {"ws_messages_received_total", "counter", "WebSocket messages received", &AppCounters::ws_messages_received},
-      {"ws_messages_sent_total", "counter", "WebSocket messages sent", &AppCounters::ws_messages_sent},
-      {"http_received_bytes", "counter", "HTTP API request bytes received", &AppCounters::http_received_bytes},
-      {"http_transmitted_bytes", "counter", "HTTP API response bytes sent", &AppCounters::http_transmitted_bytes},
+      {"new_connections_total", "counter", "WebSocket connections opened",
+       &AppCounters::new_connections},
+      {"new_disconnections_total", "counter", "WebSocket connections closed",
+       &AppCounters::new_disconnections},
+      {"socket_received_bytes", "counter", "Bytes received over WebSockets",
+       &AppCounters::socket_received_bytes},
+      {"socket_transmitted_bytes", "counter", "Bytes sent over WebSockets",
+       &AppCounters::socket_transmitted_bytes},
+      {"ws_messages_received_total", "counter", "WebSocket messages received",
+       &AppCounters::ws_messages_received},
+      {"ws_messages_sent_total", "counter", "WebSocket messages sent",
+       &AppCounters::ws_messages_sent},
+      {"http_received_bytes", "counter", "HTTP API request bytes received",
+       &AppCounters::http_received_bytes},
+      {"http_transmitted_bytes", "counter", "HTTP API response bytes sent",
+       &AppCounters::http_transmitted_bytes},
       {"slow_consumer_disconnections_total", "counter",
-       "Sockets closed with 4100 because their outbound queue overflowed", &AppCounters::slow_consumer_closes},
+       "Sockets closed with 4100 because their outbound queue overflowed",
+       &AppCounters::slow_consumer_closes},
       {"dropped_messages_total", "counter", "Messages dropped for a full outbound queue",
        &AppCounters::dropped_messages},
       {"client_events_rejected_total", "counter", "Client events rejected with 4301",
@@ -47,25 +57,29 @@ std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port, i
   std::string out;
   std::lock_guard lock(mu_);
   for (const Family& f : kFamilies) {
-    absl::StrAppend(&out, "# HELP ", prefix, f.name, " ", f.help, "\n# TYPE ", prefix, f.name, " ", f.type, "\n");
+    absl::StrAppend(&out, "# HELP ", prefix, f.name, " ", f.help, "\n# TYPE ", prefix, f.name, " ",
+                    f.type, "\n");
     for (const auto& [app_id, counters] : apps_) {
       absl::StrAppend(&out, prefix, f.name, "{app_id=\"", app_id, "\",", port_label, "} ",
                       ((*counters).*(f.field)).load(std::memory_order_relaxed), "\n");
     }
   }
-  absl::StrAppend(&out, "# HELP ", prefix, "http_calls_received_total HTTP API calls by status\n# TYPE ",
-                  prefix, "http_calls_received_total counter\n");
+  absl::StrAppend(&out, "# HELP ", prefix,
+                  "http_calls_received_total HTTP API calls by status\n# TYPE ", prefix,
+                  "http_calls_received_total counter\n");
   for (const auto& [app_id, counters] : apps_) {
     for (size_t i = 0; i <= AppCounters::kStatuses.size(); ++i) {
       const int64_t n = counters->http_calls[i].load(std::memory_order_relaxed);
       if (n == 0) continue;
-      const std::string status = i < AppCounters::kStatuses.size() ? std::to_string(AppCounters::kStatuses[i]) : "other";
-      absl::StrAppend(&out, prefix, "http_calls_received_total{app_id=\"", app_id, "\",", port_label,
-                      ",status=\"", status, "\"} ", n, "\n");
+      const std::string status =
+          i < AppCounters::kStatuses.size() ? std::to_string(AppCounters::kStatuses[i]) : "other";
+      absl::StrAppend(&out, prefix, "http_calls_received_total{app_id=\"", app_id, "\",",
+                      port_label, ",status=\"", status, "\"} ", n, "\n");
     }
   }
-  absl::StrAppend(&out, "# HELP ", prefix, "subscriptions Channel subscriptions on this node\n# TYPE ", prefix,
-                  "subscriptions gauge\n", prefix, "subscriptions{", port_label, "} ", subscriptions, "\n");
+  absl::StrAppend(
+      &out, "# HELP ", prefix, "subscriptions Channel subscriptions on this node\n# TYPE ", prefix,
+      "subscriptions gauge\n", prefix, "subscriptions{", port_label, "} ", subscriptions, "\n");
   return out;
 }
 

@@ -30,12 +30,15 @@ struct AppCounters {
   std::atomic<int64_t> dropped_messages{0};
   std::atomic<int64_t> client_events_rejected{0};
 
-  static constexpr std::array<int, 11> kStatuses = {200, 204, 400, 401, 403, 404, 405, 413, 429, 500, 503};
+  static constexpr std::array<int, 11> kStatuses = {200, 204, 400, 401, 403, 404,
+                                                    405, 413, 429, 500, 503};
   std::array<std::atomic<int64_t>, kStatuses.size() + 1> http_calls{};  // last: any other status
 
   void CountHttpCall(int status);
 
-  static void Add(std::atomic<int64_t>& counter, int64_t n) { counter.fetch_add(n, std::memory_order_relaxed); }
+  static void Add(std::atomic<int64_t>& counter, int64_t n) {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
 };
 
 class Metrics {
@@ -44,7 +47,8 @@ class Metrics {
   AppCounters& ForApp(const std::string& app_id);
 
   // Prometheus text exposition; `subscriptions` is the node's current subscription total.
-  std::string RenderPrometheus(const std::string& prefix, int64_t port, int64_t subscriptions) const;
+  std::string RenderPrometheus(const std::string& prefix, int64_t port,
+                               int64_t subscriptions) const;
 
  private:
   mutable std::mutex mu_;

@@ -33,7 +33,7 @@ struct NodeContext {
   connection::ConnectionRegistry connections;
   cache::ChannelCache cache;
   metrics::Metrics metrics;
-  limits::RateLimiter rate_limiter;  // per-app HTTP budgets
+  limits::RateLimiter rate_limiter;     // per-app HTTP budgets
   adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)

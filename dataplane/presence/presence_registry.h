@@ -23,8 +23,8 @@ struct MemberIdentity {
 };
 
 struct JoinResult {
-  bool full = false;        // refused: new member over the limit
-  bool new_member = false;  // first socket of this user in the channel
+  bool full = false;              // refused: new member over the limit
+  bool new_member = false;        // first socket of this user in the channel
   std::string subscription_data;  // {"presence":{ids,hash,count}} including the joiner
 };
 

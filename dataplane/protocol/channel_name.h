@@ -14,8 +14,13 @@ struct ChannelTraits {
   ChannelType type = ChannelType::kPublic;
   bool cache = false;
 
-  bool RequiresAuth() const { return type == ChannelType::kPrivate || type == ChannelType::kPrivateEncrypted || type == ChannelType::kPresence; }
-  bool AllowsClientEvents() const { return type == ChannelType::kPrivate || type == ChannelType::kPresence; }
+  bool RequiresAuth() const {
+    return type == ChannelType::kPrivate || type == ChannelType::kPrivateEncrypted ||
+           type == ChannelType::kPresence;
+  }
+  bool AllowsClientEvents() const {
+    return type == ChannelType::kPrivate || type == ChannelType::kPresence;
+  }
   bool IsPresence() const { return type == ChannelType::kPresence; }
 };
 

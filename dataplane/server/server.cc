@@ -1,9 +1,8 @@
 #include "dataplane/server/server.h"
 
-#include <thread>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/apps/app_store_factory.h"
@@ -85,8 +84,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<Worker>(i));
   impl->pool = std::make_unique<Pool>(impl->workers);
-  impl->adapter = std::make_unique<adapter::LocalAdapter>(*impl->pool, impl->node->channels,
-                                                          impl->node->presence, impl->node->connections);
+  impl->adapter = std::make_unique<adapter::LocalAdapter>(
+      *impl->pool, impl->node->channels, impl->node->presence, impl->node->connections);
   impl->node->adapter = impl->adapter.get();
   impl->router = std::make_unique<http::Router>(*impl->node);
 
@@ -94,9 +93,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     auto tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
     boost::system::error_code ec;
     tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1);
     if (config.ssl.passphrase.has_value()) {
-      tls->set_password_callback([pass = *config.ssl.passphrase](size_t, net::ssl::context::password_purpose) { return pass; });
+      tls->set_password_callback([pass = *config.ssl.passphrase](
+                                     size_t, net::ssl::context::password_purpose) { return pass; });
     }
     tls->use_certificate_chain_file(config.ssl.cert_path, ec);
     if (ec) return absl::InvalidArgumentError(absl::StrCat("ssl.cert_path: ", ec.message()));
@@ -110,8 +111,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   }
 
   net::io_context& accept_io = impl->workers[0]->io();
-  impl->main_listener = std::make_unique<ws::Listener>(accept_io, impl->Slots(), *impl->node, *impl->router,
-                                                       impl->tls.get(), false);
+  impl->main_listener = std::make_unique<ws::Listener>(accept_io, impl->Slots(), *impl->node,
+                                                       *impl->router, impl->tls.get(), false);
   if (config.metrics.enabled) {
     impl->metrics_listener = std::make_unique<ws::Listener>(accept_io, impl->Slots(), *impl->node,
                                                             *impl->router, nullptr, true);
@@ -123,12 +124,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
 absl::Status Server::Start() {
   Impl& s = *impl_;
   if (s.config.unix_socket.enabled) {
-    SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenUnix(s.config.unix_socket.path, s.config.unix_socket.permission_mode));
+    SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenUnix(s.config.unix_socket.path,
+                                                        s.config.unix_socket.permission_mode));
   } else {
-    SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenTcp(s.config.host, static_cast<int>(s.config.port)));
+    SOCKUDO_RETURN_IF_ERROR(
+        s.main_listener->ListenTcp(s.config.host, static_cast<int>(s.config.port)));
   }
   if (s.metrics_listener) {
-    SOCKUDO_RETURN_IF_ERROR(s.metrics_listener->ListenTcp(s.config.metrics.host, static_cast<int>(s.config.metrics.port)));
+    SOCKUDO_RETURN_IF_ERROR(s.metrics_listener->ListenTcp(s.config.metrics.host,
+                                                          static_cast<int>(s.config.metrics.port)));
   }
   s.main_listener->Start();
   if (s.metrics_listener) s.metrics_listener->Start();
@@ -146,9 +150,11 @@ void Server::Stop() {
   s.main_listener->Stop();
   for (auto& w : s.workers) {
     net::post(w->io(), [state = &w->state()] {
-      const std::vector<connection::Connection*> all(state->connections.begin(), state->connections.end());
+      const std::vector<connection::Connection*> all(state->connections.begin(),
+                                                     state->connections.end());
       for (connection::Connection* c : all) {
-        c->CloseWithError(protocol::close_code::kReconnectNow, protocol::close_message::kServerClosing);
+        c->CloseWithError(protocol::close_code::kReconnectNow,
+                          protocol::close_message::kServerClosing);
       }
     });
   }

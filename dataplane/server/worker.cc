@@ -1,14 +1,15 @@
 #include "dataplane/server/worker.h"
 
-#include <vector>
-
 #include <boost/asio/post.hpp>
+#include <vector>
 
 #include "dataplane/connection/connection.h"
 
 namespace sockudo::dataplane::server {
 
-Worker::Worker(size_t id) : guard_(boost::asio::make_work_guard(io_)), tick_(io_) { state_.id = id; }
+Worker::Worker(size_t id) : guard_(boost::asio::make_work_guard(io_)), tick_(io_) {
+  state_.id = id;
+}
 
 Worker::~Worker() {
   StopNow();
@@ -26,7 +27,8 @@ void Worker::ScheduleTick() {
     if (ec || !ticking_) return;
     const auto now = std::chrono::steady_clock::now();
     // Tick may close a connection, which removes it from the set: walk a copy.
-    const std::vector<connection::Connection*> all(state_.connections.begin(), state_.connections.end());
+    const std::vector<connection::Connection*> all(state_.connections.begin(),
+                                                   state_.connections.end());
     for (connection::Connection* c : all) {
       if (state_.connections.count(c)) c->Tick(now);
     }

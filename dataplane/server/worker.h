@@ -3,13 +3,12 @@
 // tick that drives their timers (server ping, pong timeout, authorized-connection deadline).
 #pragma once
 
-#include <memory>
-#include <optional>
-#include <thread>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <thread>
 
 #include "dataplane/node/worker_state.h"
 

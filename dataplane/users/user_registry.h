@@ -39,7 +39,8 @@ class UserRegistry {
   mutable std::mutex mu_;
   std::unordered_map<std::string, size_t> sockets_ ABSL_GUARDED_BY(mu_);
   // watched key -> watcher user id -> number of watcher sockets
-  std::unordered_map<std::string, std::unordered_map<std::string, size_t>> watchers_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::unordered_map<std::string, size_t>> watchers_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sockudo::dataplane::users

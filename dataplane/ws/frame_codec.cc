@@ -22,15 +22,16 @@ ParsedFrame ParseClientFrame(char* data, size_t size, uint64_t max_payload) {
     return f;
   }
   const bool control = (f.opcode & 0x8) != 0;
-  const bool known = f.opcode <= opcode::kBinary || f.opcode == opcode::kClose || f.opcode == opcode::kPing ||
-                     f.opcode == opcode::kPong;
+  const bool known = f.opcode <= opcode::kBinary || f.opcode == opcode::kClose ||
+                     f.opcode == opcode::kPing || f.opcode == opcode::kPong;
   if (!known || (control && (!f.fin || len > 125))) {
     f.status = ParsedFrame::Status::kProtocolError;
     return f;
   }
   if (len == 126) {
     if (size < 4) return f;
-    len = (static_cast<uint64_t>(static_cast<uint8_t>(data[2])) << 8) | static_cast<uint8_t>(data[3]);
+    len =
+        (static_cast<uint64_t>(static_cast<uint8_t>(data[2])) << 8) | static_cast<uint8_t>(data[3]);
     header = 4;
   } else if (len == 127) {
     if (size < 10) return f;

@@ -25,9 +25,9 @@ struct ParsedFrame {
   Status status = Status::kNeedMore;
   bool fin = false;
   uint8_t opcode = 0;
-  size_t header_size = 0;   // bytes before the payload
+  size_t header_size = 0;  // bytes before the payload
   uint64_t payload_size = 0;
-  size_t needed = 0;        // with kNeedMore: total bytes the frame needs, when known (else 0)
+  size_t needed = 0;  // with kNeedMore: total bytes the frame needs, when known (else 0)
 };
 
 // Looks at the frame at the start of `data` (`size` bytes). With kFrame the payload is unmasked

@@ -4,13 +4,12 @@
 // else through the Router, keep-alive included. Runs on the worker thread.
 #pragma once
 
-#include <memory>
-#include <optional>
-#include <string>
-
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "dataplane/http/http_types.h"
 #include "dataplane/ws/session_env.h"

@@ -7,8 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
@@ -34,51 +34,59 @@ struct Listener::Impl {
   bool stopped = false;
   net::steady_timer backoff{accept_io};
 
-  SessionEnv Env(size_t w) const { return SessionEnv{&node, &router, workers[w].state, metrics_listener}; }
+  SessionEnv Env(size_t w) const {
+    return SessionEnv{&node, &router, workers[w].state, metrics_listener};
+  }
 
   size_t NextWorker() { return next++ % workers.size(); }
 
   void AcceptTcp() {
     const size_t w = NextWorker();
-    tcp_acceptor->async_accept(*workers[w].io, [this, w](boost::system::error_code ec, tcp::socket socket) {
-      if (stopped) return;
-      if (!ec) {
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        net::post(*workers[w].io, [this, w, socket = std::move(socket)]() mutable {
-          if (tls != nullptr) {
-            std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *tls), Env(w))->Run();
-          } else {
-            std::make_shared<HttpSession<TcpStream>>(std::move(socket), Env(w))->Run();
+    tcp_acceptor->async_accept(
+        *workers[w].io, [this, w](boost::system::error_code ec, tcp::socket socket) {
+          if (stopped) return;
+          if (!ec) {
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            net::post(*workers[w].io, [this, w, socket = std::move(socket)]() mutable {
+              if (tls != nullptr) {
+                std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *tls), Env(w))
+                    ->Run();
+              } else {
+                std::make_shared<HttpSession<TcpStream>>(std::move(socket), Env(w))->Run();
+              }
+            });
+          } else if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space) {
+            // Out of file descriptors: back off instead of spinning on accept.
+            base::Logger("ws")->warn("accept failed: {} (raise the open-file limit)", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(100));
+            backoff.async_wait([this](boost::system::error_code) {
+              if (!stopped) AcceptTcp();
+            });
+            return;
           }
+          AcceptTcp();
         });
-      } else if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space) {
-        // Out of file descriptors: back off instead of spinning on accept.
-        base::Logger("ws")->warn("accept failed: {} (raise the open-file limit)", ec.message());
-        backoff.expires_after(std::chrono::milliseconds(100));
-        backoff.async_wait([this](boost::system::error_code) { if (!stopped) AcceptTcp(); });
-        return;
-      }
-      AcceptTcp();
-    });
   }
 
   void AcceptUnix() {
     const size_t w = NextWorker();
-    unix_acceptor->async_accept(*workers[w].io, [this, w](boost::system::error_code ec, unix_proto::socket socket) {
-      if (stopped) return;
-      if (!ec) {
-        net::post(*workers[w].io, [this, w, socket = std::move(socket)]() mutable {
-          std::make_shared<HttpSession<UnixStream>>(std::move(socket), Env(w))->Run();
+    unix_acceptor->async_accept(
+        *workers[w].io, [this, w](boost::system::error_code ec, unix_proto::socket socket) {
+          if (stopped) return;
+          if (!ec) {
+            net::post(*workers[w].io, [this, w, socket = std::move(socket)]() mutable {
+              std::make_shared<HttpSession<UnixStream>>(std::move(socket), Env(w))->Run();
+            });
+          }
+          AcceptUnix();
         });
-      }
-      AcceptUnix();
-    });
   }
 };
 
-Listener::Listener(net::io_context& accept_io, std::vector<WorkerSlot> workers, node::NodeContext& node,
-                   http::Router& router, net::ssl::context* tls, bool metrics_listener)
+Listener::Listener(net::io_context& accept_io, std::vector<WorkerSlot> workers,
+                   node::NodeContext& node, http::Router& router, net::ssl::context* tls,
+                   bool metrics_listener)
     : impl_(new Impl{accept_io, std::move(workers), node, router, tls, metrics_listener, {}, {}}) {}
 
 Listener::~Listener() = default;
@@ -94,7 +102,8 @@ absl::Status Listener::ListenTcp(const std::string& host, int port) {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port, ": ", ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", host, ":", port, ": ", ec.message()));
   }
   return absl::OkStatus();
 }
@@ -107,7 +116,9 @@ absl::Status Listener::ListenUnix(const std::string& path, const std::string& mo
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", path, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on unix socket ", path, ": ", ec.message()));
   if (::chmod(path.c_str(), static_cast<mode_t>(std::stoi(mode, nullptr, 8))) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot chmod ", path));
   }

@@ -28,8 +28,9 @@ struct WorkerSlot {
 class Listener {
  public:
   // `tls` is null for plain connections.
-  Listener(boost::asio::io_context& accept_io, std::vector<WorkerSlot> workers, node::NodeContext& node,
-           http::Router& router, boost::asio::ssl::context* tls, bool metrics_listener);
+  Listener(boost::asio::io_context& accept_io, std::vector<WorkerSlot> workers,
+           node::NodeContext& node, http::Router& router, boost::asio::ssl::context* tls,
+           bool metrics_listener);
   ~Listener();
 
   absl::Status ListenTcp(const std::string& host, int port);

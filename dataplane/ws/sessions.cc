@@ -2,21 +2,20 @@
 // that the Beast-heavy code compiles in one translation unit.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <cstring>
-
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "common/base/logging.h"
 #include "dataplane/connection/admission.h"
 #include "dataplane/http/http_types.h"
 #include "dataplane/protocol/close_codes.h"
+#include "dataplane/ws/frame_codec.h"
 #include "dataplane/ws/http_session.h"
 #include "dataplane/ws/stream_types.h"
-#include "dataplane/ws/frame_codec.h"
 #include "dataplane/ws/ws_session.h"
 
 namespace sockudo::dataplane::ws {
@@ -51,12 +50,15 @@ constexpr auto kCloseTimeout = std::chrono::seconds(5);
 template <class Stream>
 WsSession<Stream>::WsSession(Stream&& stream, SessionEnv env, std::string app_key,
                              std::optional<std::string> origin, std::string leftover)
-    : stream_(std::move(stream)), env_(env), app_key_(std::move(app_key)), origin_(std::move(origin)) {
+    : stream_(std::move(stream)),
+      env_(env),
+      app_key_(std::move(app_key)),
+      origin_(std::move(origin)) {
   const config::Config& config = env_.node->config;
   const config::WebSocketBufferConfig& limits = config.websocket;
   max_messages_ = limits.max_messages.has_value() ? static_cast<size_t>(*limits.max_messages)
-                  : limits.max_bytes.has_value() ? SIZE_MAX
-                                                 : 1000;
+                  : limits.max_bytes.has_value()  ? SIZE_MAX
+                                                  : 1000;
   max_bytes_ = limits.max_bytes.has_value() ? static_cast<size_t>(*limits.max_bytes) : SIZE_MAX;
   max_payload_ = static_cast<uint64_t>(config.websocket_max_payload_kb) * 1024;
   Reserve(std::max(kInitialReadBuffer, leftover.size()));
@@ -92,8 +94,8 @@ void WsSession<Stream>::Start(const std::string& accept_key) {
     Close(refused->code, refused->message);
   } else {
     auto& admitted = std::get<connection::Admitted>(admission);
-    connection_ = std::make_unique<connection::Connection>(*env_.node, *env_.worker, std::move(admitted.app),
-                                                           std::move(admitted.socket_id), *this);
+    connection_ = std::make_unique<connection::Connection>(
+        *env_.node, *env_.worker, std::move(admitted.app), std::move(admitted.socket_id), *this);
     connection_->Open(Clock::now());
   }
   Uncork();
@@ -267,9 +269,9 @@ void WsSession<Stream>::StartWrite() {
   // leave together in the next gather write. Writing synchronously when the kernel takes the
   // whole batch was measured (make bench): presence churn fell from ~7.7k to ~3.4k subscribes/s
   // because every member event then cost its own syscall.
-  net::async_write(stream_, buffers_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-    self->OnWrite(ec);
-  });
+  net::async_write(
+      stream_, buffers_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
 }
 
 template <class Stream>
@@ -350,10 +352,11 @@ void HttpSession<Stream>::Run() {
         Lowest(self->stream_).close(ignored);
       }
     });
-    stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-      self->timer_.cancel();
-      if (!ec) self->DoRead();
-    });
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              self->timer_.cancel();
+                              if (!ec) self->DoRead();
+                            });
   } else {
     DoRead();
   }
@@ -363,7 +366,8 @@ template <class Stream>
 void HttpSession<Stream>::DoRead() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
-  parser_->body_limit(static_cast<std::uint64_t>(env_.node->config.http_api.request_limit_in_mb) * 1024 * 1024);
+  parser_->body_limit(static_cast<std::uint64_t>(env_.node->config.http_api.request_limit_in_mb) *
+                      1024 * 1024);
   timer_.expires_after(kHttpIdleTimeout);
   timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
     auto self = weak.lock();
@@ -372,9 +376,9 @@ void HttpSession<Stream>::DoRead() {
       Lowest(self->stream_).close(ignored);
     }
   });
-  bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-    self->OnRead(ec);
-  });
+  bhttp::async_read(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
 }
 
 template <class Stream>
@@ -403,13 +407,15 @@ void HttpSession<Stream>::OnRead(beast::error_code ec) {
       const auto key_header = req.find(bhttp::field::sec_websocket_key);
       const auto version = req.find(bhttp::field::sec_websocket_version);
       if (key_header == req.end() || version == req.end() || version->value() != "13") {
-        http::HttpResponse bad = http::Text(426, "Upgrade requires Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
+        http::HttpResponse bad =
+            http::Text(426, "Upgrade requires Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
         bad.headers.emplace_back("Sec-WebSocket-Version", "13");
         Reply(std::move(bad), req.version(), false);
         return;
       }
       std::optional<std::string> origin;
-      if (auto it = req.find(bhttp::field::origin); it != req.end()) origin = std::string(it->value());
+      if (auto it = req.find(bhttp::field::origin); it != req.end())
+        origin = std::string(it->value());
       const auto rest = buffer_.cdata();
       std::string leftover(static_cast<const char*>(rest.data()), rest.size());
       auto session = std::make_shared<WsSession<Stream>>(std::move(stream_), env_,
@@ -423,35 +429,41 @@ void HttpSession<Stream>::OnRead(beast::error_code ec) {
   http::HttpRequest request;
   request.method = std::string(req.method_string());
   request.path = path;
-  if (q != std::string::npos) request.query = http::ParseQuery(std::string_view(target).substr(q + 1));
+  if (q != std::string::npos)
+    request.query = http::ParseQuery(std::string_view(target).substr(q + 1));
   request.body = std::move(req.body());
-  if (auto it = req.find(bhttp::field::origin); it != req.end()) request.origin = std::string(it->value());
+  if (auto it = req.find(bhttp::field::origin); it != req.end())
+    request.origin = std::string(it->value());
   request.metrics_listener = env_.metrics_listener;
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
-  env_.router->Handle(request, [self = this->shared_from_this(), version, keep_alive](http::HttpResponse r) {
-    net::dispatch(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive]() mutable {
-      self->Reply(std::move(r), version, keep_alive);
-    });
-  });
+  env_.router->Handle(request,
+                      [self = this->shared_from_this(), version, keep_alive](http::HttpResponse r) {
+                        net::dispatch(self->stream_.get_executor(),
+                                      [self, r = std::move(r), version, keep_alive]() mutable {
+                                        self->Reply(std::move(r), version, keep_alive);
+                                      });
+                      });
 }
 
 template <class Stream>
 void HttpSession<Stream>::Reply(http::HttpResponse r, unsigned version, bool keep_alive) {
-  response_ = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version);
+  response_ = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(r.status), version);
   response_->set(bhttp::field::server, "sockudo");
   response_->set(bhttp::field::content_type, r.content_type);
   for (auto& [name, value] : r.headers) response_->set(name, value);
   response_->keep_alive(keep_alive);
   response_->body() = std::move(r.body);
   response_->prepare_payload();
-  bhttp::async_write(stream_, *response_, [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-    if (ec || !keep_alive) {
-      self->Shutdown();
-    } else {
-      self->DoRead();
-    }
-  });
+  bhttp::async_write(stream_, *response_,
+                     [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                       if (ec || !keep_alive) {
+                         self->Shutdown();
+                       } else {
+                         self->DoRead();
+                       }
+                     });
 }
 
 template <class Stream>
@@ -479,7 +491,8 @@ template <class Stream>
 void HttpSession<Stream>::Discard(size_t discarded) {
   constexpr size_t kMaxDiscard = 64 * 1024 * 1024;
   scratch_.resize(64 * 1024);
-  stream_.async_read_some(net::buffer(scratch_), [self = this->shared_from_this(), discarded](beast::error_code ec, size_t n) {
+  stream_.async_read_some(net::buffer(scratch_), [self = this->shared_from_this(), discarded](
+                                                     beast::error_code ec, size_t n) {
     if (ec || discarded + n > kMaxDiscard) {
       beast::error_code ignored;
       self->timer_.cancel();

@@ -2,11 +2,10 @@
 // The byte streams a node serves on: plain TCP, TLS over TCP, and a Unix-domain socket.
 #pragma once
 
-#include <type_traits>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/ssl.hpp>
+#include <type_traits>
 
 namespace sockudo::dataplane::ws {
 

@@ -8,15 +8,14 @@
 // ssl_stream<tcp::socket> or a Unix-domain socket.
 #pragma once
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/system/error_code.hpp>
 
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/transport.h"
@@ -25,7 +24,8 @@
 namespace sockudo::dataplane::ws {
 
 template <class Stream>
-class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, public connection::Transport {
+class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
+                  public connection::Transport {
  public:
   // `leftover`: bytes that arrived after the upgrade request.
   WsSession(Stream&& stream, SessionEnv env, std::string app_key, std::optional<std::string> origin,
@@ -85,7 +85,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, public
   bool writing_ = false;
   int corked_ = 0;
 
-  bool close_queued_ = false;    // our close frame is queued or sent
+  bool close_queued_ = false;  // our close frame is queued or sent
   bool close_written_ = false;
   bool close_received_ = false;
   bool finished_ = false;

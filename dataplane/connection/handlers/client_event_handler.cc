@@ -33,16 +33,18 @@ void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
     return reject("Client events are only supported on private and presence channels.");
   }
   const Connection::Subscription* sub = c.FindSubscription(channel);
-  if (sub == nullptr) return reject("You must be subscribed to the channel to trigger client events.");
+  if (sub == nullptr)
+    return reject("You must be subscribed to the channel to trigger client events.");
 
   auto data_it = frame.root.find("data");
   const bool has_data = data_it != frame.root.end();
   const std::string data_json = has_data ? base::Dump(*data_it) : "";
-  const size_t size = !has_data ? 0
+  const size_t size = !has_data              ? 0
                       : data_it->is_string() ? data_it->get_ref<const std::string&>().size()
                                              : data_json.size();
   if (size > app.EventPayloadLimitBytes(limits)) {
-    return reject(absl::StrCat("The event data should be less than ", app.EventPayloadLimitKb(limits), " KB."));
+    return reject(absl::StrCat("The event data should be less than ",
+                               app.EventPayloadLimitKb(limits), " KB."));
   }
   if (!c.TakeClientEventToken(now)) {
     metrics::AppCounters::Add(counters.client_events_rejected, 1);

@@ -33,7 +33,8 @@ std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c
   if (it == data.end() || it->is_null()) {
     const auto& user = c.user();
     if (!user.has_value()) {
-      return Rejection{"AuthError", "Presence channels require channel_data or a signed-in connection", 401};
+      return Rejection{"AuthError",
+                       "Presence channels require channel_data or a signed-in connection", 401};
     }
     return presence::MemberIdentity{user->id, base::JsonString(user->id), user->user_info_json};
   }
@@ -49,7 +50,8 @@ std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c
   } else if (id != parsed->end() && id->is_number()) {
     member.key = base::Dump(*id);
   } else {
-    return Rejection{"AuthError", "channel_data must contain a user_id (non-empty string or number)", 401};
+    return Rejection{"AuthError",
+                     "channel_data must contain a user_id (non-empty string or number)", 401};
   }
   member.user_id_json = base::Dump(*id);
   auto info = parsed->find("user_info");
@@ -74,10 +76,11 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
   // 1-2: name length, then characters.
   switch (protocol::CheckChannelName(channel, app.ChannelNameLimit(limits))) {
     case protocol::NameCheck::kTooLong:
-      return Reject(c, channel, {"LimitReached",
-                                 absl::StrCat("Channel name is too long. Maximum allowed size is ",
-                                              app.ChannelNameLimit(limits), "."),
-                                 4009});
+      return Reject(c, channel,
+                    {"LimitReached",
+                     absl::StrCat("Channel name is too long. Maximum allowed size is ",
+                                  app.ChannelNameLimit(limits), "."),
+                     4009});
     case protocol::NameCheck::kInvalid:
       return Reject(c, channel, {"InvalidChannel", "Invalid channel name", 4009});
     case protocol::NameCheck::kOk:
@@ -102,13 +105,15 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
     std::string to_sign = absl::StrCat(c.socket_id(), ":", channel);
     if (traits.IsPresence()) {
       auto cd = data->find("channel_data");
-      if (cd != data->end() && cd->is_string()) absl::StrAppend(&to_sign, ":", cd->get_ref<const std::string&>());
+      if (cd != data->end() && cd->is_string())
+        absl::StrAppend(&to_sign, ":", cd->get_ref<const std::string&>());
     }
     if (!crypto::VerifyClientAuth(app.key, app.secret, auth, to_sign)) {
-      return Reject(c, channel, {"AuthError",
-                                 absl::StrCat("Invalid signature: expected HMAC SHA256 hex digest of ",
-                                              to_sign, ", but got ", auth),
-                                 401});
+      return Reject(c, channel,
+                    {"AuthError",
+                     absl::StrCat("Invalid signature: expected HMAC SHA256 hex digest of ", to_sign,
+                                  ", but got ", auth),
+                     401});
     }
     if (traits.IsPresence()) {
       auto identity = PresenceIdentity(c, *data);
@@ -117,10 +122,11 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
       // 5: member info size.
       const size_t max_info = app.PresenceMemberSizeLimitBytes(limits);
       if (member->user_info_json.size() > max_info) {
-        return Reject(c, channel, {"LimitReached",
-                                   absl::StrCat("The member info is too large. Maximum allowed size is ",
-                                                max_info, " bytes."),
-                                   4301});
+        return Reject(c, channel,
+                      {"LimitReached",
+                       absl::StrCat("The member info is too large. Maximum allowed size is ",
+                                    max_info, " bytes."),
+                       4301});
       }
     }
   }
@@ -139,24 +145,26 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
     auto joined = c.node().presence.Join(app.id, channel, c.socket_id(), *member,
                                          app.PresenceMembersLimit(limits));
     if (joined.full) {
-      return Reject(c, channel, {"LimitReached",
-                                 "The maximum number of members in this channel has been reached.", 4100});
+      return Reject(c, channel,
+                    {"LimitReached",
+                     "The maximum number of members in this channel has been reached.", 4100});
     }
     new_member = joined.new_member;
     success_data = std::move(joined.subscription_data);
   }
   if (existing == nullptr) {
-    Connection::Subscription sub{traits, member ? member->key : "", member ? member->user_id_json : ""};
+    Connection::Subscription sub{traits, member ? member->key : "",
+                                 member ? member->user_id_json : ""};
     c.AddSubscription(channel, std::move(sub));
   }
   if (traits.RequiresAuth()) c.MarkAuthorized();
 
   c.Send(protocol::SubscriptionSucceededFrame(channel, success_data));
   if (new_member) {
-    c.node().adapter->Broadcast(
-        app.id, channel,
-        protocol::MakeShared(protocol::MemberAddedFrame(channel, member->user_id_json, member->user_info_json)),
-        c.socket_id());
+    c.node().adapter->Broadcast(app.id, channel,
+                                protocol::MakeShared(protocol::MemberAddedFrame(
+                                    channel, member->user_id_json, member->user_info_json)),
+                                c.socket_id());
   }
   if (traits.cache) {
     if (auto cached = c.node().cache.Get(app.id, channel)) {

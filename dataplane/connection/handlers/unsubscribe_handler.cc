@@ -7,7 +7,8 @@ void HandleUnsubscribe(Connection& c, const protocol::InboundFrame& frame) {
   base::Json storage;
   const base::Json* data = DataObject(frame, storage);
   if (data == nullptr || !data->contains("channel") || !(*data)["channel"].is_string()) {
-    c.Send(protocol::ErrorFrame(std::nullopt, "Invalid unsubscribe: data.channel must be a string"));
+    c.Send(
+        protocol::ErrorFrame(std::nullopt, "Invalid unsubscribe: data.channel must be a string"));
     return;
   }
   // Not subscribed (or #server-to-user-*): silently nothing.

@@ -16,7 +16,8 @@ void HandleBatchEvents(const ApiCall& call, Respond respond) {
   }
   const int64_t max_batch = call.app->EventBatchLimit(call.node.config.limits);
   if (static_cast<int64_t>(batch->size()) > max_batch) {
-    return respond(JsonError(400, absl::StrCat("Cannot batch-send more than ", max_batch, " messages at once")));
+    return respond(JsonError(
+        400, absl::StrCat("Cannot batch-send more than ", max_batch, " messages at once")));
   }
   std::vector<EventToPublish> events;
   int64_t cost = 0;
@@ -37,13 +38,14 @@ void HandleBatchEvents(const ApiCall& call, Respond respond) {
     r.headers = std::move(headers);
     return respond(std::move(r));
   }
-  auto gather = Gather<base::Json>::Create(events.size(), [headers, respond](std::vector<base::Json> infos) {
-    base::Json out = {{"batch", base::Json::array()}};
-    for (base::Json& info : infos) out["batch"].push_back(std::move(info));
-    HttpResponse r = JsonOk(base::Dump(out));
-    r.headers = headers;
-    respond(std::move(r));
-  });
+  auto gather =
+      Gather<base::Json>::Create(events.size(), [headers, respond](std::vector<base::Json> infos) {
+        base::Json out = {{"batch", base::Json::array()}};
+        for (base::Json& info : infos) out["batch"].push_back(std::move(info));
+        HttpResponse r = JsonOk(base::Dump(out));
+        r.headers = headers;
+        respond(std::move(r));
+      });
   for (size_t i = 0; i < events.size(); ++i) {
     ChannelInfoAttributes(call.node, call.app->id, events[i].channels.front(), events[i].info,
                           [gather, i](base::Json v) { gather->Set(i, std::move(v)); });

@@ -30,7 +30,8 @@ void HandleChannel(const ApiCall& call, const std::string& channel, Respond resp
                           {"subscription_count", counts.subscription_count}};
         if (traits.IsPresence()) out["user_count"] = counts.user_count;
         if (cached.has_value()) {
-          out["cache"] = {{"event", cached->event}, {"data", cached->data}, {"ttl", cached->ttl_seconds}};
+          out["cache"] = {
+              {"event", cached->event}, {"data", cached->data}, {"ttl", cached->ttl_seconds}};
         }
         HttpResponse r = JsonOk(base::Dump(out));
         r.headers = headers;

@@ -13,19 +13,25 @@ void HandleChannels(const ApiCall& call, Respond respond) {
   const std::string prefix = prefix_param ? *prefix_param : "";
   bool want_users = false;
   if (const std::string* info = call.request.Param("info")) {
-    for (absl::string_view part : absl::StrSplit(*info, ',')) want_users = want_users || part == "user_count";
+    for (absl::string_view part : absl::StrSplit(*info, ','))
+      want_users = want_users || part == "user_count";
   }
   if (want_users && !absl::StartsWith(prefix, "presence-")) {
     return respond(JsonError(400, "user_count is only available with filter_by_prefix=presence-"));
   }
   call.node.adapter->GetChannels(
       call.app->id, prefix,
-      [want_users, headers, respond](std::vector<std::pair<std::string, adapter::ChannelCounts>> list) {
+      [want_users, headers,
+       respond](std::vector<std::pair<std::string, adapter::ChannelCounts>> list) {
         base::Json channels = base::Json::object();
         for (const auto& [name, counts] : list) {
-          if (counts.subscription_count == 0 || std::string_view(name).starts_with(protocol::kServerToUserPrefix)) continue;
-          base::Json entry = {{"occupied", true}, {"subscription_count", counts.subscription_count}};
-          if (want_users && protocol::ClassifyChannel(name).IsPresence()) entry["user_count"] = counts.user_count;
+          if (counts.subscription_count == 0 ||
+              std::string_view(name).starts_with(protocol::kServerToUserPrefix))
+            continue;
+          base::Json entry = {{"occupied", true},
+                              {"subscription_count", counts.subscription_count}};
+          if (want_users && protocol::ClassifyChannel(name).IsPresence())
+            entry["user_count"] = counts.user_count;
           channels[name] = std::move(entry);
         }
         HttpResponse r = JsonOk(base::Dump(base::Json{{"channels", std::move(channels)}}));

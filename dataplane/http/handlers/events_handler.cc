@@ -24,7 +24,8 @@ void HandleEvents(const ApiCall& call, Respond respond) {
       event.channels.size(),
       [channels = event.channels, headers, respond](std::vector<base::Json> infos) {
         base::Json out = {{"channels", base::Json::object()}};
-        for (size_t i = 0; i < channels.size(); ++i) out["channels"][channels[i]] = std::move(infos[i]);
+        for (size_t i = 0; i < channels.size(); ++i)
+          out["channels"][channels[i]] = std::move(infos[i]);
         HttpResponse r = JsonOk(base::Dump(out));
         r.headers = headers;
         respond(std::move(r));

@@ -26,7 +26,8 @@ void HandleChannels(const ApiCall& call, Respond respond);
 void HandleChannel(const ApiCall& call, const std::string& channel, Respond respond);
 void HandleChannelUsers(const ApiCall& call, const std::string& channel, Respond respond);
 // terminate_connections (4009) and force_reconnect (4200).
-void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int code, Respond respond);
+void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int code,
+                          Respond respond);
 
 // Unauthenticated operational endpoints (spec/http-api.md §4); false when `path` is not one.
 bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std::string& path,

@@ -54,8 +54,9 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
                          {"percent", total > 0 ? used * 100.0 / total : 0.0}}}};
     respond(JsonOk(base::Dump(body)));
   } else if (path == "/metrics" && request.metrics_listener && node.config.metrics.enabled) {
-    HttpResponse r = Text(200, node.metrics.RenderPrometheus(node.config.metrics.prefix, node.config.port,
-                                                             static_cast<int64_t>(node.channels.TotalSubscriptions())));
+    HttpResponse r = Text(200, node.metrics.RenderPrometheus(
+                                   node.config.metrics.prefix, node.config.port,
+                                   static_cast<int64_t>(node.channels.TotalSubscriptions())));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     respond(std::move(r));
   } else {

@@ -5,9 +5,11 @@
 
 namespace sockudo::dataplane::http::handlers {
 
-void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int code, Respond respond) {
-  const char* message = code == protocol::close_code::kUnauthorized ? protocol::close_message::kTerminated
-                                                                    : protocol::close_message::kForceReconnect;
+void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int code,
+                          Respond respond) {
+  const char* message = code == protocol::close_code::kUnauthorized
+                            ? protocol::close_message::kTerminated
+                            : protocol::close_message::kForceReconnect;
   call.node.adapter->DisconnectUser(call.app->id, user_id, code, message);
   respond(JsonOk(R"({"ok":true})"));
 }

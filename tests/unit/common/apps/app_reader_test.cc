@@ -30,11 +30,12 @@ TEST(AppReaderTest, PolicyFormAndAliases) {
   EXPECT_TRUE(app->enable_client_messages);
   ASSERT_TRUE(app->allowed_origins.has_value());
 
-  auto aliased = ReadApp(Json::parse(R"({"AppId":"x","AppKey":"y","AppSecret":"z","maxConnections":7,
+  auto aliased =
+      ReadApp(Json::parse(R"({"AppId":"x","AppKey":"y","AppSecret":"z","maxConnections":7,
       "max_connections":8,"maxEventBatchSize":"","Webhooks":"[{\"url\":\"http://h\",\"event_types\":[\"channel_occupied\"]}]"})"));
   ASSERT_TRUE(aliased.ok()) << aliased.status();
   EXPECT_EQ(aliased->id, "x");
-  EXPECT_EQ(aliased->max_connections, 8);  // snake_case wins
+  EXPECT_EQ(aliased->max_connections, 8);                   // snake_case wins
   EXPECT_FALSE(aliased->max_event_batch_size.has_value());  // empty string = absent
   EXPECT_TRUE(aliased->webhooks.is_array());
 }
@@ -48,7 +49,8 @@ TEST(AppReaderTest, ErrorsNameTheField) {
   expect_error(R"({"key":"k","secret":"s"})", "id: required");
   expect_error(R"({"id":"a","key":"k","secret":"s","max_connections":"lots"})", "max_connections");
   expect_error(R"({"id":"a","key":"k","secret":"s","enabled":"perhaps"})", "enabled");
-  expect_error(R"({"id":"a","key":"k","secret":"s","allowed_origins":["a*b*"]})", "invalid pattern");
+  expect_error(R"({"id":"a","key":"k","secret":"s","allowed_origins":["a*b*"]})",
+               "invalid pattern");
   expect_error(R"({"id":"a/b","key":"k","secret":"s"})", "id");
   expect_error(R"({"id":"a","key":"k","secret":"s","webhooks":[{"url":"x"}]})", "webhooks");
 }

@@ -10,11 +10,15 @@ TEST(AppendJsonStringTest, EscapesLikeJsonStringify) {
   EXPECT_EQ(JsonString("\n\r\t\b\f"), R"("\n\r\t\b\f")");
   EXPECT_EQ(JsonString(std::string("\x01", 1)), R"("\u0001")");
   EXPECT_EQ(JsonString("/"), R"("/")");
-  EXPECT_EQ(JsonString("h\xC3\xA9llo \xE2\x82\xAC"), "\"h\xC3\xA9llo \xE2\x82\xAC\"");  // UTF-8 kept
+  EXPECT_EQ(JsonString("h\xC3\xA9llo \xE2\x82\xAC"),
+            "\"h\xC3\xA9llo \xE2\x82\xAC\"");  // UTF-8 kept
 }
 
 TEST(AppendJsonStringTest, ReplacesInvalidUtf8) {
-  EXPECT_EQ(JsonString("a\xFF" "b"), "\"a\xEF\xBF\xBD" "b\"");
+  EXPECT_EQ(JsonString("a\xFF"
+                       "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"");
   EXPECT_EQ(JsonString("\xC3"), "\"\xEF\xBF\xBD\"");
 }
 
@@ -25,7 +29,8 @@ TEST(ParseJsonTest, RejectsInvalidAndTooDeep) {
   EXPECT_FALSE(ParseJson(std::string(65, '[') + std::string(65, ']')).has_value());
   EXPECT_TRUE(ParseJson(std::string(64, '[') + std::string(64, ']')).has_value());
   // Brackets inside strings do not count.
-  EXPECT_FALSE(JsonDepthExceeds(R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})", 64));
+  EXPECT_FALSE(JsonDepthExceeds(
+      R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})", 64));
 }
 
 TEST(DumpTest, CompactAndOrdered) {

@@ -14,7 +14,8 @@ using ::testing::HasSubstr;
 class ConfigLoaderTest : public ::testing::Test {
  protected:
   // Writes `json` to a temporary file and loads it with `env`.
-  absl::StatusOr<LoadedConfig> LoadFile(const std::string& json, std::map<std::string, std::string> env = {}) {
+  absl::StatusOr<LoadedConfig> LoadFile(const std::string& json,
+                                        std::map<std::string, std::string> env = {}) {
     path_ = ::testing::TempDir() + "/sockudo_config_test.json";
     std::ofstream(path_) << json;
     return LoadConfig({.config_path = path_, .env = MapEnv(std::move(env))});
@@ -58,7 +59,8 @@ TEST_F(ConfigLoaderTest, EnvOverridesFile) {
 }
 
 TEST_F(ConfigLoaderTest, InterpolatesVariables) {
-  auto loaded = LoadFile(R"({"port": ${MY_PORT}, "host": "${MY_HOST:-127.0.0.2}"})", {{"MY_PORT", "7100"}});
+  auto loaded =
+      LoadFile(R"({"port": ${MY_PORT}, "host": "${MY_HOST:-127.0.0.2}"})", {{"MY_PORT", "7100"}});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->config.port, 7100);
   EXPECT_EQ(loaded->config.host, "127.0.0.2");
@@ -77,18 +79,23 @@ TEST_F(ConfigLoaderTest, BadValuesNameTheKeyAndValue) {
       {{{"PORT", "70000"}}, "PORT: must be between 1 and 65535, got 70000"},
       {{{"PORT", "abc"}}, "PORT: expected integer, got \"abc\""},
       {{{"DEBUG", "maybe"}}, "DEBUG: expected boolean, got \"maybe\""},
-      {{{"ADAPTER_DRIVER", "kafka"}}, "ADAPTER_DRIVER: \"kafka\" driver not supported by this server"},
+      {{{"ADAPTER_DRIVER", "kafka"}},
+       "ADAPTER_DRIVER: \"kafka\" driver not supported by this server"},
       {{{"ADAPTER_DRIVER", "zeromq"}}, "ADAPTER_DRIVER: unknown value \"zeromq\""},
       {{{"ACTIVITY_TIMEOUT", "0"}}, "ACTIVITY_TIMEOUT: must be >= 1, got 0"},
       {{{"METRICS_PORT", "6001"}}, "metrics.port: conflicts with port 6001"},
       {{{"SOCKUDO_DEFAULT_APP_ID", "x"}}, "SOCKUDO_DEFAULT_APP_SECRET: required"},
-      {{{"SSL_ENABLED", "true"}, {"SSL_CERT_PATH", "/nonexistent.pem"}}, "ssl.cert_path: file not readable"},
-      {{{"UNIX_SOCKET_ENABLED", "1"}, {"UNIX_SOCKET_PATH", "relative.sock"}}, "unix_socket.path: must be an absolute path"},
-      {{{"UNIX_SOCKET_PERMISSION_MODE", "999"}}, "unix_socket.permission_mode: expected an octal mode"},
+      {{{"SSL_ENABLED", "true"}, {"SSL_CERT_PATH", "/nonexistent.pem"}},
+       "ssl.cert_path: file not readable"},
+      {{{"UNIX_SOCKET_ENABLED", "1"}, {"UNIX_SOCKET_PATH", "relative.sock"}},
+       "unix_socket.path: must be an absolute path"},
+      {{{"UNIX_SOCKET_PERMISSION_MODE", "999"}},
+       "unix_socket.permission_mode: expected an octal mode"},
       {{{"CORS_ORIGINS", "a*b*c"}}, "cors.origin: invalid pattern \"a*b*c\""},
       {{{"LOG_LEVEL", "loud"}}, "LOG_LEVEL: unknown value \"loud\""},
       {{{"SOCKUDO_SERVER_ROLE", "api"}}, "server_role: \"api\" is not supported"},
-      {{{"ADAPTER_CLUSTER_HEALTH_NODE_TIMEOUT_MS", "30s"}}, "ADAPTER_CLUSTER_HEALTH_NODE_TIMEOUT_MS: expected integer, got \"30s\""},
+      {{{"ADAPTER_CLUSTER_HEALTH_NODE_TIMEOUT_MS", "30s"}},
+       "ADAPTER_CLUSTER_HEALTH_NODE_TIMEOUT_MS: expected integer, got \"30s\""},
       {{{"ADAPTER_CLUSTER_HEALTH_HEARTBEAT_INTERVAL_MS", "15000"}},
        "adapter.cluster_health.heartbeat_interval_ms: 15000 must be <= node_timeout_ms/3 = 10000"},
   };
@@ -117,7 +124,8 @@ TEST_F(ConfigLoaderTest, InvalidJsonAndMissingFileAreErrors) {
 }
 
 TEST_F(ConfigLoaderTest, UnknownAndIgnoredKeysWarn) {
-  auto loaded = LoadFile(R"({"bogus": 1, "metrics": {"bogus2": true}, "delta_compression": {}, "queue": {"driver": "memory"}})");
+  auto loaded = LoadFile(
+      R"({"bogus": 1, "metrics": {"bogus2": true}, "delta_compression": {}, "queue": {"driver": "memory"}})");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_THAT(loaded->warnings, ::testing::Contains(HasSubstr("bogus: unknown key")));
   EXPECT_THAT(loaded->warnings, ::testing::Contains(HasSubstr("metrics.bogus2: unknown key")));
@@ -137,7 +145,8 @@ TEST_F(ConfigLoaderTest, InlineAppsAndDefaultAppRules) {
   EXPECT_FALSE(loaded->config.app_manager.apps[1].enabled);
 
   // Env app replaces the inline list.
-  auto env_app = LoadFile(file, {{"SOCKUDO_DEFAULT_APP_ID", "e"}, {"SOCKUDO_DEFAULT_APP_KEY", "ek"},
+  auto env_app = LoadFile(file, {{"SOCKUDO_DEFAULT_APP_ID", "e"},
+                                 {"SOCKUDO_DEFAULT_APP_KEY", "ek"},
                                  {"SOCKUDO_DEFAULT_APP_SECRET", "es"},
                                  {"SOCKUDO_DEFAULT_APP_MAX_CONNECTIONS", "3"}});
   ASSERT_TRUE(env_app.ok()) << env_app.status();
@@ -153,7 +162,8 @@ TEST_F(ConfigLoaderTest, InlineAppsAndDefaultAppRules) {
   // A bad app names the app and field.
   auto bad = LoadFile(R"({"app_manager": {"array": {"apps": [{"id": "x", "key": "k"}]}}})");
   ASSERT_FALSE(bad.ok());
-  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("app_manager.array.apps[0]: secret: required"));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("app_manager.array.apps[0]: secret: required"));
 }
 
 TEST_F(ConfigLoaderTest, LegacyAliases) {

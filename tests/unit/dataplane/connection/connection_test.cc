@@ -48,10 +48,12 @@ class ConnectionTest : public ::testing::Test {
     app.enable_user_authentication = true;
     store_ = *apps::MemoryAppStore::Create({app});
     node_ = std::make_unique<node::NodeContext>(config_, *store_);
-    adapter_ = std::make_unique<adapter::LocalAdapter>(pool_, node_->channels, node_->presence, node_->connections);
+    adapter_ = std::make_unique<adapter::LocalAdapter>(pool_, node_->channels, node_->presence,
+                                                       node_->connections);
     node_->adapter = adapter_.get();
     ASSERT_EQ(node_->connections.Admit("app-id", "1.1", 0, 0), Admission::kAdmitted);
-    connection_ = std::make_unique<Connection>(*node_, pool_.state, store_->FindById("app-id"), "1.1", transport_);
+    connection_ = std::make_unique<Connection>(*node_, pool_.state, store_->FindById("app-id"),
+                                               "1.1", transport_);
   }
 
   config::Config config_;
@@ -84,7 +86,7 @@ TEST_F(ConnectionTest, PingsAfterSilenceThenClosesWith4201WithoutAPong) {
 TEST_F(ConnectionTest, AnyActivityResetsTheClock) {
   connection_->Open(t0_);
   connection_->MarkAuthorized();
-  connection_->Tick(t0_ + std::chrono::seconds(120));  // ping sent
+  connection_->Tick(t0_ + std::chrono::seconds(120));        // ping sent
   connection_->OnActivity(t0_ + std::chrono::seconds(125));  // pong arrived
   connection_->Tick(t0_ + std::chrono::seconds(160));
   EXPECT_EQ(transport_.close_code, 0);

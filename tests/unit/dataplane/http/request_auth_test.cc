@@ -30,7 +30,8 @@ class RequestAuthTest : public ::testing::Test {
     r.body = std::move(body);
     r.query = {{"auth_key", key}, {"auth_timestamp", std::to_string(ts)}, {"auth_version", "1.0"}};
     if (!r.body.empty()) r.query.emplace_back("body_md5", crypto::Md5Hex(r.body));
-    r.query.emplace_back("auth_signature", crypto::SignHttpRequest(secret, r.method, r.path, r.query));
+    r.query.emplace_back("auth_signature",
+                         crypto::SignHttpRequest(secret, r.method, r.path, r.query));
     return r;
   }
 
@@ -60,7 +61,8 @@ TEST_F(RequestAuthTest, FailuresInSpecOrder) {
   HttpRequest tampered = Signed("POST", "/apps/app-id/events", R"({"name":"a"})");
   tampered.body = R"({"name":"b"})";
   EXPECT_EQ(Status(tampered, "app-id"), 401);
-  EXPECT_EQ(Status(Signed("GET", "/apps/app-id/channels", "", kNow, "app-key", "wrong"), "app-id"), 401);
+  EXPECT_EQ(Status(Signed("GET", "/apps/app-id/channels", "", kNow, "app-key", "wrong"), "app-id"),
+            401);
   EXPECT_EQ(Status(Signed("GET", "/apps/off/channels", "", kNow, "off-key"), "off"), 403);
   EXPECT_EQ(Status(Signed("POST", "/apps/app-id/events", "[1]"), "app-id"), 400);
   EXPECT_EQ(Status(Signed("POST", "/apps/app-id/events", "{nope"), "app-id"), 400);

@@ -24,7 +24,8 @@ TEST(PresenceRegistryTest, OneUserOnSeveralSocketsIsOneMember) {
   EXPECT_EQ(data["presence"]["count"], 1);
   EXPECT_EQ(data["presence"]["hash"]["u1"]["n"], 1);
   EXPECT_FALSE(r.Leave("app", "presence-x", "1.1", "u1").member_removed);
-  auto data2 = base::Json::parse(r.Join("app", "presence-x", "1.2", Member("u1", R"("u1")"), 100).subscription_data);
+  auto data2 = base::Json::parse(
+      r.Join("app", "presence-x", "1.2", Member("u1", R"("u1")"), 100).subscription_data);
   EXPECT_EQ(data2["presence"]["hash"]["u1"]["n"], 2);
   auto left = r.Leave("app", "presence-x", "1.2", "u1");
   EXPECT_TRUE(left.member_removed);

@@ -8,7 +8,8 @@ namespace sockudo::dataplane::ws {
 namespace {
 
 // A masked client frame as a browser would send it.
-std::string ClientFrame(uint8_t op, const std::string& payload, bool fin = true, uint32_t mask = 0x37fa213d) {
+std::string ClientFrame(uint8_t op, const std::string& payload, bool fin = true,
+                        uint32_t mask = 0x37fa213d) {
   std::string out;
   out.push_back(static_cast<char>((fin ? 0x80 : 0) | op));
   if (payload.size() < 126) {
@@ -19,12 +20,14 @@ std::string ClientFrame(uint8_t op, const std::string& payload, bool fin = true,
     out.push_back(static_cast<char>(payload.size() & 0xFF));
   } else {
     out.push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((uint64_t{payload.size()} >> (8 * i)) & 0xFF));
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>((uint64_t{payload.size()} >> (8 * i)) & 0xFF));
   }
   const uint8_t m[4] = {static_cast<uint8_t>(mask >> 24), static_cast<uint8_t>(mask >> 16),
                         static_cast<uint8_t>(mask >> 8), static_cast<uint8_t>(mask)};
   out.append(reinterpret_cast<const char*>(m), 4);
-  for (size_t i = 0; i < payload.size(); ++i) out.push_back(static_cast<char>(payload[i] ^ m[i & 3]));
+  for (size_t i = 0; i < payload.size(); ++i)
+    out.push_back(static_cast<char>(payload[i] ^ m[i & 3]));
   return out;
 }
 
@@ -46,7 +49,9 @@ TEST(FrameCodecTest, AsksForMoreUntilTheFrameIsComplete) {
   std::string wire = ClientFrame(opcode::kText, std::string(300, 'a'));
   for (size_t n = 0; n < wire.size(); ++n) {
     std::string part = wire.substr(0, n);
-    EXPECT_EQ(ParseClientFrame(part.data(), part.size(), 1 << 20).status, ParsedFrame::Status::kNeedMore) << n;
+    EXPECT_EQ(ParseClientFrame(part.data(), part.size(), 1 << 20).status,
+              ParsedFrame::Status::kNeedMore)
+        << n;
   }
   std::string part = wire.substr(0, 10);
   EXPECT_EQ(ParseClientFrame(part.data(), part.size(), 1 << 20).needed, wire.size());
@@ -54,18 +59,24 @@ TEST(FrameCodecTest, AsksForMoreUntilTheFrameIsComplete) {
 
 TEST(FrameCodecTest, RejectsWhatRfc6455Forbids) {
   std::string unmasked = "\x81\x02hi";
-  EXPECT_EQ(ParseClientFrame(unmasked.data(), unmasked.size(), 100).status, ParsedFrame::Status::kProtocolError);
+  EXPECT_EQ(ParseClientFrame(unmasked.data(), unmasked.size(), 100).status,
+            ParsedFrame::Status::kProtocolError);
   std::string rsv = ClientFrame(opcode::kText, "x");
   rsv[0] = static_cast<char>(rsv[0] | 0x40);
-  EXPECT_EQ(ParseClientFrame(rsv.data(), rsv.size(), 100).status, ParsedFrame::Status::kProtocolError);
+  EXPECT_EQ(ParseClientFrame(rsv.data(), rsv.size(), 100).status,
+            ParsedFrame::Status::kProtocolError);
   std::string reserved = ClientFrame(0x3, "x");
-  EXPECT_EQ(ParseClientFrame(reserved.data(), reserved.size(), 100).status, ParsedFrame::Status::kProtocolError);
+  EXPECT_EQ(ParseClientFrame(reserved.data(), reserved.size(), 100).status,
+            ParsedFrame::Status::kProtocolError);
   std::string fragmented_ping = ClientFrame(opcode::kPing, "x", false);
-  EXPECT_EQ(ParseClientFrame(fragmented_ping.data(), fragmented_ping.size(), 100).status, ParsedFrame::Status::kProtocolError);
+  EXPECT_EQ(ParseClientFrame(fragmented_ping.data(), fragmented_ping.size(), 100).status,
+            ParsedFrame::Status::kProtocolError);
   std::string long_ping = ClientFrame(opcode::kPing, std::string(126, 'p'));
-  EXPECT_EQ(ParseClientFrame(long_ping.data(), long_ping.size(), 1000).status, ParsedFrame::Status::kProtocolError);
+  EXPECT_EQ(ParseClientFrame(long_ping.data(), long_ping.size(), 1000).status,
+            ParsedFrame::Status::kProtocolError);
   std::string big = ClientFrame(opcode::kText, std::string(101, 'b'));
-  EXPECT_EQ(ParseClientFrame(big.data(), 4, 100).status, ParsedFrame::Status::kTooBig);  // known from the header alone
+  EXPECT_EQ(ParseClientFrame(big.data(), 4, 100).status,
+            ParsedFrame::Status::kTooBig);  // known from the header alone
 }
 
 TEST(FrameCodecTest, ServerHeadersAreUnmaskedWithMinimalLength) {
@@ -84,9 +95,11 @@ TEST(FrameCodecTest, ServerHeadersAreUnmaskedWithMinimalLength) {
 
 TEST(FrameCodecTest, ClosePayloadAndAcceptKey) {
   EXPECT_EQ(ClosePayload(4001, "x"), std::string("\x0F\xA1x", 3));
-  const std::string cut = ClosePayload(1000, std::string(122, 'a') + "\xC3\xA9");  // é straddles byte 123
+  const std::string cut =
+      ClosePayload(1000, std::string(122, 'a') + "\xC3\xA9");  // é straddles byte 123
   EXPECT_EQ(cut.size(), 2u + 122u);
-  EXPECT_EQ(AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");  // RFC 6455 §1.3
+  EXPECT_EQ(AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");  // RFC 6455 §1.3
 }
 
 }  // namespace
