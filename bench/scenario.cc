@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "bench/proc_stats.h"
 #include "common/crypto/pusher_signature.h"
 
 namespace sockudo::bench {
@@ -42,6 +43,38 @@ std::vector<std::shared_ptr<WsClient>> Scenario::ConnectMany(int n, WsClient::On
     if (c->open()) open.push_back(c);
   }
   return open;
+}
+
+std::vector<std::shared_ptr<HttpPublisher>> Scenario::ConnectPublishers(int n) {
+  std::vector<std::shared_ptr<HttpPublisher>> publishers;
+  int connected = 0;
+  for (int i = 0; i < n; ++i) {
+    auto p = std::make_shared<HttpPublisher>(io_, options_.http, options_.app);
+    p->Connect([&](bool ok) { connected += ok; });
+    publishers.push_back(p);
+  }
+  RunUntil([&] { return connected == n; }, std::chrono::seconds(10));
+  return publishers;
+}
+
+CpuWindow::CpuWindow(const std::vector<pid_t>& pids)
+    : pids_(pids),
+      server_start_(SampleProcesses(pids).cpu_seconds),
+      bench_start_(SelfCpuSeconds()) {}
+
+void CpuWindow::Stop() {
+  const ProcSample end = SampleProcesses(pids_);
+  server_cpu_ = end.cpu_seconds - server_start_;
+  rss_kb_ = end.rss_kb;
+  bench_cpu_ = SelfCpuSeconds() - bench_start_;
+}
+
+void CpuWindow::Report(base::Json& r, const std::string& unit, double units, double seconds) const {
+  r["server_cpu_s"] = server_cpu_;
+  r["server_cpu_us_per_" + unit] = units > 0 ? server_cpu_ * 1e6 / units : 0.0;
+  r["server_rss_kb"] = rss_kb_;
+  r["bench_cpu_s"] = bench_cpu_;
+  r["bench_cpu_share"] = seconds > 0 ? bench_cpu_ / seconds : 0.0;
 }
 
 std::string Scenario::SubscribeFrame(const WsClient& client, const std::string& channel,

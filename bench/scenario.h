@@ -51,6 +51,9 @@ class Scenario {
   std::vector<std::shared_ptr<WsClient>> ConnectMany(int n, WsClient::OnMessage on_message,
                                                      std::chrono::milliseconds timeout);
 
+  // Opens `n` keep-alive HTTP publisher connections to the API endpoint.
+  std::vector<std::shared_ptr<HttpPublisher>> ConnectPublishers(int n);
+
   // The pusher:subscribe frame for `channel`, signed when it is private or presence.
   std::string SubscribeFrame(const WsClient& client, const std::string& channel,
                              const std::string& user_id) const;
@@ -62,6 +65,22 @@ class Scenario {
   Options options_;
   boost::asio::io_context io_{1};
   base::Json report_ = base::Json::object();
+};
+
+// Server and load-generator CPU over a measured window.
+class CpuWindow {
+ public:
+  explicit CpuWindow(const std::vector<pid_t>& pids);
+  void Stop();
+  // server_cpu_s, server_cpu_us_per_<unit> (over `units`), server_rss_kb, bench_cpu_s and
+  // bench_cpu_share (over `seconds`).
+  void Report(base::Json& r, const std::string& unit, double units, double seconds) const;
+
+ private:
+  std::vector<pid_t> pids_;
+  double server_start_, bench_start_;
+  double server_cpu_ = 0, bench_cpu_ = 0;
+  long rss_kb_ = 0;
 };
 
 int RunIdle(Scenario& s);

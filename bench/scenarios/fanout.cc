@@ -43,19 +43,11 @@ int RunFanout(Scenario& s) {
     s.RunUntil([&] { return member_added >= n * (n - 1) / 2; }, std::chrono::seconds(60));
   }
 
-  std::vector<std::shared_ptr<HttpPublisher>> publishers;
-  size_t connected = 0;
-  for (int i = 0; i < o.concurrency; ++i) {
-    auto p = std::make_shared<HttpPublisher>(s.io(), o.http, o.app);
-    p->Connect([&](bool ok) { connected += ok; });
-    publishers.push_back(p);
-  }
-  s.RunUntil([&] { return connected == publishers.size(); }, std::chrono::seconds(10));
+  auto publishers = s.ConnectPublishers(o.concurrency);
 
   const size_t total_events = static_cast<size_t>(o.rate * o.duration);
   size_t sent = 0, accepted = 0, answered = 0;
-  const ProcSample server_before = SampleProcesses(o.server_pids);
-  const double bench_before = SelfCpuSeconds();
+  CpuWindow cpu(o.server_pids);
   const auto start = Clock::now();
   size_t max_lag_events = 0;
   // Open loop: event i is due at start + i/R; it goes out on the next idle publisher.
@@ -94,8 +86,7 @@ int RunFanout(Scenario& s) {
   const size_t expected = accepted * clients.size();
   s.RunUntil([&] { return received >= expected; }, std::chrono::seconds(15));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const ProcSample server_after = SampleProcesses(o.server_pids);
-  const double bench_cpu = SelfCpuSeconds() - bench_before;
+  cpu.Stop();
   tick.cancel();
 
   base::Json& r = s.report();
@@ -114,12 +105,7 @@ int RunFanout(Scenario& s) {
   r["p50_ms"] = latency.PercentileMs(50);
   r["p99_ms"] = latency.PercentileMs(99);
   r["max_ms"] = latency.MaxMs();
-  const double server_cpu = server_after.cpu_seconds - server_before.cpu_seconds;
-  r["server_cpu_s"] = server_cpu;
-  r["server_cpu_us_per_msg"] = received ? server_cpu * 1e6 / received : 0.0;
-  r["server_rss_kb"] = server_after.rss_kb;
-  r["bench_cpu_s"] = bench_cpu;
-  r["bench_cpu_share"] = bench_cpu / seconds;
+  cpu.Report(r, "msg", static_cast<double>(received), seconds);
   for (auto& c : clients) c->Close();
   return 0;
 }

@@ -59,8 +59,7 @@ int RunPresenceChurn(Scenario& s) {
     started_at[c.index] = NowMicros();
     c.Send(s.SubscribeFrame(c, channel, "user-" + std::to_string(c.index)));
   };
-  const ProcSample server_before = SampleProcesses(o.server_pids);
-  const double bench_before = SelfCpuSeconds();
+  CpuWindow cpu(o.server_pids);
   start = Clock::now();
   running = true;
   for (auto& c : clients) {
@@ -68,8 +67,7 @@ int RunPresenceChurn(Scenario& s) {
   }
   s.RunUntil([] { return false; }, std::chrono::milliseconds(stop_at_ms));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const ProcSample server_after = SampleProcesses(o.server_pids);
-  const double bench_cpu = SelfCpuSeconds() - bench_before;
+  cpu.Stop();
   running = false;
   s.RunUntil([] { return false; }, std::chrono::milliseconds(200));
 
@@ -85,11 +83,7 @@ int RunPresenceChurn(Scenario& s) {
   r["member_events_per_s"] = member_events / seconds;
   r["p50_ms"] = latency.PercentileMs(50);
   r["p99_ms"] = latency.PercentileMs(99);
-  const double server_cpu = server_after.cpu_seconds - server_before.cpu_seconds;
-  r["server_cpu_s"] = server_cpu;
-  r["server_cpu_us_per_op"] = subscribes ? server_cpu * 1e6 / subscribes : 0.0;
-  r["bench_cpu_s"] = bench_cpu;
-  r["bench_cpu_share"] = bench_cpu / seconds;
+  cpu.Report(r, "op", static_cast<double>(subscribes), seconds);
   for (auto& c : clients) c->Close();
   return errors == 0 ? 0 : 1;
 }

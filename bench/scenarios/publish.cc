@@ -8,22 +8,14 @@ namespace sockudo::bench {
 
 int RunPublish(Scenario& s) {
   const Options& o = s.options();
-  std::vector<std::shared_ptr<HttpPublisher>> publishers;
-  size_t connected = 0;
-  for (int i = 0; i < o.concurrency; ++i) {
-    auto p = std::make_shared<HttpPublisher>(s.io(), o.http, o.app);
-    p->Connect([&](bool ok) { connected += ok; });
-    publishers.push_back(p);
-  }
-  s.RunUntil([&] { return connected == publishers.size(); }, std::chrono::seconds(10));
+  auto publishers = s.ConnectPublishers(o.concurrency);
 
   LatencyRecorder latency;
   size_t ok = 0, failed = 0, in_flight = 0;
   bool stopping = false;
   const std::string body = base::Dump(
       {{"name", "bench"}, {"channel", "bench-publish"}, {"data", "{\"hello\":\"world\"}"}});
-  const ProcSample server_before = SampleProcesses(o.server_pids);
-  const double bench_before = SelfCpuSeconds();
+  CpuWindow cpu(o.server_pids);
   const auto start = Clock::now();
   std::function<void(std::shared_ptr<HttpPublisher>)> loop = [&](std::shared_ptr<HttpPublisher> p) {
     if (stopping) return;
@@ -42,8 +34,7 @@ int RunPublish(Scenario& s) {
              std::chrono::milliseconds(static_cast<int64_t>(o.duration * 1000)));
   stopping = true;
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const ProcSample server_after = SampleProcesses(o.server_pids);
-  const double bench_cpu = SelfCpuSeconds() - bench_before;
+  cpu.Stop();
   s.RunUntil([&] { return in_flight == 0; }, std::chrono::seconds(10));
 
   base::Json& r = s.report();
@@ -56,11 +47,7 @@ int RunPublish(Scenario& s) {
   r["requests_per_s"] = ok / seconds;
   r["p50_ms"] = latency.PercentileMs(50);
   r["p99_ms"] = latency.PercentileMs(99);
-  const double server_cpu = server_after.cpu_seconds - server_before.cpu_seconds;
-  r["server_cpu_s"] = server_cpu;
-  r["server_cpu_us_per_request"] = ok ? server_cpu * 1e6 / ok : 0.0;
-  r["bench_cpu_s"] = bench_cpu;
-  r["bench_cpu_share"] = bench_cpu / seconds;
+  cpu.Report(r, "request", static_cast<double>(ok), seconds);
   return failed == 0 ? 0 : 1;
 }
 
