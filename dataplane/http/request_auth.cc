@@ -20,11 +20,10 @@ int64_t UnixNow() {
       .count();
 }
 
-std::variant<Authenticated, HttpResponse> AuthenticateRequest(const apps::AppStore& apps,
+std::variant<Authenticated, HttpResponse> AuthenticateRequest(std::shared_ptr<const apps::App> app,
                                                               const HttpRequest& request,
                                                               const std::string& app_id,
                                                               int64_t now) {
-  auto app = apps.FindById(app_id);
   if (!app) return JsonError(404, absl::StrCat("The app ", app_id, " could not be found."));
 
   const std::string* auth_key = request.Param("auth_key");

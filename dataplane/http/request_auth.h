@@ -8,7 +8,7 @@
 #include <memory>
 #include <variant>
 
-#include "common/apps/app_store.h"
+#include "common/apps/app.h"
 #include "common/base/json.h"
 #include "dataplane/http/http_types.h"
 
@@ -19,8 +19,9 @@ struct Authenticated {
   base::Json body;  // the parsed JSON object of a POST; null for GET
 };
 
-// `now` is the server's Unix time in seconds (injected for tests).
-std::variant<Authenticated, HttpResponse> AuthenticateRequest(const apps::AppStore& apps,
+// `app` is the app of the path's `app_id` (nullptr when unknown). `now` is the server's Unix
+// time in seconds (injected for tests).
+std::variant<Authenticated, HttpResponse> AuthenticateRequest(std::shared_ptr<const apps::App> app,
                                                               const HttpRequest& request,
                                                               const std::string& app_id,
                                                               int64_t now);

@@ -22,7 +22,17 @@ std::optional<std::string> Router::StripPrefix(const std::string& path) const {
   return rest;
 }
 
-void Router::AddCors(const HttpRequest& request, HttpResponse& response) const {
+namespace {
+
+HttpResponse MethodNotAllowed(const char* allow) {
+  HttpResponse r = Text(405, "405 METHOD NOT ALLOWED");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+}  // namespace
+
+void Router::AddCors(const std::string& request_origin, HttpResponse& response) const {
   const config::CorsConfig& cors = node_.config.cors;
   std::string allow_origin;
   for (const std::string& pattern : cors.origin) {
@@ -30,8 +40,9 @@ void Router::AddCors(const HttpRequest& request, HttpResponse& response) const {
       allow_origin = "*";
       break;
     }
-    if (!request.origin.empty() && apps::OriginMatches(pattern, request.origin))
-      allow_origin = request.origin;
+    if (!request_origin.empty() && apps::OriginMatches(pattern, request_origin)) {
+      allow_origin = request_origin;
+    }
   }
   if (allow_origin.empty()) return;
   response.headers.emplace_back("Access-Control-Allow-Origin", allow_origin);
@@ -45,9 +56,7 @@ void Router::Handle(const HttpRequest& request, Respond respond) {
   if (!request.metrics_listener) {
     respond = [this, request_origin = request.origin,
                respond = std::move(respond)](HttpResponse r) {
-      HttpRequest origin_only;
-      origin_only.origin = request_origin;
-      AddCors(origin_only, r);
+      AddCors(request_origin, r);
       respond(std::move(r));
     };
   }
@@ -67,9 +76,7 @@ void Router::Handle(const HttpRequest& request, Respond respond) {
         !segments[1].empty()) {
       // /app/{key} reaches the router only when it was not a valid WebSocket upgrade.
       if (request.method == "GET") return respond(Text(400, "Expected a WebSocket upgrade"));
-      HttpResponse r = Text(405, "405 METHOD NOT ALLOWED");
-      r.headers.emplace_back("Allow", "GET");
-      return respond(std::move(r));
+      return respond(MethodNotAllowed("GET"));
     }
   }
   respond(Text(404, "404 NOT FOUND"));
@@ -97,13 +104,11 @@ void Router::HandleApi(const HttpRequest& request, const std::vector<std::string
     route = Route::kReconnect, method = "POST";
   }
   if (route == Route::kNone || segments[1].empty()) return respond(Text(404, "404 NOT FOUND"));
-  if (request.method != method) {
-    HttpResponse r = Text(405, "405 METHOD NOT ALLOWED");
-    r.headers.emplace_back("Allow", method);
-    return respond(std::move(r));
-  }
+  if (request.method != method) return respond(MethodNotAllowed(method));
   const std::string app_id = PercentDecode(segments[1]);
-  auto& counters = node_.metrics.ForApp(node_.apps.FindById(app_id) ? app_id : "");
+  // One lookup serves the metrics label and the authentication.
+  std::shared_ptr<const apps::App> app = node_.apps.FindById(app_id);
+  auto& counters = node_.metrics.ForApp(app ? app_id : "");
   metrics::AppCounters::Add(counters.http_received_bytes,
                             static_cast<int64_t>(request.body.size()));
   respond = [&counters, respond = std::move(respond)](HttpResponse r) {
@@ -114,7 +119,7 @@ void Router::HandleApi(const HttpRequest& request, const std::vector<std::string
   if (node_.draining.load())
     return respond(JsonError(503, "The server is closing. Choose another server."));
 
-  auto auth = AuthenticateRequest(node_.apps, request, app_id, UnixNow());
+  auto auth = AuthenticateRequest(std::move(app), request, app_id, UnixNow());
   if (auto* error = std::get_if<HttpResponse>(&auth)) return respond(std::move(*error));
   auto& ok = std::get<Authenticated>(auth);
   const handlers::ApiCall call{node_, std::move(ok.app), request, std::move(ok.body)};

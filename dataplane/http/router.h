@@ -20,7 +20,7 @@ class Router {
   std::optional<std::string> StripPrefix(const std::string& path) const;
 
  private:
-  void AddCors(const HttpRequest& request, HttpResponse& response) const;
+  void AddCors(const std::string& request_origin, HttpResponse& response) const;
   void HandleApi(const HttpRequest& request, const std::vector<std::string>& segments,
                  Respond respond);
 

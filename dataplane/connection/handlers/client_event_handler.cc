@@ -18,7 +18,7 @@ void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
   const std::string& channel = channel_it->get_ref<const std::string&>();
   const apps::App& app = c.app();
   const auto& limits = c.node().config.limits;
-  auto& counters = c.node().metrics.ForApp(app.id);
+  metrics::AppCounters& counters = c.counters();  // cached: no registry lookup per event
   auto reject = [&](std::string_view message) {
     metrics::AppCounters::Add(counters.client_events_rejected, 1);
     c.Send(protocol::ErrorFrame(kCode, message, channel));

@@ -25,9 +25,6 @@ void HandleChannels(const ApiCall& call, Respond respond) {
        respond](std::vector<std::pair<std::string, adapter::ChannelCounts>> list) {
         base::Json channels = base::Json::object();
         for (const auto& [name, counts] : list) {
-          if (counts.subscription_count == 0 ||
-              std::string_view(name).starts_with(protocol::kServerToUserPrefix))
-            continue;
           base::Json entry = {{"occupied", true},
                               {"subscription_count", counts.subscription_count}};
           if (want_users && protocol::ClassifyChannel(name).IsPresence())

@@ -36,7 +36,7 @@ class RequestAuthTest : public ::testing::Test {
   }
 
   int Status(const HttpRequest& r, const std::string& app_id) {
-    auto result = AuthenticateRequest(*store_, r, app_id, kNow);
+    auto result = AuthenticateRequest(store_->FindById(app_id), r, app_id, kNow);
     if (std::holds_alternative<Authenticated>(result)) return 200;
     return std::get<HttpResponse>(result).status;
   }
@@ -69,7 +69,8 @@ TEST_F(RequestAuthTest, FailuresInSpecOrder) {
 }
 
 TEST_F(RequestAuthTest, ErrorBodyShape) {
-  auto result = AuthenticateRequest(*store_, Signed("GET", "/apps/x/channels", ""), "x", kNow);
+  auto result =
+      AuthenticateRequest(store_->FindById("x"), Signed("GET", "/apps/x/channels", ""), "x", kNow);
   const auto& r = std::get<HttpResponse>(result);
   EXPECT_EQ(r.body, R"({"error":"The app x could not be found.","code":404})");
   EXPECT_EQ(r.content_type, "application/json");
