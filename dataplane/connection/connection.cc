@@ -33,8 +33,6 @@ void Connection::Open(Clock::time_point now) {
   AppCounters::Add(counters_.connected, 1);
   AppCounters::Add(counters_.new_connections, 1);
   last_activity_ = now;
-  client_window_start_ = now;
-  message_window_start_ = now;
   auth_deadline_ = now + std::chrono::seconds(node_.config.user_authentication_timeout);
   Send(protocol::ConnectionEstablishedFrame(socket_id_, node_.config.activity_timeout));
 }
@@ -204,21 +202,14 @@ void Connection::NotifyWatchers(const std::string& user_id, bool online) {
 bool Connection::TakeClientEventToken(Clock::time_point now) {
   const int64_t limit = app_->max_client_events_per_second;
   if (limit <= 0) return true;
-  if (now - client_window_start_ >= std::chrono::seconds(app_->ClientEventWindowSeconds())) {
-    client_window_start_ = now;
-    client_events_in_window_ = 0;
-  }
-  return ++client_events_in_window_ <= limit;
+  return client_events_.Take(now, limit, std::chrono::seconds(app_->ClientEventWindowSeconds()));
 }
 
 bool Connection::TakeMessageToken(Clock::time_point now) {
   if (!app_->message_rate_limit.has_value() || !app_->message_rate_limit->enabled) return true;
   const apps::MessageRateLimit& limit = *app_->message_rate_limit;
-  if (now - message_window_start_ >= std::chrono::seconds(limit.decay_seconds)) {
-    message_window_start_ = now;
-    messages_in_window_ = 0;
-  }
-  if (++messages_in_window_ <= limit.max_attempts) return true;
+  if (messages_.Take(now, limit.max_attempts, std::chrono::seconds(limit.decay_seconds)))
+    return true;
   constexpr char kMessage[] = "Message rate limit exceeded.";
   if (limit.terminate_on_limit) {
     CloseWithError(cc::kClientEventRejected, kMessage);

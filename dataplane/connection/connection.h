@@ -22,6 +22,24 @@
 
 namespace sockudo::dataplane::connection {
 
+// Counts events in fixed windows: at most `limit` per `window`, the window restarting at the
+// first event after it ends.
+class WindowCounter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  bool Take(Clock::time_point now, int64_t limit, Clock::duration window) {
+    if (now - start_ >= window) {
+      start_ = now;
+      count_ = 0;
+    }
+    return ++count_ <= limit;
+  }
+
+ private:
+  Clock::time_point start_{};
+  int64_t count_ = 0;
+};
+
 class Connection {
  public:
   using Clock = std::chrono::steady_clock;
@@ -112,10 +130,8 @@ class Connection {
   Clock::time_point last_activity_;
   std::optional<Clock::time_point> ping_sent_at_;
   Clock::time_point auth_deadline_;
-  Clock::time_point client_window_start_;
-  int64_t client_events_in_window_ = 0;
-  Clock::time_point message_window_start_;
-  int64_t messages_in_window_ = 0;
+  WindowCounter client_events_;  // max_client_events_per_second per decay_seconds
+  WindowCounter messages_;       // message_rate_limit
 };
 
 }  // namespace sockudo::dataplane::connection

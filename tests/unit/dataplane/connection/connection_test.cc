@@ -126,3 +126,19 @@ TEST_F(ConnectionTest, SubscriptionStateIsCommittedBeforeTheSuccessFrame) {
 
 }  // namespace
 }  // namespace sockudo::dataplane::connection
+
+namespace sockudo::dataplane::connection {
+namespace {
+
+TEST(WindowCounterTest, AllowsLimitPerWindowAndRestartsAfterIt) {
+  WindowCounter counter;
+  const WindowCounter::Clock::time_point t{std::chrono::hours(1)};
+  const auto window = std::chrono::seconds(1);
+  EXPECT_TRUE(counter.Take(t, 2, window));
+  EXPECT_TRUE(counter.Take(t + std::chrono::milliseconds(500), 2, window));
+  EXPECT_FALSE(counter.Take(t + std::chrono::milliseconds(999), 2, window));
+  EXPECT_TRUE(counter.Take(t + std::chrono::seconds(1), 2, window));
+}
+
+}  // namespace
+}  // namespace sockudo::dataplane::connection
