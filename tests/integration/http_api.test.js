@@ -104,12 +104,10 @@ test('batch_events: order, atomic validation, info per item', async () => {
 
   const tooMany = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events', body: { batch: [...batch, batch[0]] } });
   assert.deepEqual([tooMany.status, tooMany.json.error], [400, 'Cannot batch-send more than 10 messages at once']);
-  const mark = c.frames.length;
   const invalid = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events',
     body: { batch: [{ name: 'never', data: 'x', channel: 'batched' }, { name: 'bad', data: 'x'.repeat(200 * 1024), channel: 'batched' }] } });
   assert.equal(invalid.status, 413);
   assert.ok(await c.nothingBeforePong((f) => f.event === 'never'));
-  assert.ok(c.frames.length > mark);
   const info = await apiRequest(ctx.server, { method: 'POST', path: '/apps/app-id/batch_events',
     body: { batch: [{ name: 'i', data: 'x', channel: 'batched', info: 'subscription_count' }, { name: 'j', data: 'y', channel: 'batched' }] } });
   assert.deepEqual(info.json, { batch: [{ subscription_count: 1 }, {}] });

@@ -64,46 +64,56 @@ test('a port already in use is a clear startup error', async () => {
   }
 });
 
-test('Unix socket listener serves WebSocket and HTTP', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-unix-'));
-  const socketPath = path.join(dir, 'node.sock');
-  const server = await startServer({ env: { UNIX_SOCKET_ENABLED: 'true', UNIX_SOCKET_PATH: socketPath, UNIX_SOCKET_PERMISSION_MODE: '600' } });
+// Runs `body(server, dir)` against a server started with `env(dir)` in a fresh temp directory,
+// then stops the server and removes the directory.
+async function withServerInTempDir(prefix, env, body) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   try {
-    assert.equal(fs.statSync(socketPath).mode & 0o777, 0o600);
-    const r = await httpRequest({ socketPath, path: '/' });
-    assert.equal(r.text, 'OK');
-    const ws = new WebSocket(`ws+unix://${socketPath}:/app/app-key`);
-    const first = await firstFrame(ws);
-    assert.equal(first.event, 'pusher:connection_established');
-    ws.close();
+    const server = await startServer({ env: env(dir) });
+    try {
+      await body(server, dir);
+    } finally {
+      await server.stop();
+    }
   } finally {
-    await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function expectEstablished(url, options = {}) {
+  const ws = new WebSocket(url, options);
+  const first = await firstFrame(ws);
+  assert.equal(first.event, 'pusher:connection_established');
+  ws.close();
+}
+
+test('Unix socket listener serves WebSocket and HTTP', async () => {
+  const socket = (dir) => path.join(dir, 'node.sock');
+  await withServerInTempDir('sockudo-unix-',
+    (dir) => ({ UNIX_SOCKET_ENABLED: 'true', UNIX_SOCKET_PATH: socket(dir), UNIX_SOCKET_PERMISSION_MODE: '600' }),
+    async (_server, dir) => {
+      assert.equal(fs.statSync(socket(dir)).mode & 0o777, 0o600);
+      assert.equal((await httpRequest({ socketPath: socket(dir), path: '/' })).text, 'OK');
+      await expectEstablished(`ws+unix://${socket(dir)}:/app/app-key`);
+    });
 });
 
 test('TLS listener', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-tls-'));
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-  const server = await startServer({ env: { SSL_ENABLED: 'true', SSL_CERT_PATH: cert, SSL_KEY_PATH: key } });
-  try {
+  await withServerInTempDir('sockudo-tls-', (dir) => {
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    return { SSL_ENABLED: 'true', SSL_CERT_PATH: cert, SSL_KEY_PATH: key };
+  }, async (server) => {
     const body = await new Promise((resolve, reject) => {
       https.get({ host: '127.0.0.1', port: server.port, path: '/', rejectUnauthorized: false }, (res) => {
         let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t));
       }).on('error', reject);
     });
     assert.equal(body, 'OK');
-    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/app/app-key`, { rejectUnauthorized: false });
-    const first = await firstFrame(ws);
-    assert.equal(first.event, 'pusher:connection_established');
-    ws.close();
-  } finally {
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    await expectEstablished(`wss://127.0.0.1:${server.port}/app/app-key`, { rejectUnauthorized: false });
+  });
 });
 
 test('SIGTERM drains: open sockets get 4200 and the process exits 0', async () => {
