@@ -52,21 +52,4 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& name) {
   return logger;
 }
 
-std::string Fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  std::string out;
-  for (const auto& [key, value] : fields) {
-    if (!out.empty()) out.push_back(' ');
-    out.append(key);
-    out.push_back('=');
-    if (value.find(' ') != std::string_view::npos) {
-      out.push_back('"');
-      out.append(value);
-      out.push_back('"');
-    } else {
-      out.append(value);
-    }
-  }
-  return out;
-}
-
 }  // namespace sockudo::base

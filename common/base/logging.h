@@ -2,14 +2,11 @@
 // One named spdlog logger per module, configured once at startup.
 //
 //   auto log = sockudo::base::Logger("ws");
-//   log->info("connection closed {}", sockudo::base::Fields({{"app_id", id}, {"code", "4001"}}));
+//   log->info("connection closed app_id={} code={}", id, code);
 #pragma once
 
-#include <initializer_list>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <utility>
 
 #include "spdlog/spdlog.h"
 
@@ -21,8 +18,5 @@ void ConfigureLogging(std::string_view level, bool json, bool include_target);
 
 // Returns the logger named `name`, creating it on first use. Thread-safe.
 std::shared_ptr<spdlog::logger> Logger(const std::string& name);
-
-// Renders key=value pairs separated by spaces; values containing spaces are quoted.
-std::string Fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
 
 }  // namespace sockudo::base

@@ -24,7 +24,6 @@ class ConnectionRegistry {
   void Release(const std::string& app_id, const std::string& socket_id);
 
   int64_t AppConnections(const std::string& app_id) const;
-  int64_t TotalConnections() const;
 
  private:
   mutable std::mutex mu_;

@@ -30,7 +30,6 @@ class UserRegistry {
   WatchlistStatus Status(const std::string& app_id, const std::vector<std::string>& user_ids) const;
   // Users whose watchlist contains `user_id`.
   std::vector<std::string> WatchersOf(const std::string& app_id, const std::string& user_id) const;
-  size_t SignedInSockets(const std::string& app_id, const std::string& user_id) const;
 
  private:
   static std::string Key(const std::string& app_id, const std::string& user_id) {
