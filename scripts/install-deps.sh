@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config ninja-build ccache
   libboost-dev libboost-system-dev
-  nlohmann-json3-dev libspdlog-dev libabsl-dev libssl-dev openssl
+  nlohmann-json3-dev libspdlog-dev libabsl-dev libssl-dev openssl liburing-dev
   libgtest-dev libgmock-dev
 )
 # Node and npm run the end-to-end tests with the real pusher-js and pusher packages.

@@ -88,6 +88,8 @@ struct WebSocketBufferConfig {
   std::optional<int64_t> max_messages = 1000;
   std::optional<int64_t> max_bytes;
   bool disconnect_on_buffer_full = true;
+  // ext: write WebSocket frames through one io_uring per worker when the kernel allows it.
+  bool io_uring = true;
 };
 
 struct HttpApiConfig {

@@ -219,6 +219,9 @@ std::vector<Binding> Bindings(Config& c) {
       {.path = "websocket.disconnect_on_buffer_full",
        .target = &c.websocket.disconnect_on_buffer_full,
        .env = {"WEBSOCKET_DISCONNECT_ON_BUFFER_FULL"}},
+      {.path = "websocket.io_uring",  // ext
+       .target = &c.websocket.io_uring,
+       .env = {"WEBSOCKET_IO_URING"}},
 
       // §16 Control plane
       {.path = "control_plane.embedded",

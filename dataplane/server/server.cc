@@ -52,7 +52,7 @@ struct Server::Impl {
 
   std::vector<ws::WorkerSlot> Slots() {
     std::vector<ws::WorkerSlot> slots;
-    for (auto& w : workers) slots.push_back({&w->io(), &w->state()});
+    for (auto& w : workers) slots.push_back({&w->io(), &w->state(), w->send_ring()});
     return slots;
   }
 
@@ -83,6 +83,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   size_t threads = static_cast<size_t>(config.worker_threads);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<Worker>(i));
+  if (config.websocket.io_uring) {
+    std::string why_not;
+    size_t with_ring = 0;
+    for (auto& w : impl->workers) with_ring += w->EnableSendRing(&why_not) ? 1 : 0;
+    if (with_ring < impl->workers.size()) {
+      impl->log->info("WebSocket writes go through epoll on {} of {} workers: {}",
+                      impl->workers.size() - with_ring, impl->workers.size(), why_not);
+    }
+  }
   impl->pool = std::make_unique<Pool>(impl->workers);
   impl->adapter = std::make_unique<adapter::LocalAdapter>(
       *impl->pool, impl->node->channels, impl->node->presence, impl->node->connections);

@@ -16,6 +16,11 @@ Worker::~Worker() {
   Join();
 }
 
+bool Worker::EnableSendRing(std::string* why_not) {
+  send_ring_ = ws::SendRing::Create(io_, why_not);
+  return send_ring_ != nullptr;
+}
+
 void Worker::Start() {
   ScheduleTick();
   thread_ = std::thread([this] { io_.run(); });

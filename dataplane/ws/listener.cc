@@ -35,7 +35,7 @@ struct Listener::Impl {
   net::steady_timer backoff{accept_io};
 
   SessionEnv Env(size_t w) const {
-    return SessionEnv{&node, &router, workers[w].state, metrics_listener};
+    return SessionEnv{&node, &router, workers[w].state, metrics_listener, workers[w].send_ring};
   }
 
   size_t NextWorker() { return next++ % workers.size(); }

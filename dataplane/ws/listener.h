@@ -23,6 +23,7 @@ namespace sockudo::dataplane::ws {
 struct WorkerSlot {
   boost::asio::io_context* io;
   node::WorkerState* state;
+  SendRing* send_ring = nullptr;
 };
 
 class Listener {

@@ -9,11 +9,14 @@
 
 namespace sockudo::dataplane::ws {
 
+class SendRing;
+
 struct SessionEnv {
   node::NodeContext* node;
   http::Router* router;
   node::WorkerState* worker;
   bool metrics_listener = false;
+  SendRing* send_ring = nullptr;  // the worker's io_uring for WebSocket writes, if any
 };
 
 }  // namespace sockudo::dataplane::ws

@@ -11,6 +11,9 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,6 +22,7 @@
 
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/transport.h"
+#include "dataplane/ws/send_ring.h"
 #include "dataplane/ws/session_env.h"
 
 namespace sockudo::dataplane::ws {
@@ -47,9 +51,20 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
     uint8_t opcode;
   };
 
+  // The write in flight on the worker's SendRing; holds the session alive until it completes.
+  struct RingWrite : SendRing::Op {
+    std::shared_ptr<WsSession> keep;
+    msghdr msg{};
+    std::vector<iovec> iov;
+    size_t total = 0;
+  };
+  static void OnRingDone(SendRing::Op* op, int result);
+
   void Enqueue(Outbound item);
   void Uncork();
   void StartWrite();
+  void AsyncWrite();
+  void OnRingWrite(int result);
   void OnWrite(boost::system::error_code ec);
   void DoRead();
   void OnRead(boost::system::error_code ec, size_t bytes);
@@ -84,6 +99,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   size_t max_bytes_;
   bool writing_ = false;
   int corked_ = 0;
+  SendRing* ring_ = nullptr;  // null: write through Asio (TLS, or io_uring unavailable)
+  RingWrite ring_write_;
 
   bool close_queued_ = false;  // our close frame is queued or sent
   bool close_written_ = false;
