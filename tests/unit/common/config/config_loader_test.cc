@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <unistd.h>
+
 #include <fstream>
 
 namespace sockudo::config {
@@ -16,7 +18,8 @@ class ConfigLoaderTest : public ::testing::Test {
   // Writes `json` to a temporary file and loads it with `env`.
   absl::StatusOr<LoadedConfig> LoadFile(const std::string& json,
                                         std::map<std::string, std::string> env = {}) {
-    path_ = ::testing::TempDir() + "/sockudo_config_test.json";
+    // ctest runs every test in its own process, two at a time: one file per process.
+    path_ = ::testing::TempDir() + "/sockudo_config_test." + std::to_string(::getpid()) + ".json";
     std::ofstream(path_) << json;
     return LoadConfig({.config_path = path_, .env = MapEnv(std::move(env))});
   }
