@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/soketi"
 [ -f node_modules/@soketi/soketi/bin/server.js ] && exit 0
-npm install --no-audit --no-fund --loglevel=error
+npm ci --no-audit --no-fund --loglevel=error
