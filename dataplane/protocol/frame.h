@@ -1,9 +1,7 @@
 // File: frame.h
 // Pusher protocol frames (spec/pusher-protocol.md §1.3, §1.5, §14). Outbound frames are built
-// once as immutable strings and shared by every recipient (SharedFrame); inbound text is parsed
-// into an InboundFrame or a ParseError with the error frame to send back.
-//
-//   SharedFrame f = MakeShared(ChannelEventFrame("order.created", "orders", "{\"id\":1}"));
+// as strings, once, and shared by every recipient in a SharedFrame (shared_frame.h); inbound
+// text is parsed into an InboundFrame or a ParseError with the error frame to send back.
 #pragma once
 
 #include <memory>
@@ -13,13 +11,9 @@
 #include <variant>
 
 #include "common/base/json.h"
+#include "dataplane/protocol/shared_frame.h"
 
 namespace sockudo::dataplane::protocol {
-
-using SharedFrame = std::shared_ptr<const std::string>;
-inline SharedFrame MakeShared(std::string frame) {
-  return std::make_shared<const std::string>(std::move(frame));
-}
 
 // --- server -> client ----------------------------------------------------------------------
 std::string ConnectionEstablishedFrame(std::string_view socket_id, int64_t activity_timeout);

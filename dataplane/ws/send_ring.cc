@@ -2,8 +2,10 @@
 
 #include <liburing.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -19,6 +21,10 @@ namespace sockudo::dataplane::ws {
 
 namespace net = boost::asio;
 
+namespace {
+constexpr rlim_t kMaxFileSlots = 65536;
+}  // namespace
+
 struct SendRing::Impl {
   explicit Impl(net::io_context& context) : io(context), events(context) {}
   ~Impl() {
@@ -31,6 +37,7 @@ struct SendRing::Impl {
   net::posix::stream_descriptor events;  // eventfd signalled for completions after submission
   uint64_t event_count = 0;
   std::vector<std::pair<Op*, int>> completed;
+  std::vector<bool> attached;  // by descriptor number: registered in the ring's file table
   bool reaping = false;
 };
 
@@ -50,15 +57,20 @@ std::unique_ptr<SendRing> SendRing::Create(net::io_context& io, std::string* why
   }
   impl->initialized = true;
   // Without NODROP (Linux 5.5) completions can be lost when the queue overflows.
-  const int efd = (params.features & IORING_FEAT_NODROP)
-                      ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
-                      : -1;
+  const int efd =
+      (params.features & IORING_FEAT_NODROP) ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
   if (efd < 0 || io_uring_register_eventfd_async(&impl->ring, efd) < 0) {
     if (efd >= 0) ::close(efd);
     *why_not = "io_uring without NODROP or eventfd registration";
     return nullptr;
   }
   impl->events.assign(efd);
+  // A sparse file table indexed by descriptor number, as large as the open-file limit allows
+  // (capped: the kernel allocates it up front). Without one, sends look their socket up each time.
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  const auto slots = static_cast<unsigned>(std::min<rlim_t>(files.rlim_cur, kMaxFileSlots));
+  if (io_uring_register_files_sparse(&impl->ring, slots) == 0) impl->attached.resize(slots);
   std::unique_ptr<SendRing> ring(new SendRing(std::move(impl)));
   ring->WatchEvents();
   return ring;
@@ -86,17 +98,51 @@ SendRing::~SendRing() {
   impl_->events.close(ignored);
 }
 
-void SendRing::Send(int fd, const msghdr* msg, Op* op) {
+io_uring_sqe* SendRing::Slot(Op* op) {
   io_uring_sqe* sqe = io_uring_get_sqe(&impl_->ring);
   if (sqe == nullptr) {  // the submission queue is full: hand it to the kernel first
     Submit();
     sqe = io_uring_get_sqe(&impl_->ring);
-    if (sqe == nullptr) {
-      op->done(op, -EAGAIN);  // the caller falls back to a plain write
-      return;
-    }
+    if (sqe == nullptr) op->done(op, -EAGAIN);  // the caller falls back to a plain write
   }
+  return sqe;
+}
+
+void SendRing::Attach(int fd) {
+  auto& attached = impl_->attached;
+  if (fd < 0 || static_cast<size_t>(fd) >= attached.size()) return;
+  if (io_uring_register_files_update(&impl_->ring, static_cast<unsigned>(fd), &fd, 1) == 1) {
+    attached[fd] = true;
+  }
+}
+
+void SendRing::Detach(int fd) {
+  auto& attached = impl_->attached;
+  if (fd < 0 || static_cast<size_t>(fd) >= attached.size() || !attached[fd]) return;
+  int none = -1;
+  io_uring_register_files_update(&impl_->ring, static_cast<unsigned>(fd), &none, 1);
+  attached[fd] = false;
+}
+
+void SendRing::Send(int fd, const void* data, size_t size, Op* op) {
+  io_uring_sqe* sqe = Slot(op);
+  if (sqe == nullptr) return;
+  io_uring_prep_send(sqe, fd, data, size, MSG_NOSIGNAL);
+  Queued(sqe, fd, op);
+}
+
+void SendRing::SendMsg(int fd, const msghdr* msg, Op* op) {
+  io_uring_sqe* sqe = Slot(op);
+  if (sqe == nullptr) return;
   io_uring_prep_sendmsg(sqe, fd, msg, MSG_NOSIGNAL);
+  Queued(sqe, fd, op);
+}
+
+void SendRing::Queued(io_uring_sqe* sqe, int fd, Op* op) {
+  // A registered socket is named by its slot, which is its descriptor number.
+  if (static_cast<size_t>(fd) < impl_->attached.size() && impl_->attached[fd]) {
+    io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+  }
   io_uring_sqe_set_data(sqe, op);
   op->queued = true;
   ++in_flight_;
@@ -183,13 +229,12 @@ void SendRing::Reap() {
 }
 
 void SendRing::WatchEvents() {
-  impl_->events.async_read_some(
-      net::buffer(&impl_->event_count, sizeof impl_->event_count),
-      [this](boost::system::error_code ec, size_t) {
-        if (ec) return;  // closed: the ring is going away
-        Reap();
-        WatchEvents();
-      });
+  impl_->events.async_read_some(net::buffer(&impl_->event_count, sizeof impl_->event_count),
+                                [this](boost::system::error_code ec, size_t) {
+                                  if (ec) return;  // closed: the ring is going away
+                                  Reap();
+                                  WatchEvents();
+                                });
 }
 
 }  // namespace sockudo::dataplane::ws

@@ -1,19 +1,20 @@
 // File: ws_session.h
 // One WebSocket connection on one worker, with the RFC 6455 framing of frame_codec.h: sends the
 // 101 response, runs admission, owns the Connection, reads frames into it and writes its bounded
-// outbound queue. Everything queued while a write is in flight (or while a read batch is being
-// handled) leaves in one gather write, so a burst costs one syscall per socket, not one per
-// message. Implements connection::Transport. Every member runs on the worker thread; the session
-// lives while an operation holds shared_from_this(). `Stream` is tcp::socket,
-// ssl_stream<tcp::socket> or a Unix-domain socket.
+// outbound queue of SharedFrames (which carry their own WebSocket header). Everything queued while
+// a write is in flight (or while a read batch is being handled) leaves in one gather write, so a
+// burst costs one send per socket, not one per message; a lone frame is one plain send. Implements
+// connection::Transport. Every member runs on the worker thread; the session lives while an
+// operation holds shared_from_this(). `Stream` is tcp::socket, ssl_stream<tcp::socket> or a
+// Unix-domain socket.
 #pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,12 +46,6 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   void Defer(std::function<void()> fn) override;
 
  private:
-  static constexpr uint8_t kRaw = 0xFF;  // bytes written as they are (the 101 response)
-  struct Outbound {
-    protocol::SharedFrame payload;
-    uint8_t opcode;
-  };
-
   // The write in flight on the worker's SendRing; holds the session alive until it completes.
   struct RingWrite : SendRing::Op {
     std::shared_ptr<WsSession> keep;
@@ -60,7 +55,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   };
   static void OnRingDone(SendRing::Op* op, int result);
 
-  void Enqueue(Outbound item);
+  void Enqueue(protocol::SharedFrame frame);
   void Uncork();
   void StartWrite();
   void AsyncWrite();
@@ -89,9 +84,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   uint64_t max_payload_;
 
   // Write side.
-  std::vector<Outbound> pending_;
-  std::vector<Outbound> inflight_;
-  std::vector<uint8_t> headers_;
+  std::vector<protocol::SharedFrame> pending_;
+  std::vector<protocol::SharedFrame> inflight_;
   std::vector<boost::asio::const_buffer> buffers_;
   size_t queued_messages_ = 0;
   size_t queued_bytes_ = 0;

@@ -19,7 +19,7 @@ class FakeTransport : public Transport {
  public:
   bool Write(const protocol::SharedFrame& frame) override {
     if (full) return false;
-    frames.push_back(*frame);
+    frames.emplace_back(frame->text());
     return true;
   }
   void Close(int code, std::string_view) override { close_code = code; }
