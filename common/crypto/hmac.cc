@@ -2,9 +2,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <cstring>
+#include <initializer_list>
+#include <memory>
 #include <stdexcept>
 
 namespace sockudo::crypto {
@@ -30,21 +32,59 @@ const EVP_MD* Md5() {
   return md;
 }
 
+// One digest context per thread, reused: creating one per hash is an allocation and a provider
+// lookup each time.
+EVP_MD_CTX* ThreadContext() {
+  struct Free {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, Free> ctx(EVP_MD_CTX_new());
+  if (!ctx) throw std::runtime_error("EVP_MD_CTX_new failed");
+  return ctx.get();
+}
+
+// digest(parts...) into `out`; returns its length.
+unsigned int Digest(const EVP_MD* md, std::initializer_list<std::string_view> parts,
+                    unsigned char* out) {
+  EVP_MD_CTX* ctx = ThreadContext();
+  unsigned int len = 0;
+  bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1;
+  for (std::string_view part : parts) ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size());
+  if (!ok || EVP_DigestFinal_ex(ctx, out, &len) != 1) throw std::runtime_error("digest failed");
+  return len;
+}
+
+std::string_view View(const unsigned char* data, size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
 }  // namespace
 
+// HMAC (RFC 2104) over the prefetched SHA-256. OpenSSL 3's one-shot HMAC() fetches the MAC and
+// the digest by name on every call: that was a tenth of the server's CPU per signed HTTP request.
 std::string HmacSha256Hex(std::string_view key, std::string_view message) {
+  constexpr size_t kBlock = 64;  // SHA-256 block size
+  unsigned char k[kBlock] = {};
+  if (key.size() > kBlock) {
+    Digest(Sha256(), {key}, k);
+  } else if (!key.empty()) {
+    std::memcpy(k, key.data(), key.size());
+  }
+  unsigned char pad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+  unsigned char inner[EVP_MAX_MD_SIZE];
+  const unsigned int inner_len = Digest(Sha256(), {View(pad, kBlock), message}, inner);
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(Sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &len);
+  const unsigned int len = Digest(Sha256(), {View(pad, kBlock), View(inner, inner_len)}, digest);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
   return ToHex(digest, len);
 }
 
 std::string Md5Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, Md5(), nullptr);
-  return ToHex(digest, len);
+  return ToHex(digest, Digest(Md5(), {data}, digest));
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
