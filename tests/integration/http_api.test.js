@@ -168,6 +168,73 @@ test('routes: 404 text, 405 with Allow, CORS preflight and headers', async () =>
   assert.equal(normal.headers['access-control-allow-origin'], '*');
 });
 
+// Sends `requests` on one connection and reads `count` whole responses (Content-Length framed).
+// With `untilClose` it then waits for the server to end the connection; otherwise it hangs up.
+function rawExchange(port, requests, count, untilClose = false) {
+  const net = require('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const responses = [];
+    const parse = () => {
+      for (;;) {
+        const head = text.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const length = Number((/\r\nContent-Length: (\d+)/i.exec(text.slice(0, head)) || [0, 0])[1]);
+        if (text.length < head + 4 + length) return;
+        responses.push(text.slice(0, head + 4 + length));
+        text = text.slice(head + 4 + length);
+      }
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => {
+      text += d;
+      parse();
+      if (responses.length === count && !untilClose) {
+        socket.destroy();
+        resolve({ responses, closed: false });
+      }
+    });
+    socket.on('end', () => resolve({ responses, closed: true }));
+    socket.on('error', reject);
+    socket.write(requests.join(''));
+  });
+}
+
+test('response framing: keep-alive for 1.1 and for 1.0 on request, close when asked, 204 bodiless', async () => {
+  const get = (version, connection) =>
+    `GET /up/app-id HTTP/${version}\r\nHost: x\r\n${connection ? `Connection: ${connection}\r\n` : ''}\r\n`;
+
+  const kept = await rawExchange(ctx.server.port, [get('1.1'), get('1.1')], 2);
+  assert.equal(kept.responses.length, 2);
+  for (const r of kept.responses) {
+    assert.match(r, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(r, /\r\nContent-Length: 2\r\n/);
+    assert.match(r, /\r\nServer: sockudo\r\n/);
+    assert.doesNotMatch(r, /Connection:/);
+    assert.ok(r.endsWith('\r\n\r\nOK'));
+  }
+
+  const ten = await rawExchange(ctx.server.port, [get('1.0', 'keep-alive'), get('1.0')], 2, true);
+  assert.equal(ten.responses.length, 2);
+  assert.match(ten.responses[0], /^HTTP\/1\.0 200 OK\r\n[^]*\r\nConnection: keep-alive\r\n/);
+  assert.doesNotMatch(ten.responses[1], /Connection:/);
+  assert.equal(ten.closed, true);
+
+  const asked = await rawExchange(ctx.server.port, [get('1.1', 'close'), get('1.1')], 1, true);
+  assert.equal(asked.responses.length, 1);  // the second request is not answered
+  assert.match(asked.responses[0], /\r\nConnection: close\r\n/);
+  assert.equal(asked.closed, true);
+
+  const preflight = await rawExchange(ctx.server.port,
+    ['OPTIONS /apps/app-id/events HTTP/1.1\r\nHost: x\r\nOrigin: https://x.test\r\n\r\n', get('1.1', 'close')], 2);
+  assert.equal(preflight.responses.length, 2);
+  assert.match(preflight.responses[0], /^HTTP\/1\.1 204 No Content\r\n/);
+  assert.doesNotMatch(preflight.responses[0], /Content-Length/);
+  assert.ok(preflight.responses[0].endsWith('\r\n\r\n'));
+  assert.match(preflight.responses[1], /^HTTP\/1\.1 200 OK/);
+});
+
 test('operational endpoints and metrics', async () => {
   for (const port of [ctx.server.port, ctx.server.metricsPort]) {
     assert.deepEqual(await httpRequest({ port, path: '/' }).then((r) => [r.status, r.text]), [200, 'OK']);
