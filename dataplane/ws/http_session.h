@@ -35,7 +35,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::asio::steady_timer timer_;
-  std::string response_;  // the answer being written
+  std::string response_;    // the answer being written
   bool lingering_ = false;  // a refused body is still arriving: drain it before closing
   std::string scratch_;
 };
