@@ -107,9 +107,9 @@ bool Connection::Deliver(const protocol::SharedFrame& frame) {
   return false;
 }
 
-void Connection::Send(std::string frame) {
+void Connection::Send(std::string_view frame) {
   const auto size = static_cast<int64_t>(frame.size());
-  if (Deliver(protocol::MakeShared(std::move(frame)))) CountDelivered(counters_, 1, size);
+  if (Deliver(protocol::MakeShared(frame))) CountDelivered(counters_, 1, size);
 }
 
 void Connection::CloseWithError(int code, std::string_view message) {

@@ -79,7 +79,7 @@ class Connection {
   // CountDelivered), so a fan-out touches the shared counters once, not once per recipient.
   bool Deliver(const protocol::SharedFrame& frame);
   // Sends a frame built for this socket only, and counts it.
-  void Send(std::string frame);
+  void Send(std::string_view frame);
 
   // Adds `messages` sent frames of `bytes` bytes each to the app's counters.
   static void CountDelivered(metrics::AppCounters& counters, int64_t messages, int64_t bytes);
