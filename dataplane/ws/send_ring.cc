@@ -120,7 +120,10 @@ void SendRing::Detach(int fd) {
   auto& attached = impl_->attached;
   if (fd < 0 || static_cast<size_t>(fd) >= attached.size() || !attached[fd]) return;
   int none = -1;
-  io_uring_register_files_update(&impl_->ring, static_cast<unsigned>(fd), &none, 1);
+  const int rc = io_uring_register_files_update(&impl_->ring, static_cast<unsigned>(fd), &none, 1);
+  // Only a kernel out of memory refuses this; the ring then holds the socket open until it exits.
+  if (rc != 1)
+    base::Logger("server")->error("io_uring file unregister failed: {}", std::strerror(-rc));
   attached[fd] = false;
 }
 
