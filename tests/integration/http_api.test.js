@@ -3,6 +3,7 @@
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const Pusher = require('pusher');
 const { useServer } = require('../support/server');
 const { RawClient, apiRequest } = require('../support/raw_client');
@@ -170,8 +171,8 @@ test('routes: 404 text, 405 with Allow, CORS preflight and headers', async () =>
 
 // Sends `requests` on one connection and reads `count` whole responses (Content-Length framed).
 // With `untilClose` it then waits for the server to end the connection; otherwise it hangs up.
+// Fails after 5 s with what it has read.
 function rawExchange(port, requests, count, untilClose = false) {
-  const net = require('node:net');
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
@@ -186,6 +187,11 @@ function rawExchange(port, requests, count, untilClose = false) {
         text = text.slice(head + 4 + length);
       }
     };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no ${untilClose ? 'close' : `${count} responses`} within 5 s; read: ${JSON.stringify(responses.join('') + text)}`));
+    }, 5000);
+    socket.on('close', () => clearTimeout(timer));
     socket.setEncoding('utf8');
     socket.on('data', (d) => {
       text += d;
