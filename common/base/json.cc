@@ -120,6 +120,88 @@ bool JsonDepthExceeds(std::string_view text, int max_depth) {
   return false;
 }
 
+namespace {
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
+}
+
+// The end of the string token that starts at s[i] == '"'.
+size_t SkipString(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// The end of the value that starts at s[i].
+size_t SkipValue(std::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = SkipString(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return i;
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+         s[i] != '\n' && s[i] != '\r') {
+    ++i;
+  }
+  return i;
+}
+
+}  // namespace
+
+std::optional<std::string_view> RawMember(std::string_view s, std::string_view key) {
+  std::optional<std::string_view> found;
+  size_t i = SkipSpace(s, 0);
+  if (i >= s.size() || s[i] != '{') return found;
+  i = SkipSpace(s, i + 1);
+  while (i < s.size() && s[i] == '"') {
+    const size_t name_end = SkipString(s, i);
+    const std::string_view name = s.substr(i + 1, name_end - i - 2);
+    i = SkipSpace(s, name_end);
+    if (i >= s.size() || s[i] != ':') return found;
+    i = SkipSpace(s, i + 1);
+    const size_t value_end = SkipValue(s, i);
+    // Keys are compared as written: an escaped key ("user\u005fid") is not recognised, which
+    // only matters for numbers, the one case where the raw text is used instead of the parse.
+    if (name == key) found = s.substr(i, value_end - i);
+    i = SkipSpace(s, value_end);
+    if (i >= s.size() || s[i] != ',') break;
+    i = SkipSpace(s, i + 1);
+  }
+  return found;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(text, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::optional<Json> ParseJson(std::string_view text) {
   if (JsonDepthExceeds(text, 64)) return std::nullopt;
   Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);

@@ -33,4 +33,13 @@ bool JsonDepthExceeds(std::string_view text, int max_depth);
 // Parses `text` without throwing; nullopt when it is not valid JSON or nests deeper than 64.
 std::optional<Json> ParseJson(std::string_view text);
 
+// The JSON text of member `key` of the object `object_text` (which must already have parsed as a
+// JSON object), exactly as written, without surrounding whitespace; the last one when the key
+// repeats (as the parser keeps it). nullopt when absent. For numbers whose text the parser would
+// not keep: 100000000000000000000000000001 parses to a double and would print as 1e+29.
+std::optional<std::string_view> RawMember(std::string_view object_text, std::string_view key);
+
+// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
 }  // namespace sockudo::base

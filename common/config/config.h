@@ -90,6 +90,10 @@ struct WebSocketBufferConfig {
   bool disconnect_on_buffer_full = true;
   // ext: write WebSocket frames through one io_uring per worker when the kernel allows it.
   bool io_uring = true;
+  // ext: node-wide bound on the memory of partially received inbound messages (read buffers
+  // grown past their initial size, fragments being assembled). A socket whose message would go
+  // past it is closed with 4100.
+  int64_t max_inbound_buffer_mb = 128;
 };
 
 struct HttpApiConfig {

@@ -222,6 +222,10 @@ std::vector<Binding> Bindings(Config& c) {
       {.path = "websocket.io_uring",  // ext
        .target = &c.websocket.io_uring,
        .env = {"WEBSOCKET_IO_URING"}},
+      {.path = "websocket.max_inbound_buffer_mb",  // ext
+       .target = &c.websocket.max_inbound_buffer_mb,
+       .env = {"WEBSOCKET_MAX_INBOUND_BUFFER_MB"},
+       .min = 1},
 
       // §16 Control plane
       {.path = "control_plane.embedded",

@@ -6,7 +6,7 @@
 
 #include "dataplane/adapter/adapter.h"
 #include "dataplane/channels/channel_registry.h"
-#include "dataplane/connection/connection_registry.h"
+#include "dataplane/node/connection_registry.h"
 #include "dataplane/node/worker_state.h"
 #include "dataplane/presence/presence_registry.h"
 
@@ -16,7 +16,7 @@ class LocalAdapter : public Adapter {
  public:
   LocalAdapter(node::WorkerPool& workers, const channels::ChannelRegistry& channels,
                const presence::PresenceRegistry& presence,
-               const connection::ConnectionRegistry& connections)
+               const node::ConnectionRegistry& connections)
       : workers_(workers), channels_(channels), presence_(presence), connections_(connections) {}
 
   // Adapter
@@ -39,7 +39,7 @@ class LocalAdapter : public Adapter {
   node::WorkerPool& workers_;
   const channels::ChannelRegistry& channels_;
   const presence::PresenceRegistry& presence_;
-  const connection::ConnectionRegistry& connections_;
+  const node::ConnectionRegistry& connections_;
 };
 
 }  // namespace sockudo::dataplane::adapter

@@ -21,16 +21,16 @@ std::variant<Admitted, Refused> Admit(node::NodeContext& node, std::string_view 
     return Refused{cc::kUnauthorized, cm::kOriginNotAllowed};
   }
   for (int attempt = 0; attempt < 8; ++attempt) {
-    std::string socket_id = NewSocketId();
+    std::string socket_id = node::NewSocketId();
     switch (node.connections.Admit(app->id, socket_id, node.config.max_connections,
                                    app->max_connections)) {
-      case Admission::kAdmitted:
+      case node::Admission::kAdmitted:
         return Admitted{std::move(app), std::move(socket_id)};
-      case Admission::kNodeFull:
+      case node::Admission::kNodeFull:
         return Refused{cc::kOverCapacity, cm::kOverCapacity};
-      case Admission::kAppOverQuota:
+      case node::Admission::kAppOverQuota:
         return Refused{cc::kOverQuota, cm::kOverQuota};
-      case Admission::kDuplicateId:
+      case node::Admission::kDuplicateId:
         continue;  // astronomically rare: draw again
     }
   }

@@ -101,9 +101,13 @@ bool Connection::Deliver(const protocol::SharedFrame& frame) {
     return false;
   }
   AppCounters::Add(counters_.slow_consumer_closes, 1);
-  // Delivery may be walking an index this connection is in: close on the next turn.
+  // Delivery may be walking an index this connection is in: close on the next turn. What is
+  // queued goes: the client learns why it was closed as soon as it reads again.
   close_pending_ = true;
-  transport_.Defer([this] { CloseWithError(cc::kOverCapacity, cm::kSlowConsumer); });
+  transport_.Defer([this] {
+    transport_.DiscardQueued();
+    CloseWithError(cc::kOverCapacity, cm::kSlowConsumer);
+  });
   return false;
 }
 
@@ -114,12 +118,10 @@ void Connection::Send(std::string_view frame) {
 
 void Connection::CloseWithError(int code, std::string_view message) {
   if (closed_) return;
-  // The error frame goes out even when the queue is full: it is the client's only explanation.
-  // When the queue is full (slow consumer) the close frame alone carries the code.
-  transport_.Write(protocol::MakeShared(protocol::ErrorFrame(code, message)));
   closed_ = true;
   Cleanup();
-  transport_.Close(code, message);
+  // The error frame is the client's only explanation: it goes out even when the queue is full.
+  transport_.Close(code, message, protocol::MakeShared(protocol::ErrorFrame(code, message)));
 }
 
 void Connection::OnTransportClosed() {

@@ -16,9 +16,14 @@ class Transport {
   // Queues a text frame behind the ones already queued. Returns false, queuing nothing, when the
   // bounded outbound queue is full.
   virtual bool Write(const protocol::SharedFrame& frame) = 0;
-  // Sends a close frame with `code` and `reason` after the queued frames; later writes are
-  // dropped. The TCP connection is dropped if the peer does not answer within 5 s.
-  virtual void Close(int code, std::string_view reason) = 0;
+  // Sends `farewell` (when not null; it is never refused by the queue bound), then a close frame
+  // with `code` and `reason`, after the frames already queued; later writes are dropped. The TCP
+  // connection is dropped if the peer does not answer within 5 s.
+  virtual void Close(int code, std::string_view reason, protocol::SharedFrame farewell) = 0;
+  // Forgets the queued frames that have not started to leave. A slow consumer being closed gets
+  // its error and close frame right after the bytes already on their way, instead of behind a
+  // full queue it would never read through in time.
+  virtual void DiscardQueued() = 0;
   // Runs `fn` later on the same thread, unless the transport is gone by then.
   virtual void Defer(std::function<void()> fn) = 0;
 };

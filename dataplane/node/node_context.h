@@ -11,9 +11,10 @@
 #include "dataplane/adapter/adapter.h"
 #include "dataplane/cache/channel_cache.h"
 #include "dataplane/channels/channel_registry.h"
-#include "dataplane/connection/connection_registry.h"
 #include "dataplane/limits/rate_limiter.h"
 #include "dataplane/metrics/metrics.h"
+#include "dataplane/node/connection_registry.h"
+#include "dataplane/node/memory_budget.h"
 #include "dataplane/presence/presence_registry.h"
 #include "dataplane/users/user_registry.h"
 
@@ -23,17 +24,19 @@ struct NodeContext {
   explicit NodeContext(const config::Config& c, apps::AppStore& store)
       : config(c),
         apps(store),
-        cache(static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl) {}
+        cache(static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl),
+        inbound_buffers(static_cast<size_t>(c.websocket.max_inbound_buffer_mb) << 20) {}
 
   const config::Config& config;
   apps::AppStore& apps;
   channels::ChannelRegistry channels;
   presence::PresenceRegistry presence;
   users::UserRegistry users;
-  connection::ConnectionRegistry connections;
+  ConnectionRegistry connections;
   cache::ChannelCache cache;
   metrics::Metrics metrics;
   limits::RateLimiter rate_limiter;     // per-app HTTP budgets
+  MemoryBudget inbound_buffers;         // partially received WebSocket messages, all sockets
   adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)

@@ -16,6 +16,9 @@ inline constexpr int kReconnectNow = 4200;
 inline constexpr int kPongNotReceived = 4201;
 inline constexpr int kClientEventRejected = 4301;
 inline constexpr int kServerError = 4302;
+// WebSocket-level closes (RFC 6455 §7.4.1): close frame only, no pusher:error.
+inline constexpr int kProtocolError = 1002;
+inline constexpr int kInvalidPayload = 1007;
 inline constexpr int kMessageTooBig = 1009;
 }  // namespace close_code
 

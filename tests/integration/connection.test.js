@@ -196,11 +196,24 @@ test('an unmasked client frame is a protocol error (close 1002)', async () => {
   r.sock.destroy();
 });
 
-test('an upgrade without Sec-WebSocket-Key or version 13 is refused with 426', async () => {
-  const r = await rawUpgrade(ctx.server.port, 'Sec-WebSocket-Version: 8\r\n');
-  await r.closed;
-  assert.match(r.data().toString('latin1'), /^HTTP\/1.1 426 /);
-});
+// spec/pusher-protocol.md §1.1: /app/{key} without a valid upgrade is answered 400, never upgraded.
+for (const [what, headers] of [
+  ['no Sec-WebSocket-Key', 'Sec-WebSocket-Version: 13\r\n'],
+  ['no Sec-WebSocket-Version', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'],
+  ['version 8', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n'],
+  ['key "abc"', 'Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n'],
+  ['an empty key', 'Sec-WebSocket-Key: \r\nSec-WebSocket-Version: 13\r\n'],
+  ['a key that is not base64', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j*Q==\r\nSec-WebSocket-Version: 13\r\n'],
+]) {
+  test(`an upgrade with ${what} is refused with 400 and not upgraded`, async () => {
+    const r = await rawUpgrade(ctx.server.port, headers);
+    await r.closed;
+    const text = r.data().toString('latin1');
+    assert.match(text, /^HTTP\/1.1 400 /);
+    assert.match(text, /\r\nConnection: close\r\n/);
+    assert.doesNotMatch(text, /101 Switching/);
+  });
+}
 
 test('a client close gets the same code back and the socket leaves at once', async () => {
   const c = await RawClient.connect(ctx.server);

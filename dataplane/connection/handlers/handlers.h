@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <string>
+#include <string_view>
 
 #include "dataplane/protocol/frame.h"
 
@@ -23,5 +25,10 @@ void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
 // `data` of a subscribe/unsubscribe/signin frame as an object: old clients send the object as a
 // JSON string. nullptr when it is neither.
 const base::Json* DataObject(const protocol::InboundFrame& frame, base::Json& storage);
+
+// The JSON text of `id`, member `key` of the object `object_text` that was parsed into it:
+// numbers keep the text they were sent with (spec/pusher-protocol.md §7.2), so
+// 100000000000000000000000000001 neither becomes 1e+29 nor merges with its neighbours.
+std::string IdJson(const base::Json& id, std::string_view object_text, std::string_view key);
 
 }  // namespace sockudo::dataplane::connection::handlers

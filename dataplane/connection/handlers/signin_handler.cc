@@ -34,7 +34,7 @@ void HandleSignin(Connection& c, const protocol::InboundFrame& frame) {
   if (id != parsed->end() && id->is_string() && !id->get_ref<const std::string&>().empty()) {
     user.id = id->get<std::string>();
   } else if (id != parsed->end() && id->is_number()) {
-    user.id = base::Dump(*id);
+    user.id = IdJson(*id, user_data, "id");
   } else {
     return fail("The returned user data must contain the \"id\" field.");
   }

@@ -39,7 +39,8 @@ std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c
     return presence::MemberIdentity{user->id, base::JsonString(user->id), user->user_info_json};
   }
   if (!it->is_string()) return Rejection{"AuthError", "channel_data must be a JSON string", 401};
-  auto parsed = base::ParseJson(it->get_ref<const std::string&>());
+  const std::string& text = it->get_ref<const std::string&>();
+  auto parsed = base::ParseJson(text);
   if (!parsed.has_value() || !parsed->is_object()) {
     return Rejection{"AuthError", "channel_data must be a JSON object", 401};
   }
@@ -48,12 +49,12 @@ std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c
   if (id != parsed->end() && id->is_string() && !id->get_ref<const std::string&>().empty()) {
     member.key = id->get<std::string>();
   } else if (id != parsed->end() && id->is_number()) {
-    member.key = base::Dump(*id);
+    member.key = IdJson(*id, text, "user_id");
   } else {
     return Rejection{"AuthError",
                      "channel_data must contain a user_id (non-empty string or number)", 401};
   }
-  member.user_id_json = base::Dump(*id);
+  member.user_id_json = IdJson(*id, text, "user_id");
   auto info = parsed->find("user_info");
   member.user_info_json = info == parsed->end() ? "null" : base::Dump(*info);
   return member;

@@ -22,10 +22,19 @@ class FakeTransport : public Transport {
     frames.emplace_back(frame->text());
     return true;
   }
-  void Close(int code, std::string_view) override { close_code = code; }
+  void Close(int code, std::string_view, protocol::SharedFrame farewell) override {
+    if (farewell) frames.emplace_back(farewell->text());
+    close_code = code;
+  }
+  void DiscardQueued() override {
+    frames.clear();
+    full = false;
+    ++discards;
+  }
   void Defer(std::function<void()> fn) override { deferred.push_back(std::move(fn)); }
 
   bool full = false;
+  int discards = 0;
   std::vector<std::string> frames;
   int close_code = 0;
   std::vector<std::function<void()>> deferred;
@@ -51,7 +60,7 @@ class ConnectionTest : public ::testing::Test {
     adapter_ = std::make_unique<adapter::LocalAdapter>(pool_, node_->channels, node_->presence,
                                                        node_->connections);
     node_->adapter = adapter_.get();
-    ASSERT_EQ(node_->connections.Admit("app-id", "1.1", 0, 0), Admission::kAdmitted);
+    ASSERT_EQ(node_->connections.Admit("app-id", "1.1", 0, 0), node::Admission::kAdmitted);
     connection_ = std::make_unique<Connection>(*node_, pool_.state, store_->FindById("app-id"),
                                                "1.1", transport_);
   }
@@ -110,6 +119,10 @@ TEST_F(ConnectionTest, SlowConsumerIsClosedWith4100OnTheNextTurn) {
   ASSERT_EQ(transport_.deferred.size(), 1u);
   transport_.deferred.front()();
   EXPECT_EQ(transport_.close_code, 4100);
+  // The queue was dropped first, so the error frame is what the client reads next.
+  EXPECT_EQ(transport_.discards, 1);
+  ASSERT_EQ(transport_.frames.size(), 1u);
+  EXPECT_THAT(transport_.frames.front(), HasSubstr(R"("code":4100)"));
   EXPECT_EQ(node_->metrics.ForApp("app-id").slow_consumer_closes.load(), 1);
 }
 

@@ -4,14 +4,14 @@
 
 #include <string>
 
-#include "dataplane/ws/frame_codec.h"
+#include "dataplane/protocol/frame_codec.h"
 
 namespace sockudo::dataplane::protocol {
 namespace {
 
 TEST(SharedFrameTest, TextFrameCarriesItsHeaderInFrontOfTheText) {
   SharedFrame f = MakeShared(R"({"event":"a"})");
-  EXPECT_EQ(f->opcode(), ws::opcode::kText);
+  EXPECT_EQ(f->opcode(), opcode::kText);
   EXPECT_EQ(f->text(), R"({"event":"a"})");
   EXPECT_EQ(f->size(), 13u);
   ASSERT_EQ(f->wire().size(), 15u);
@@ -37,13 +37,13 @@ TEST(SharedFrameTest, LongerPayloadsUseTheExtendedLengths) {
 }
 
 TEST(SharedFrameTest, ControlAndRawFrames) {
-  OutboundFrame pong(ws::opcode::kPong, "");
+  OutboundFrame pong(opcode::kPong, "");
   EXPECT_EQ(pong.wire(), std::string("\x8A\x00", 2));
   EXPECT_EQ(pong.size(), 0u);
 
-  OutboundFrame close(ws::opcode::kClose, ws::ClosePayload(4200, "bye"));
+  OutboundFrame close(opcode::kClose, ClosePayload(4200, "bye"));
   EXPECT_EQ(static_cast<uint8_t>(close.wire()[0]), 0x88);
-  EXPECT_EQ(close.text(), ws::ClosePayload(4200, "bye"));
+  EXPECT_EQ(close.text(), ClosePayload(4200, "bye"));
 
   OutboundFrame raw(OutboundFrame::kRaw, "HTTP/1.1 101 Switching Protocols\r\n\r\n");
   EXPECT_EQ(raw.wire(), "HTTP/1.1 101 Switching Protocols\r\n\r\n");

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace sockudo::dataplane::ws {
+namespace sockudo::dataplane::protocol {
 
 namespace opcode {
 inline constexpr uint8_t kContinuation = 0x0;
@@ -43,7 +43,4 @@ size_t WriteFrameHeader(uint8_t opcode, uint64_t payload_size, uint8_t* out);
 // boundary.
 std::string ClosePayload(int code, std::string_view reason);
 
-// Sec-WebSocket-Accept for a Sec-WebSocket-Key.
-std::string AcceptKey(std::string_view client_key);
-
-}  // namespace sockudo::dataplane::ws
+}  // namespace sockudo::dataplane::protocol

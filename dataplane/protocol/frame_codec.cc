@@ -1,11 +1,8 @@
-#include "dataplane/ws/frame_codec.h"
-
-#include <openssl/evp.h>
-#include <openssl/sha.h>
+#include "dataplane/protocol/frame_codec.h"
 
 #include <cstring>
 
-namespace sockudo::dataplane::ws {
+namespace sockudo::dataplane::protocol {
 
 ParsedFrame ParseClientFrame(char* data, size_t size, uint64_t max_payload) {
   ParsedFrame f;
@@ -88,15 +85,4 @@ std::string ClosePayload(int code, std::string_view reason) {
   return out;
 }
 
-std::string AcceptKey(std::string_view client_key) {
-  static constexpr char kGuid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  std::string input(client_key);
-  input += kGuid;
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  unsigned char encoded[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-  const int n = EVP_EncodeBlock(encoded, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<char*>(encoded), static_cast<size_t>(n));
-}
-
-}  // namespace sockudo::dataplane::ws
+}  // namespace sockudo::dataplane::protocol

@@ -1,10 +1,10 @@
-#include "dataplane/connection/connection_registry.h"
+#include "dataplane/node/connection_registry.h"
 
 #include <gtest/gtest.h>
 
 #include <regex>
 
-namespace sockudo::dataplane::connection {
+namespace sockudo::dataplane::node {
 namespace {
 
 TEST(ConnectionRegistryTest, NodeCapAndAppQuota) {
@@ -27,4 +27,4 @@ TEST(ConnectionRegistryTest, SocketIdsMatchThePusherFormat) {
 }
 
 }  // namespace
-}  // namespace sockudo::dataplane::connection
+}  // namespace sockudo::dataplane::node

@@ -1,8 +1,8 @@
-#include "dataplane/connection/connection_registry.h"
+#include "dataplane/node/connection_registry.h"
 
 #include "common/crypto/hmac.h"
 
-namespace sockudo::dataplane::connection {
+namespace sockudo::dataplane::node {
 
 Admission ConnectionRegistry::Admit(const std::string& app_id, const std::string& socket_id,
                                     int64_t node_max, int64_t app_max) {
@@ -35,4 +35,4 @@ std::string NewSocketId() {
          std::to_string(crypto::SecureRandom(kBound));
 }
 
-}  // namespace sockudo::dataplane::connection
+}  // namespace sockudo::dataplane::node

@@ -11,7 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 
-namespace sockudo::dataplane::connection {
+namespace sockudo::dataplane::node {
 
 enum class Admission { kAdmitted, kNodeFull, kAppOverQuota, kDuplicateId };
 
@@ -34,4 +34,4 @@ class ConnectionRegistry {
 // A fresh socket id "<A>.<B>" with A and B drawn from a CSPRNG in [0, 10^10).
 std::string NewSocketId();
 
-}  // namespace sockudo::dataplane::connection
+}  // namespace sockudo::dataplane::node
