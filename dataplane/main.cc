@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/base/allocator.h"
 #include "common/base/logging.h"
 #include "common/config/config_loader.h"
 #include "dataplane/server/server.h"
@@ -28,6 +29,7 @@ SOCKUDO_DEFAULT_APP_ID/KEY/SECRET, ...); see the README for the list.
 }  // namespace
 
 int main(int argc, char** argv) {
+  sockudo::base::TuneAllocator();
   sockudo::config::LoadOptions options;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {

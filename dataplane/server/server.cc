@@ -6,12 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/apps/app_store_factory.h"
+#include "common/base/allocator.h"
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
 #include "dataplane/adapter/local_adapter.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
 #include "dataplane/protocol/close_codes.h"
+#include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/ws/listener.h"
 
@@ -48,6 +50,8 @@ struct Server::Impl {
   std::unique_ptr<ws::Listener> main_listener;
   std::unique_ptr<ws::Listener> metrics_listener;
   std::unique_ptr<net::steady_timer> cache_sweep;
+  // Every 5 s: give the pages a burst of traffic left free back to the kernel.
+  Housekeeper housekeeper{std::chrono::seconds(5), [] { base::ReleaseFreeMemory(); }};
   std::shared_ptr<spdlog::logger> log = base::Logger("server");
 
   std::vector<ws::WorkerSlot> Slots() {
@@ -147,6 +151,7 @@ absl::Status Server::Start() {
   if (s.metrics_listener) s.metrics_listener->Start();
   s.ScheduleCacheSweep();
   for (auto& w : s.workers) w->Start();
+  s.housekeeper.Start();
   return absl::OkStatus();
 }
 
@@ -175,6 +180,7 @@ void Server::Stop() {
   }
   if (s.metrics_listener) s.metrics_listener->Stop();
   s.cache_sweep->cancel();
+  s.housekeeper.Stop();
   for (auto& w : s.workers) w->StopNow();
   for (auto& w : s.workers) w->Join();
 }
