@@ -5,8 +5,10 @@ JOBS ?= $(shell nproc)
 HOST ?= 127.0.0.1
 PORT ?= 6001
 METRICS_PORT ?= 9601
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
 
-.PHONY: deps configure build run test test-asan e2e-deps bench clean
+.PHONY: deps configure build run test test-asan test-tsan fuzz fuzz-smoke e2e-deps bench clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -25,17 +27,32 @@ run: build
 e2e-deps:
 	@./scripts/install-test-deps.sh
 
+# Every test (unit, integration, end-to-end), then each fuzz target for a short smoke.
 test: build e2e-deps
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build tree.
 test-asan: deps e2e-deps
-	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKUDO_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKUDO_SANITIZE=address -DSOCKUDO_BUILD_BENCH=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite under ThreadSanitizer, in its own build tree.
+test-tsan: deps e2e-deps
+	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKUDO_SANITIZE=thread -DSOCKUDO_BUILD_BENCH=OFF >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (tests/fuzz), built with clang in build-fuzz/, FUZZ_SECONDS each.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) ./scripts/fuzz.sh
+
+fuzz-smoke: deps
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) JOBS=$(JOBS) ./scripts/fuzz.sh
+
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz
 
 # Benchmarks sockudo-node and soketi 1.6.1 side by side (bench/compare.js; BENCH_ROUNDS=3).
 bench: build

@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libspdlog-dev libabsl-dev libssl-dev openssl liburing-dev
   libgtest-dev libgmock-dev
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 # Node and npm run the end-to-end tests with the real pusher-js and pusher packages.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

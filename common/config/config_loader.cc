@@ -106,7 +106,11 @@ class Loader {
       : options_(options), bindings_(internal::Bindings(config_)) {}
 
   absl::StatusOr<LoadedConfig> Run() {
-    if (auto file = LocateFile()) ReadFile(*file);
+    if (options_.config_text.has_value()) {
+      ReadText(*options_.config_text, "config");
+    } else if (auto file = LocateFile()) {
+      ReadFile(*file);
+    }
     ApplyEnv();
     ApplyApps();
     Finish();
@@ -148,17 +152,22 @@ class Loader {
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    auto text = InterpolateEnv(buffer.str(), options_.env);
+    if (ReadText(buffer.str(), path)) config_.source_file = path;
+  }
+
+  // False when the text is not a JSON object.
+  bool ReadText(const std::string& raw, const std::string& source) {
+    auto text = InterpolateEnv(raw, options_.env);
     if (!text.ok()) {
-      Error(path, std::string(text.status().message()));
-      return;
+      Error(source, std::string(text.status().message()));
+      return false;
     }
-    Json root = Json::parse(*text, nullptr, false);
-    if (root.is_discarded() || !root.is_object()) {
-      Error(path, "not a valid JSON object");
-      return;
+    std::optional<Json> parsed = base::ParseJson(*text);
+    if (!parsed.has_value() || !parsed->is_object()) {
+      Error(source, "not a valid JSON object (or nested deeper than 64 levels)");
+      return false;
     }
-    config_.source_file = path;
+    Json& root = *parsed;
     ApplyAliases(root);
     if (root.contains("app_manager") && root["app_manager"].is_object()) {
       Json& manager = root["app_manager"];
@@ -170,6 +179,7 @@ class Loader {
       }
     }
     Walk(root, "");
+    return true;
   }
 
   // spec/config.md §17, the aliases that this build reads.

@@ -19,6 +19,7 @@ namespace sockudo::config {
 
 struct LoadOptions {
   std::optional<std::string> config_path;  // the --config flag
+  std::optional<std::string> config_text;  // the file's text itself, instead of any file
   EnvReader env = ProcessEnv();
 };
 

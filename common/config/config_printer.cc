@@ -35,7 +35,7 @@ std::string PrintConfig(const Config& config) {
     apps.push_back(std::move(j));
   }
   out["app_manager"]["array"]["apps"] = std::move(apps);
-  return out.dump(2);
+  return out.dump(2, ' ', false, base::Json::error_handler_t::replace);
 }
 
 }  // namespace sockudo::config

@@ -66,7 +66,8 @@ void Router::Handle(const HttpRequest& request, Respond respond) {
   }
   const std::optional<std::string> stripped =
       request.metrics_listener ? request.path : StripPrefix(request.path);
-  if (stripped.has_value()) {
+  // An empty path reaches here from a target such as "?a" or "*".
+  if (stripped.has_value() && !stripped->empty() && stripped->front() == '/') {
     if (handlers::HandleHealth(node_, request, *stripped, respond)) return;
     std::vector<std::string> segments = absl::StrSplit(stripped->substr(1), '/');
     if (!request.metrics_listener && segments.size() >= 2 && segments[0] == "apps") {

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <vector>
 
+#include "common/base/logging.h"
 #include "dataplane/connection/connection.h"
 
 namespace sockudo::dataplane::server {
@@ -23,7 +24,19 @@ bool Worker::EnableSendRing(std::string* why_not) {
 
 void Worker::Start() {
   ScheduleTick();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    // No exception may stop a worker: one escaping a handler is a bug, logged, and the loop goes
+    // on serving every other connection (the handler's own session is dropped with it).
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        base::Logger("server")->error("BUG: exception escaped a handler on worker {}: {}",
+                                      state_.id, e.what());
+      }
+    }
+  });
 }
 
 void Worker::ScheduleTick() {

@@ -2,10 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <cstdio>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 
 namespace sockudo::config {
@@ -194,6 +193,25 @@ TEST_F(ConfigLoaderTest, PrintMasksSecrets) {
   EXPECT_THAT(printed, ::testing::Not(HasSubstr("tok-123")));
   EXPECT_THAT(printed, HasSubstr("\"port\": 6001"));
   EXPECT_THAT(printed, HasSubstr("\"key\": \"app-key\""));
+}
+
+// Found by tests/fuzz/config_fuzz: --check-config aborted on an environment value that is not
+// UTF-8 (nlohmann's dump throws on it).
+TEST_F(ConfigLoaderTest, PrintingAValueThatIsNotUtf8DoesNotThrow) {
+  auto ok = LoadEnv({{"INSTANCE_PROCESS_ID", "node-\xd8"}});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_THAT(PrintConfig(ok->config), HasSubstr("node-\xEF\xBF\xBD"));
+}
+
+TEST_F(ConfigLoaderTest, ReadsConfigTextAndRefusesDeepNesting) {
+  auto loaded = LoadConfig({.config_text = R"({"port": 7000})", .env = MapEnv({})});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.port, 7000);
+  auto deep =
+      LoadConfig({.config_text = "{\"a\":" + std::string(100, '[') + std::string(100, ']') + "}",
+                  .env = MapEnv({})});
+  ASSERT_FALSE(deep.ok());
+  EXPECT_THAT(deep.status().message(), HasSubstr("not a valid JSON object"));
 }
 
 }  // namespace

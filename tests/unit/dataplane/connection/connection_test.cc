@@ -8,45 +8,14 @@
 
 #include "common/apps/memory/memory_app_store.h"
 #include "dataplane/adapter/local_adapter.h"
+#include "tests/testutil/node_fixture.h"
 
 namespace sockudo::dataplane::connection {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Records what the connection writes; closes are recorded too.
-class FakeTransport : public Transport {
- public:
-  bool Write(const protocol::SharedFrame& frame) override {
-    if (full) return false;
-    frames.emplace_back(frame->text());
-    return true;
-  }
-  void Close(int code, std::string_view, protocol::SharedFrame farewell) override {
-    if (farewell) frames.emplace_back(farewell->text());
-    close_code = code;
-  }
-  void DiscardQueued() override {
-    frames.clear();
-    full = false;
-    ++discards;
-  }
-  void Defer(std::function<void()> fn) override { deferred.push_back(std::move(fn)); }
-
-  bool full = false;
-  int discards = 0;
-  std::vector<std::string> frames;
-  int close_code = 0;
-  std::vector<std::function<void()>> deferred;
-};
-
-// Runs posted work at once, on the calling thread, with one worker.
-class InlinePool : public node::WorkerPool {
- public:
-  size_t size() const override { return 1; }
-  void Post(size_t, std::function<void(node::WorkerState&)> fn) override { fn(state); }
-  node::WorkerState state;
-};
+using testutil::FakeTransport;
+using testutil::InlinePool;
 
 class ConnectionTest : public ::testing::Test {
  protected:
