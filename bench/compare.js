@@ -13,6 +13,9 @@ const root = path.resolve(__dirname, '..');
 const buildDir = process.env.BUILD_DIR || path.join(root, 'build');
 const NODE_BIN = path.join(buildDir, 'dataplane', 'sockudo-node');
 const BENCH_BIN = path.join(buildDir, 'bench', 'sockudo-bench');
+// BENCH_BASELINE_BIN: another sockudo-node build (e.g. the previous commit's) run as server
+// "baseline", to compare a change in one run: BENCH_SERVERS=sockudo,baseline.
+const BASELINE_BIN = process.env.BENCH_BASELINE_BIN || '';
 const SOKETI_BIN = path.join(__dirname, 'soketi', 'node_modules', '@soketi', 'soketi', 'bin', 'server.js');
 
 const args = process.argv.slice(2);
@@ -35,6 +38,9 @@ const SCENARIOS = [
     metrics: ['subscribes_per_s', 'member_events_per_s', 'p99_ms', 'server_cpu_us_per_op'] },
   { name: 'idle 19k', args: ['idle', '--connections', '19000', '--connect-parallelism', '512'],
     metrics: ['server_rss_before_kb', 'bytes_per_connection', 'connects_per_s'] },
+  // The memory budget (docs/memory.md); needs the server's queue gauges, so sockudo builds only.
+  { name: 'memory 10k', only: ['sockudo', 'baseline'], args: ['memory', '--connections', '10000', '--connect-parallelism', '512'],
+    metrics: ['server_rss_baseline_kb', 'bytes_per_connection', 'bytes_per_subscription', 'bytes_per_presence_member', 'bytes_per_queued_frame'] },
 ].filter((s) => !ONLY || s.name.includes(ONLY));
 
 function freePort() {
@@ -64,8 +70,8 @@ async function startServer(kind) {
   const metricsPort = await freePort();
   const base = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir() };
   let child;
-  if (kind === 'sockudo') {
-    child = spawn(NODE_BIN, [], { stdio: 'ignore', env: { ...base, HOST: '127.0.0.1', PORT: String(port),
+  if (kind === 'sockudo' || kind === 'baseline') {
+    child = spawn(kind === 'sockudo' ? NODE_BIN : BASELINE_BIN, [], { stdio: 'ignore', env: { ...base, HOST: '127.0.0.1', PORT: String(port),
       METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn',
       SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBERS_PER_CHANNEL: '100000' } });
   } else {
@@ -80,7 +86,7 @@ async function startServer(kind) {
     child.cwdToRemove = cwd;
   }
   await waitReady(port, child);
-  return { kind, port, pid: child.pid, child };
+  return { kind, port, metricsPort, pid: child.pid, child };
 }
 
 async function stopServer(server) {
@@ -95,7 +101,8 @@ async function stopServer(server) {
 }
 
 function runBench(server, scenario) {
-  const r = spawnSync(BENCH_BIN, [...scenario.args, '--port', String(server.port), '--server-pid', String(server.pid),
+  const extra = scenario.args[0] === 'memory' ? ['--metrics-port', String(server.metricsPort)] : [];
+  const r = spawnSync(BENCH_BIN, [...scenario.args, ...extra, '--port', String(server.port), '--server-pid', String(server.pid),
     '--label', server.kind], { encoding: 'utf8', timeout: 240000 });
   const line = (r.stdout || '').trim().split('\n').pop();
   try { return JSON.parse(line); } catch (_) { return { error: (r.stderr || '').slice(-400) }; }
@@ -105,13 +112,15 @@ const median = (xs) => { const s = xs.filter((x) => typeof x === 'number').sort(
 const fmt = (x) => (Number.isNaN(x) ? '-' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
 
 async function main() {
+  if (SERVERS.includes('baseline') && !fs.existsSync(BASELINE_BIN)) throw new Error('BENCH_BASELINE_BIN must name a sockudo-node binary');
   for (const bin of [NODE_BIN, BENCH_BIN]) if (!fs.existsSync(bin)) throw new Error(`missing ${bin}: run make build`);
   if (SERVERS.includes('soketi') && !fs.existsSync(SOKETI_BIN)) throw new Error('soketi is not installed (make bench installs it)');
   const results = {};
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of SCENARIOS) {
       // Alternate which server goes first so neither always runs on a warmer machine.
-      const order = round % 2 ? SERVERS : [...SERVERS].reverse();
+      const order = (round % 2 ? SERVERS : [...SERVERS].reverse())
+        .filter((k) => !scenario.only || scenario.only.includes(k));
       for (const kind of order) {
         const server = await startServer(kind);
         const out = runBench(server, scenario);
@@ -126,7 +135,7 @@ async function main() {
   for (const scenario of SCENARIOS) {
     for (const metric of scenario.metrics) {
       const values = SERVERS.map((k) => median((results[scenario.name][k] || []).map((o) => o[metric])));
-      const ratio = values.length > 1 && values[1] ? values[0] / values[1] : NaN;
+      const ratio = values.length > 1 && values[1] && !Number.isNaN(values[0]) ? values[0] / values[1] : NaN;
       rows.push([scenario.name, metric, ...values.map(fmt), Number.isNaN(ratio) ? '-' : `${ratio.toFixed(2)}x`]);
     }
   }

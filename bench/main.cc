@@ -1,5 +1,6 @@
 // sockudo-bench: a Pusher-protocol load generator. One scenario per run; prints one JSON line on
 // stdout and a readable table on stderr. Loopback only; every loop is bounded in count and time.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -20,6 +21,9 @@ Scenarios:
   publish         --concurrency keep-alive HTTP connections publishing for --duration s; req/s, latency
   presence-churn  --connections users subscribe/unsubscribe one presence channel for --duration s
                   (--rate caps ops/s, 0 = as fast as answered); ops/s, member events/s, latency
+  memory          server bytes per idle connection, per subscription (--channels-per-connection),
+                  per presence member and per queued outbound frame (--paused sockets stop
+                  reading while --event-bytes events fill their queues; needs --metrics-port)
 
 Options:
   --host H --port P            WebSocket endpoint (default 127.0.0.1:6001)
@@ -28,6 +32,7 @@ Options:
   --server-pid PID[,PID...]    processes whose CPU and RSS are measured
   --label NAME                 name in the report
   --connections N --rate R --duration S --concurrency C --presence --connect-parallelism N
+  --metrics-port P --channels-per-connection K --paused N --event-bytes B   (memory)
 )";
 
 bool Loopback(const std::string& host) { return host.rfind("127.", 0) == 0 || host == "::1"; }
@@ -98,6 +103,18 @@ int main(int argc, char** argv) {
       o.connect_parallelism = std::max(1, static_cast<int>(d));
     } else if (arg == "--presence") {
       o.presence = true;
+    } else if (arg == "--metrics-port") {
+      number(d);
+      o.metrics_port = static_cast<int>(d);
+    } else if (arg == "--channels-per-connection") {
+      number(d);
+      o.channels_per_connection = std::clamp(static_cast<int>(d), 1, 100);
+    } else if (arg == "--paused") {
+      number(d);
+      o.paused = std::clamp(static_cast<int>(d), 1, 5000);
+    } else if (arg == "--event-bytes") {
+      number(d);
+      o.event_bytes = std::clamp(static_cast<int>(d), 16, 100 * 1024);
     } else {
       std::cerr << "sockudo-bench: unknown option " << arg << "\n" << kUsage;
       return 2;
@@ -129,6 +146,8 @@ int main(int argc, char** argv) {
     rc = sockudo::bench::RunPublish(scenario);
   else if (o.scenario == "presence-churn")
     rc = sockudo::bench::RunPresenceChurn(scenario);
+  else if (o.scenario == "memory")
+    rc = sockudo::bench::RunMemory(scenario);
   else {
     std::cerr << "sockudo-bench: unknown scenario " << o.scenario << "\n" << kUsage;
     return 2;

@@ -32,6 +32,10 @@ struct Options {
   int concurrency = 8;    // HTTP publisher connections
   bool presence = false;  // fanout on a presence channel
   int connect_parallelism = 256;
+  int metrics_port = 0;             // the server's /metrics (memory)
+  int channels_per_connection = 5;  // memory
+  int paused = 200;                 // memory: sockets that stop reading
+  int event_bytes = 16384;          // memory: payload of the events that fill their queues
 };
 
 using Clock = std::chrono::steady_clock;
@@ -87,6 +91,7 @@ int RunIdle(Scenario& s);
 int RunFanout(Scenario& s);
 int RunPublish(Scenario& s);
 int RunPresenceChurn(Scenario& s);
+int RunMemory(Scenario& s);
 
 inline int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())

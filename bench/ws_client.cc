@@ -69,7 +69,7 @@ void WsClient::Read() {
       self->on_message_(*self, text);
     }
     self->buffer_.consume(n);
-    self->Read();
+    if (!self->paused_) self->Read();
   });
 }
 

@@ -32,6 +32,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   void Connect(std::function<void(bool)> done);
   void Send(std::string text);
   void Close();
+  // Stops reading after the message being read: what the server sends then waits in its queue.
+  void Pause() { paused_ = true; }
 
   const std::string& socket_id() const { return socket_id_; }
   bool open() const { return open_; }
@@ -51,6 +53,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   std::string socket_id_;
   bool open_ = false;
   bool writing_ = false;
+  bool paused_ = false;
 };
 
 }  // namespace sockudo::bench

@@ -20,7 +20,7 @@ AppCounters& Metrics::ForApp(const std::string& app_id) {
 }
 
 std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port,
-                                      int64_t subscriptions) const {
+                                      const std::vector<NodeGauge>& gauges) const {
   struct Family {
     const char* name;
     const char* type;
@@ -77,9 +77,10 @@ std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port,
                       port_label, ",status=\"", status, "\"} ", n, "\n");
     }
   }
-  absl::StrAppend(
-      &out, "# HELP ", prefix, "subscriptions Channel subscriptions on this node\n# TYPE ", prefix,
-      "subscriptions gauge\n", prefix, "subscriptions{", port_label, "} ", subscriptions, "\n");
+  for (const NodeGauge& g : gauges) {
+    absl::StrAppend(&out, "# HELP ", prefix, g.name, " ", g.help, "\n# TYPE ", prefix, g.name,
+                    " gauge\n", prefix, g.name, "{", port_label, "} ", g.value, "\n");
+  }
   return out;
 }
 

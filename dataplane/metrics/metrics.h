@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 
@@ -41,14 +42,21 @@ struct AppCounters {
   }
 };
 
+// A node-wide value rendered as one gauge without labels but the port.
+struct NodeGauge {
+  const char* name;
+  const char* help;
+  int64_t value;
+};
+
 class Metrics {
  public:
   // Counters of `app_id`; "" collects what belongs to no app (unknown keys, bad paths).
   AppCounters& ForApp(const std::string& app_id);
 
-  // Prometheus text exposition; `subscriptions` is the node's current subscription total.
+  // Prometheus text exposition of the per-app counters and of `gauges`.
   std::string RenderPrometheus(const std::string& prefix, int64_t port,
-                               int64_t subscriptions) const;
+                               const std::vector<NodeGauge>& gauges) const;
 
  private:
   mutable std::mutex mu_;

@@ -13,6 +13,7 @@
 #include "dataplane/channels/channel_registry.h"
 #include "dataplane/limits/rate_limiter.h"
 #include "dataplane/metrics/metrics.h"
+#include "dataplane/metrics/sharded_gauge.h"
 #include "dataplane/node/connection_registry.h"
 #include "dataplane/node/memory_budget.h"
 #include "dataplane/presence/presence_registry.h"
@@ -35,8 +36,10 @@ struct NodeContext {
   ConnectionRegistry connections;
   cache::ChannelCache cache;
   metrics::Metrics metrics;
-  limits::RateLimiter rate_limiter;     // per-app HTTP budgets
-  MemoryBudget inbound_buffers;         // partially received WebSocket messages, all sockets
+  limits::RateLimiter rate_limiter;         // per-app HTTP budgets
+  MemoryBudget inbound_buffers;             // partially received WebSocket messages, all sockets
+  metrics::ShardedGauge outbound_messages;  // queued in per-socket outbound queues, by worker
+  metrics::ShardedGauge outbound_bytes;
   adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)

@@ -66,6 +66,8 @@ WsSession<Stream>::WsSession(Stream&& stream, SessionEnv env, std::string app_ke
 template <class Stream>
 WsSession<Stream>::~WsSession() {
   connection_.reset();
+  env_.node->outbound_messages.Add(env_.worker->id, -counted_messages_);
+  env_.node->outbound_bytes.Add(env_.worker->id, -counted_bytes_);
   env_.node->inbound_buffers.Release(charged_);
   env_.node->live_websockets.fetch_sub(1);
 }
@@ -295,6 +297,7 @@ template <class Stream>
 bool WsSession<Stream>::Write(const protocol::SharedFrame& frame) {
   if (close_queued_ || finished_) return true;  // nothing more goes out; not a slow consumer
   if (!outbound_.PushMessage(frame)) return false;
+  CountQueue();
   Kick();
   return true;
 }
@@ -302,6 +305,17 @@ bool WsSession<Stream>::Write(const protocol::SharedFrame& frame) {
 template <class Stream>
 void WsSession<Stream>::DiscardQueued() {
   outbound_.DropQueuedMessages();
+  CountQueue();
+}
+
+template <class Stream>
+void WsSession<Stream>::CountQueue() {
+  const auto messages = static_cast<int64_t>(outbound_.queued_messages());
+  const auto bytes = static_cast<int64_t>(outbound_.queued_bytes());
+  env_.node->outbound_messages.Add(env_.worker->id, messages - counted_messages_);
+  env_.node->outbound_bytes.Add(env_.worker->id, bytes - counted_bytes_);
+  counted_messages_ = messages;
+  counted_bytes_ = bytes;
 }
 
 template <class Stream>
@@ -388,6 +402,7 @@ void WsSession<Stream>::OnRingWrite(int result) {
 template <class Stream>
 void WsSession<Stream>::OnWrite(boost::system::error_code ec) {
   const bool wrote_close = outbound_.FinishBatch();
+  CountQueue();
   if (buffers_.capacity() > 128) buffers_ = {};
   if (ec) {
     Finish();

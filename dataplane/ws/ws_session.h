@@ -63,6 +63,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   static void OnRingDone(SendRing::Op* op, int result);
 
   void Kick();
+  // Brings the node's outbound gauges up to date with this session's queue.
+  void CountQueue();
   void Uncork();
   void StartWrite();
   void AsyncWrite();
@@ -109,6 +111,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   int corked_ = 0;
   SendRing* ring_ = nullptr;  // null: write through Asio (TLS, or io_uring unavailable)
   RingWrite ring_write_;
+  int64_t counted_messages_ = 0;  // what the node's outbound gauges hold for this session
+  int64_t counted_bytes_ = 0;
 
   bool close_queued_ = false;  // our close frame is queued or sent
   bool close_written_ = false;

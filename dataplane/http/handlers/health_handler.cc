@@ -54,9 +54,19 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
                          {"percent", total > 0 ? used * 100.0 / total : 0.0}}}};
     respond(JsonOk(base::Dump(body)));
   } else if (path == "/metrics" && request.metrics_listener && node.config.metrics.enabled) {
-    HttpResponse r = Text(200, node.metrics.RenderPrometheus(
-                                   node.config.metrics.prefix, node.config.port,
-                                   static_cast<int64_t>(node.channels.TotalSubscriptions())));
+    const std::vector<metrics::NodeGauge> gauges = {
+        {"subscriptions", "Channel subscriptions on this node",
+         static_cast<int64_t>(node.channels.TotalSubscriptions())},
+        {"outbound_queued_messages", "Pusher messages waiting in per-socket outbound queues",
+         node.outbound_messages.Sum()},
+        {"outbound_queued_bytes", "Payload bytes waiting in per-socket outbound queues",
+         node.outbound_bytes.Sum()},
+        {"inbound_buffered_bytes",
+         "Bytes held for partially received WebSocket messages (websocket.max_inbound_buffer_mb)",
+         static_cast<int64_t>(node.inbound_buffers.used())},
+    };
+    HttpResponse r = Text(
+        200, node.metrics.RenderPrometheus(node.config.metrics.prefix, node.config.port, gauges));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     respond(std::move(r));
   } else {
