@@ -124,6 +124,7 @@ void WsSession<Stream>::Start(const std::string& accept_key) {
 
 template <class Stream>
 void WsSession<Stream>::DoRead() {
+  if (failed_) rlen_ = 0;  // after a protocol error, what arrives is drained, never parsed
   if (rlen_ == rcap_) {
     // Grow with what arrives: double, but never past the frame being received.
     size_t capacity = rcap_ * 2;
@@ -147,7 +148,7 @@ void WsSession<Stream>::OnRead(boost::system::error_code ec, size_t bytes) {
     return;
   }
   rlen_ += bytes;
-  ProcessFrames();
+  if (!failed_) ProcessFrames();
   if (!finished_) DoRead();
 }
 
@@ -278,6 +279,7 @@ template <class Stream>
 void WsSession<Stream>::Fail(int code, std::string_view reason) {
   if (connection_) connection_->OnTransportClosed();
   Close(code, reason, nullptr);
+  failed_ = true;
 }
 
 template <class Stream>
@@ -411,7 +413,16 @@ void WsSession<Stream>::OnWrite(boost::system::error_code ec) {
   if (wrote_close) {
     close_written_ = true;
     // The client's close frame, or the close timer, finishes the session.
-    if (close_received_) Finish();
+    if (close_received_) return Finish();
+    if (failed_) {
+      // RFC 6455 §7.1.7: after failing, close without waiting for the client's close frame
+      // (it could not be read behind the failing bytes). Half-close first and drain until the
+      // client closes too: closing with unread input would send a reset that can destroy the
+      // close frame before the client reads it.
+      if constexpr (kIsTls<Stream>) return Finish();
+      boost::system::error_code ignored;
+      Lowest(stream_).shutdown(net::socket_base::shutdown_send, ignored);
+    }
     return;
   }
   Kick();

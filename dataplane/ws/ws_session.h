@@ -117,6 +117,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   bool close_queued_ = false;  // our close frame is queued or sent
   bool close_written_ = false;
   bool close_received_ = false;
+  bool failed_ = false;  // a WebSocket protocol error: close without waiting for the client
   bool finished_ = false;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;
 };
