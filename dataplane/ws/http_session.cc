@@ -19,11 +19,12 @@ namespace net = boost::asio;
 
 namespace {
 
-constexpr auto kFirstByteTimeout = std::chrono::seconds(10);
+using Clock = std::chrono::steady_clock;
+constexpr auto kFirstRequestTimeout = std::chrono::seconds(10);
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(60);
-constexpr auto kHeaderTimeout = std::chrono::seconds(10);
 constexpr auto kBodyTimeout = std::chrono::seconds(60);
 constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
 constexpr size_t kHeaderLimit = 16 * 1024;
 
 // Status line, headers and body in one buffer, written with one send. (Beast's field container
@@ -95,43 +96,53 @@ HttpSession<Stream>::HttpSession(Stream&& stream, SessionEnv env)
 template <class Stream>
 void HttpSession<Stream>::Run() {
   if constexpr (kIsTls<Stream>) {
-    Deadline(kTlsHandshakeTimeout);
+    Watch(Clock::now() + kTlsHandshakeTimeout);
     stream_.async_handshake(net::ssl::stream_base::server,
                             [self = this->shared_from_this()](beast::error_code ec) {
-                              self->timer_.cancel();
                               if (ec) return self->Shutdown();
-                              self->WaitForRequest();
+                              self->Watch(Clock::now() + kFirstRequestTimeout);
+                              self->ReadHeader();
                             });
   } else {
-    WaitForRequest();
+    Watch(Clock::now() + kFirstRequestTimeout);
+    ReadHeader();
   }
 }
 
 template <class Stream>
-void HttpSession<Stream>::Deadline(std::chrono::steady_clock::duration d) {
+void HttpSession<Stream>::Watch(Clock::time_point deadline) {
+  deadline_ = deadline;
+  watching_ = true;
   timed_out_ = false;
-  timer_.expires_after(d);
+  // A later deadline waits for the armed timer to fire and re-arm it; only an earlier one needs
+  // the timer moved now.
+  if (!armed_ || deadline < armed_at_) Arm(deadline);
+}
+
+template <class Stream>
+void HttpSession<Stream>::Arm(Clock::time_point at) {
+  armed_ = true;
+  armed_at_ = at;
+  timer_.expires_at(at);  // cancels a pending wait, whose handler then sees operation_aborted
   timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
-    auto self = weak.lock();
-    if (ec || !self) return;
-    self->timed_out_ = true;
-    beast::error_code ignored;
-    Lowest(self->stream_).cancel(ignored);
+    if (auto self = weak.lock()) self->OnTimer(ec);
   });
 }
 
 template <class Stream>
-void HttpSession<Stream>::WaitForRequest() {
-  if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
-  // Idle until the first byte: nothing of a request has arrived, so a timeout closes silently.
-  Deadline(served_ ? kKeepAliveTimeout : kFirstByteTimeout);
-  stream_.async_read_some(buffer_.prepare(4096),
-                          [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                            self->timer_.cancel();
-                            if (ec) return self->Shutdown();
-                            self->buffer_.commit(n);
-                            self->ReadHeader();
-                          });
+void HttpSession<Stream>::OnTimer(beast::error_code ec) {
+  if (ec) return;  // moved (a newer wait is pending) or the session is closing
+  armed_ = false;
+  if (!watching_) return;
+  if (Clock::now() < deadline_) return Arm(deadline_);
+  watching_ = false;
+  timed_out_ = true;
+  beast::error_code ignored;
+  if (lingering_) {
+    Lowest(stream_).close(ignored);
+  } else {
+    Lowest(stream_).cancel(ignored);
+  }
 }
 
 template <class Stream>
@@ -140,7 +151,6 @@ void HttpSession<Stream>::ReadHeader() {
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(static_cast<std::uint64_t>(env_.node->config.http_api.request_limit_in_mb) *
                       1024 * 1024);
-  Deadline(kHeaderTimeout);
   bhttp::async_read_header(
       stream_, buffer_, *parser_,
       [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -148,12 +158,11 @@ void HttpSession<Stream>::ReadHeader() {
 
 template <class Stream>
 void HttpSession<Stream>::OnHeader(beast::error_code ec) {
-  timer_.cancel();
   if (ec) return OnReadError(ec);
   const unsigned version = parser_->get().version();
   if (auto problem = FramingProblem(*parser_)) return Reply(std::move(*problem), version, false);
   if (parser_->is_done()) return Dispatch();
-  Deadline(kBodyTimeout);
+  Watch(Clock::now() + kBodyTimeout);
   bhttp::async_read(
       stream_, buffer_, *parser_,
       [self = this->shared_from_this()](beast::error_code ec2, size_t) { self->OnBody(ec2); });
@@ -161,17 +170,18 @@ void HttpSession<Stream>::OnHeader(beast::error_code ec) {
 
 template <class Stream>
 void HttpSession<Stream>::OnBody(beast::error_code ec) {
-  timer_.cancel();
   if (ec) return OnReadError(ec);
   Dispatch();
 }
 
 template <class Stream>
 void HttpSession<Stream>::OnReadError(beast::error_code ec) {
+  watching_ = false;
   const unsigned version = parser_->is_header_done() ? parser_->get().version() : 11;
   if (timed_out_) {
-    // Part of a request arrived and the rest did not (slowloris). A TLS stream cannot write
-    // after its read was cancelled mid-record: close it.
+    // Nothing arrived: close silently. Part of a request arrived and the rest did not
+    // (slowloris): 408. A TLS stream cannot write after its read was cancelled mid-record.
+    if (!parser_->got_some() && buffer_.size() == 0) return Shutdown();
     if constexpr (kIsTls<Stream>) return Shutdown();
     return Reply(http::Text(408, "Request Timeout"), version, false);
   }
@@ -193,6 +203,7 @@ void HttpSession<Stream>::OnReadError(beast::error_code ec) {
 
 template <class Stream>
 void HttpSession<Stream>::Dispatch() {
+  watching_ = false;  // the request is in; the answer is not under a read deadline
   auto& req = parser_->get();
   const std::string target(req.target());
   const size_t q = target.find('?');
@@ -253,29 +264,27 @@ void HttpSession<Stream>::Reply(http::HttpResponse r, unsigned version, bool kee
                    [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                      self->response_ = std::string();
                      if (ec || !keep_alive) return self->Shutdown();
-                     self->served_ = true;
-                     self->WaitForRequest();
+                     self->Watch(Clock::now() + kKeepAliveTimeout);
+                     self->ReadHeader();
                    });
 }
 
 template <class Stream>
 void HttpSession<Stream>::Shutdown() {
   beast::error_code ignored;
-  timer_.cancel();
+  watching_ = false;
   if constexpr (kIsTls<Stream>) {
+    timer_.cancel();
     Lowest(stream_).close(ignored);
   } else {
     stream_.shutdown(net::socket_base::shutdown_send, ignored);
     if (lingering_) {
       // Bounded: 5 s and 64 MiB at most.
-      timer_.expires_after(std::chrono::seconds(5));
-      timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-        beast::error_code ignored2;
-        if (!ec) Lowest(self->stream_).close(ignored2);
-      });
+      Watch(Clock::now() + kLingerTimeout);
       Discard(0);
       return;
     }
+    timer_.cancel();
     stream_.close(ignored);
   }
 }

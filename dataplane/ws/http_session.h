@@ -3,13 +3,15 @@
 // WsSession, and answers everything else through the Router, keep-alive included.
 //
 // Reading is strict and bounded, so a hostile client costs little and learns why it was refused:
-//   - the first byte must come within 10 s of the accept (60 s between keep-alive requests),
-//     then the request line and headers within 10 s (slowloris), the body within 60 s;
+//   - the first request's line and headers must arrive within 10 s of the accept, a keep-alive
+//     request's within 60 s of the previous answer, a body within 60 s of its headers (slowloris);
 //   - headers over 16 KiB get 431, a body over http_api.request_limit_in_mb 413, a malformed
 //     request line or header 400, conflicting framing (Content-Length twice or with
-//     Transfer-Encoding) 400, a transfer coding other than `chunked` 501, a request whose
-//     headers stalled 408; each with `Connection: close`;
+//     Transfer-Encoding) 400, a transfer coding other than `chunked` 501, a request that stalled
+//     408 (a connection that sent nothing is closed silently); each with `Connection: close`;
 //   - an upgrade on /app/{key} needs a valid Sec-WebSocket-Key and version 13 (else 400).
+// One timer serves every deadline and is re-armed only when it fires early, so a keep-alive
+// request costs no timer system call.
 // Runs on the worker thread.
 #pragma once
 
@@ -35,15 +37,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-  void WaitForRequest();
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);
   void OnBody(boost::beast::error_code ec);
   void OnReadError(boost::beast::error_code ec);
   // The Router's answer, or the WebSocket upgrade.
   void Dispatch();
-  // Sets the read deadline: when it passes, the pending read is cancelled and `timed_out_` set.
-  void Deadline(std::chrono::steady_clock::duration d);
+  // The read that starts now must be done by `deadline`; past it the read is cancelled and
+  // `timed_out_` set.
+  void Watch(std::chrono::steady_clock::time_point deadline);
+  void Arm(std::chrono::steady_clock::time_point at);
+  void OnTimer(boost::beast::error_code ec);
   void Reply(http::HttpResponse response, unsigned version, bool keep_alive);
   void Shutdown();
   void Discard(size_t discarded);
@@ -53,8 +57,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   boost::asio::steady_timer timer_;
-  bool served_ = false;     // a request was answered on this connection (keep-alive)
-  bool timed_out_ = false;  // the read deadline passed
+  std::chrono::steady_clock::time_point deadline_;  // of what is being read, or the linger
+  std::chrono::steady_clock::time_point armed_at_;  // when timer_ fires
+  bool armed_ = false;
+  bool watching_ = false;   // a read (or the linger) is under deadline_
+  bool timed_out_ = false;  // the deadline passed
   std::string response_;    // the answer being written
   bool lingering_ = false;  // a refused body is still arriving: drain it before closing
   std::string scratch_;
