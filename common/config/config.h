@@ -90,10 +90,6 @@ struct WebSocketBufferConfig {
   bool disconnect_on_buffer_full = true;
   // ext: write WebSocket frames through one io_uring per worker when the kernel allows it.
   bool io_uring = true;
-  // ext: node-wide bound on the memory of partially received inbound messages (read buffers
-  // grown past their initial size, fragments being assembled). A socket whose message would go
-  // past it is closed with 4100.
-  int64_t max_inbound_buffer_mb = 128;
 };
 
 struct HttpApiConfig {
@@ -123,6 +119,10 @@ struct Config {
   int64_t user_authentication_timeout = 30;
   int64_t websocket_max_payload_kb = 10240;
   int64_t max_connections = 0;
+  // ext: node-wide bound on the memory of partially received input: WebSocket read buffers
+  // grown past 256 bytes, fragments being assembled, HTTP API bodies being read. Past it a socket
+  // is closed with 4100, an HTTP request answered 503.
+  int64_t max_inbound_buffer_mb = 128;
   int64_t shutdown_grace_period = 10;
   int64_t health_check_timeout_ms = 2000;
   std::string server_role = "default";

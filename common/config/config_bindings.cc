@@ -29,6 +29,10 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"WEBSOCKET_MAX_PAYLOAD_KB"},
        .min = 1,
        .max = 1024 * 1024},
+      {.path = "max_inbound_buffer_mb",  // ext
+       .target = &c.max_inbound_buffer_mb,
+       .env = {"SOCKUDO_MAX_INBOUND_BUFFER_MB"},
+       .min = 1},
       {.path = "max_connections",
        .target = &c.max_connections,
        .env = {"SOCKUDO_MAX_CONNECTIONS"},
@@ -222,10 +226,6 @@ std::vector<Binding> Bindings(Config& c) {
       {.path = "websocket.io_uring",  // ext
        .target = &c.websocket.io_uring,
        .env = {"WEBSOCKET_IO_URING"}},
-      {.path = "websocket.max_inbound_buffer_mb",  // ext
-       .target = &c.websocket.max_inbound_buffer_mb,
-       .env = {"WEBSOCKET_MAX_INBOUND_BUFFER_MB"},
-       .min = 1},
 
       // §16 Control plane
       {.path = "control_plane.embedded",

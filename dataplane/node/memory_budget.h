@@ -1,8 +1,8 @@
 // File: memory_budget.h
-// A node-wide allowance of bytes shared by every worker. The WebSocket sessions charge the
-// memory of partially received messages to one (config websocket.max_inbound_buffer_mb) before
-// they grow a buffer, and release it when the buffer shrinks or the session ends, so no number
-// of clients announcing large frames can hold more than the limit. Lock-free; any thread.
+// A node-wide allowance of bytes shared by every worker. WebSocket and HTTP sessions charge the
+// memory of partially received input to one (config max_inbound_buffer_mb) before they grow a
+// buffer, and release it when the buffer shrinks or the session ends, so no number of clients
+// sending large messages slowly can hold more than the limit. Lock-free; any thread.
 //
 //   if (!budget.TryCharge(grow_by)) return CloseOverCapacity();
 //   ...

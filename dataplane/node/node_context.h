@@ -26,7 +26,7 @@ struct NodeContext {
       : config(c),
         apps(store),
         cache(static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl),
-        inbound_buffers(static_cast<size_t>(c.websocket.max_inbound_buffer_mb) << 20) {}
+        inbound_buffers(static_cast<size_t>(c.max_inbound_buffer_mb) << 20) {}
 
   const config::Config& config;
   apps::AppStore& apps;

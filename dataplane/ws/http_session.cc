@@ -61,8 +61,7 @@ std::string SerializeResponse(const http::HttpResponse& r, unsigned version, boo
 // Message framing Beast lets through but a server in front of or behind a proxy must refuse
 // (RFC 9112 §6.1, §6.3: request smuggling): a repeated Content-Length, Content-Length with
 // Transfer-Encoding, and transfer codings we do not implement.
-std::optional<http::HttpResponse> FramingProblem(
-    const bhttp::request_parser<bhttp::string_body>& p) {
+std::optional<http::HttpResponse> FramingProblem(const bhttp::request_parser<BudgetedBody>& p) {
   const auto& req = p.get();
   const size_t lengths = req.count(bhttp::field::content_length);
   const size_t codings = req.count(bhttp::field::transfer_encoding);
@@ -162,6 +161,7 @@ void HttpSession<Stream>::OnHeader(beast::error_code ec) {
   const unsigned version = parser_->get().version();
   if (auto problem = FramingProblem(*parser_)) return Reply(std::move(*problem), version, false);
   if (parser_->is_done()) return Dispatch();
+  parser_->get().body().set_budget(&env_.node->inbound_buffers);
   Watch(Clock::now() + kBodyTimeout);
   bhttp::async_read(
       stream_, buffer_, *parser_,
@@ -184,6 +184,12 @@ void HttpSession<Stream>::OnReadError(beast::error_code ec) {
     if (!parser_->got_some() && buffer_.size() == 0) return Shutdown();
     if constexpr (kIsTls<Stream>) return Shutdown();
     return Reply(http::Text(408, "Request Timeout"), version, false);
+  }
+  if (ec == bhttp::error::body_limit && parser_->get().body().over_budget()) {
+    http::HttpResponse busy = http::JsonError(503, "The server is busy. Try again later.");
+    busy.headers.emplace_back("Retry-After", "1");
+    lingering_ = true;
+    return Reply(std::move(busy), version, false);
   }
   if (ec == bhttp::error::body_limit) {
     // Answer, then discard what the client is still sending so that closing does not reset the
@@ -220,7 +226,7 @@ void HttpSession<Stream>::Dispatch() {
       };
       const auto key = header(bhttp::field::sec_websocket_key);
       auto problem = UpgradeProblem(key, header(bhttp::field::sec_websocket_version));
-      if (!problem.has_value() && !req.body().empty()) problem = "An upgrade carries no body";
+      if (!problem.has_value() && req.body().size() > 0) problem = "An upgrade carries no body";
       if (problem.has_value()) {
         http::HttpResponse bad = http::Text(400, *problem);
         bad.headers.emplace_back("Sec-WebSocket-Version", "13");
@@ -242,7 +248,7 @@ void HttpSession<Stream>::Dispatch() {
   request.path = path;
   if (q != std::string::npos)
     request.query = http::ParseQuery(std::string_view(target).substr(q + 1));
-  request.body = std::move(req.body());
+  request.body = req.body().Take();
   if (auto it = req.find(bhttp::field::origin); it != req.end())
     request.origin = std::string(it->value());
   request.metrics_listener = env_.metrics_listener;

@@ -5,7 +5,9 @@
 // Reading is strict and bounded, so a hostile client costs little and learns why it was refused:
 //   - the first request's line and headers must arrive within 10 s of the accept, a keep-alive
 //     request's within 60 s of the previous answer, a body within 60 s of its headers (slowloris);
-//   - headers over 16 KiB get 431, a body over http_api.request_limit_in_mb 413, a malformed
+//   - headers over 16 KiB get 431, a body over http_api.request_limit_in_mb 413 (bodies grow
+//     with the bytes that arrive and count against the node's inbound budget: past it, 503),
+//     a malformed
 //     request line or header 400, conflicting framing (Content-Length twice or with
 //     Transfer-Encoding) 400, a transfer coding other than `chunked` 501, a request that stalled
 //     408 (a connection that sent nothing is closed silently); each with `Connection: close`;
@@ -23,6 +25,7 @@
 #include <string>
 
 #include "dataplane/http/http_types.h"
+#include "dataplane/ws/budgeted_body.h"
 #include "dataplane/ws/session_env.h"
 
 namespace sockudo::dataplane::ws {
@@ -35,7 +38,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void Run();
 
  private:
-  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using Parser = boost::beast::http::request_parser<BudgetedBody>;
 
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);

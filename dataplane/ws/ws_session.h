@@ -8,7 +8,7 @@
 // Memory is bounded whatever the client sends: the read buffer starts at 256 bytes and grows only
 // with bytes that arrived (never to a length a frame header merely announces), and every byte of
 // it past those 256, plus fragments being assembled, is charged to the node's inbound budget
-// (websocket.max_inbound_buffer_mb; over it the socket is closed with 4100). Outbound, see
+// (max_inbound_buffer_mb; over it the socket is closed with 4100). Outbound, see
 // outbound_queue.h. Implements connection::Transport. Every member runs on the worker thread; the
 // session lives while an operation holds shared_from_this(). `Stream` is tcp::socket,
 // ssl_stream<tcp::socket> or a Unix-domain socket.

@@ -1,17 +1,18 @@
 // What hostile clients make the server allocate, measured as the server's resident memory
 // (VmRSS): frame headers that announce 10 MiB and deliver 300 bytes, many partially received
-// messages against the node-wide inbound budget (WEBSOCKET_MAX_INBOUND_BUFFER_MB, 4100 when
+// messages against the node-wide inbound budget (SOCKUDO_MAX_INBOUND_BUFFER_MB, 4100 when
 // over), WebSocket ping floods from a client that never reads (pongs are coalesced), thousands of
 // subscriptions on one socket, max-size messages and frames over the limit (1009). Every case takes a baseline after warm-up,
 // bounds the peak where the spec states one, and waits for RSS to return near the baseline once
 // the hostile sockets are gone; the node keeps delivering to a healthy subscriber throughout.
 'use strict';
+const net = require('node:net');
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const { waitFor } = require('../support/wait');
 const {
   OP, frame, HostileSocket, rssKb, watchRss, expectRssBack, serverUnreadBytes, assertAlive,
-  useHostileServer, withServer,
+  useHostileServer, withServer, metricsText,
 } = require('../support/hostile');
 
 const MiB = 1024 * 1024;
@@ -71,7 +72,7 @@ for (const [name, bytes] of lyingHeaders) {
   });
 }
 
-// WEBSOCKET_MAX_INBOUND_BUFFER_MB=4: one client can hold 3 MB of a 10 MB frame (or 2 MB of an
+// SOCKUDO_MAX_INBOUND_BUFFER_MB=4: one client can hold 3 MB of a 10 MB frame (or 2 MB of an
 // unfinished fragmented message: the reassembly buffer's capacity doubles, so 3 MB of fragments
 // are charged 4 MiB plus the read buffer), the next ones cannot: pusher:error 4100 then close
 // 4100. The budget comes back when the holder leaves.
@@ -82,8 +83,8 @@ const partialSends = [
 ];
 describe('node-wide inbound budget', { concurrency: true }, () => {
   for (const [name, bytes] of partialSends) {
-    test(`WEBSOCKET_MAX_INBOUND_BUFFER_MB=4, clients sending ${name}: the ones over the budget get 4100`, async () => {
-      await withServer({ env: { WEBSOCKET_MAX_INBOUND_BUFFER_MB: '4', WEBSOCKET_MAX_PAYLOAD_KB: '10240' } }, 'budget-healthy',
+    test(`SOCKUDO_MAX_INBOUND_BUFFER_MB=4, clients sending ${name}: the ones over the budget get 4100`, async () => {
+      await withServer({ env: { SOCKUDO_MAX_INBOUND_BUFFER_MB: '4', WEBSOCKET_MAX_PAYLOAD_KB: '10240' } }, 'budget-healthy',
         async (server, healthy) => {
           await warmUp(server, healthy);
           const baseline = rssKb(server.child.pid);
@@ -129,6 +130,47 @@ describe('node-wide inbound budget', { concurrency: true }, () => {
         });
     });
   }
+});
+
+// HTTP API bodies count against the same budget: with 4 MB, a request that has sent 2 MB of a
+// 5 MB body holds its share; others that send 3 MB get 503 with Retry-After (not 413: the body
+// is within http_api.request_limit_in_mb).
+test('SOCKUDO_MAX_INBOUND_BUFFER_MB=4: HTTP bodies past the budget get 503, the budget comes back', async () => {
+  await withServer({ env: { SOCKUDO_MAX_INBOUND_BUFFER_MB: '4' } }, 'http-budget-healthy', async (server, healthy) => {
+    const post = (sent, announced) => {
+      const sock = net.connect(server.port, '127.0.0.1');
+      const s = { sock, text: '', closed: false };
+      sock.on('error', () => {});
+      sock.on('data', (d) => { s.text += d.toString('latin1'); });
+      sock.on('close', () => { s.closed = true; });
+      sock.write(`POST /apps/app-id/events HTTP/1.1\r\nHost: x\r\nContent-Length: ${announced}\r\n\r\n`);
+      sock.write(Buffer.alloc(sent, 0x78));
+      return s;
+    };
+    const holder = post(2 * MiB, 5 * MiB);
+    try {
+      const buffered = async () => Number((/inbound_buffered_bytes\{[^}]*\} (\d+)/.exec(await metricsText(server)) || [])[1] || 0);
+      await until('the server to hold the holder\'s 2 MB', async () => (await buffered()) >= 2 * MiB);
+      const others = Array.from({ length: 3 }, () => post(3 * MiB, 5 * MiB));
+      for (const o of others) {
+        await until('a 503 for a body past the budget', () => /^HTTP\/1\.1 \d{3}/.test(o.text));
+        assert.match(o.text, /^HTTP\/1\.1 503 /, o.text.slice(0, 200));
+        assert.match(o.text, /\r\nRetry-After: 1\r\n/);
+        assert.match(o.text, /\r\nConnection: close\r\n/);
+        o.sock.destroy();
+      }
+      assert.equal(holder.text, '', 'the request within the budget is still being read');
+      await assertAlive(server, healthy, 'http budget');
+    } finally {
+      holder.sock.destroy();
+    }
+    // Released with the holder: a body of 3 MB is read in full again (and refused for its
+    // signature, which is beside the point).
+    const again = post(3 * MiB, 3 * MiB);
+    await until('an answer to the request after the holder left', () => /^HTTP\/1\.1 \d{3}/.test(again.text));
+    assert.doesNotMatch(again.text, /^HTTP\/1\.1 503 /);
+    again.sock.destroy();
+  });
 });
 
 test('200,000 WebSocket pings from a client that never reads: RSS grows < 4 MB, pongs coalesced, others served', async () => {

@@ -62,7 +62,7 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
         {"outbound_queued_bytes", "Payload bytes waiting in per-socket outbound queues",
          node.outbound_bytes.Sum()},
         {"inbound_buffered_bytes",
-         "Bytes held for partially received WebSocket messages (websocket.max_inbound_buffer_mb)",
+         "Bytes held for partially received messages and request bodies (max_inbound_buffer_mb)",
          static_cast<int64_t>(node.inbound_buffers.used())},
     };
     HttpResponse r = Text(
