@@ -12,7 +12,7 @@ const assert = require('node:assert/strict');
 const { waitFor } = require('../support/wait');
 const {
   OP, frame, HostileSocket, rssKb, watchRss, expectRssBack, serverUnreadBytes, assertAlive,
-  useHostileServer, withServer, metricsText,
+  useHostileServer, withServer, metricsText, assertRssGrowth,
 } = require('../support/hostile');
 
 const MiB = 1024 * 1024;
@@ -60,7 +60,7 @@ for (const [name, bytes] of lyingHeaders) {
       await until('the server to read every announced frame', () => unreadBy(server, sockets) === 0);
       await assertAlive(server, healthy, name);  // while the 50 frames are pending
       const peak = rss.peakKb();
-      assert.ok(peak - baseline < 30 * 1024, `RSS grew ${peak - baseline} KB with 50 pending frames (limit 30 MB)`);
+      assertRssGrowth(peak - baseline, 30 * 1024, '50 pending frames');
       assert.ok(sockets.every((c) => c.closedAt === null && !c.frames.some((f) => f.opcode === OP.CLOSE)),
         'a frame within the limit is not refused just for being incomplete');
     } finally {
@@ -109,7 +109,7 @@ describe('node-wide inbound budget', { concurrency: true }, () => {
             await Promise.all(others.map(refusedWith4100));
             await assertAlive(server, healthy, `${name}, over budget`);
             const peak = rss.peakKb();
-            assert.ok(peak - baseline < 24 * 1024, `RSS grew ${peak - baseline} KB under a 4 MB inbound budget`);
+            assertRssGrowth(peak - baseline, 24 * 1024, 'under a 4 MB inbound budget');
             assert.equal(holder.frames.some((f) => f.opcode === OP.CLOSE), false, 'the client within the budget is untouched');
           } finally {
             rss.stop();
@@ -189,7 +189,7 @@ test('200,000 WebSocket pings from a client that never reads: RSS grows < 4 MB, 
     await until('the server to read every ping', () => unreadBy(server, [c]) === 0);
     await assertAlive(server, healthy, 'ping flood');
     const peak = rss.peakKb();
-    assert.ok(peak - baseline < 4 * 1024, `RSS grew ${peak - baseline} KB for 200,000 unread pongs`);
+    assertRssGrowth(peak - baseline, 4 * 1024, '200,000 unread pongs');
     c.resume();
     await c.roundTrip(10000);
     assert.ok(c.pongCount >= 1, 'the flooder gets at least one pong when it reads');

@@ -2,7 +2,12 @@
 'use strict';
 const http = require('node:http');
 
+// Sanitizer builds (ctest sets SOCKUDO_SANITIZER there) run the server 2-15x slower: every wait
+// gets proportionally longer before it gives up. A wait that succeeds returns as soon as it can.
+const TIME_SCALE = process.env.SOCKUDO_SANITIZER ? 4 : 1;
+
 async function waitFor(condition, { timeoutMs = 5000, intervalMs = 10, what = 'condition' } = {}) {
+  timeoutMs *= TIME_SCALE;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();
@@ -30,4 +35,4 @@ function httpRequest({ port, path, method = 'GET', body = null, headers = {}, ho
   });
 }
 
-module.exports = { waitFor, httpRequest };
+module.exports = { waitFor, httpRequest, TIME_SCALE };
