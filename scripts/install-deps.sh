@@ -9,6 +9,8 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libabsl-dev libssl-dev openssl liburing-dev
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
+  libhiredis-dev libnats-dev prometheus-cpp-dev
+  redis-server redis-tools nats-server
 )
 # Node and npm run the end-to-end tests with the real pusher-js and pusher packages.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
@@ -27,4 +29,16 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests start redis-server and nats-server themselves on free loopback ports: keep the
+# packages from starting system services while they install (policy-rc.d 101 = "do not start").
+policy=/usr/sbin/policy-rc.d
+placed_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  placed_policy=1
+fi
+status=0
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+[ "$placed_policy" = 1 ] && $SUDO rm -f "$policy"
+exit $status

@@ -20,14 +20,135 @@ struct ClusterHealthConfig {
   int64_t cleanup_interval_ms = 10000;
 };
 
+// TLS of one kind of Redis or NATS connection (spec/config.md §4, §3.4).
+struct TlsConfig {
+  bool enabled = false;
+  bool accept_invalid_certs = false;
+  std::optional<std::string> ca_path;
+  std::optional<std::string> client_cert_path;
+  std::optional<std::string> client_key_path;
+};
+
+struct HostPort {
+  std::string host;
+  int64_t port = 0;
+};
+
+// One Redis Cluster seed after normalisation (spec/config.md §5.3).
+struct RedisSeed {
+  std::string host;
+  int64_t port = 6379;
+  std::optional<std::string> username;  // credentials embedded in the seed URL win
+  std::optional<std::string> password;
+  bool tls = false;
+};
+
+// Where one Redis consumer connects after REDIS_URL, the `url` options and Sentinel are applied
+// (spec/config.md §5.1): a direct endpoint, or the Sentinel set that names the master.
+struct RedisTarget {
+  std::string host = "127.0.0.1";
+  int64_t port = 6379;
+  int64_t db = 0;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  bool tls = false;                 // rediss:// or master_tls.enabled
+  TlsConfig tls_options;            // master_tls (CA, client certificate, verification)
+  std::vector<HostPort> sentinels;  // non-empty: ask these for `sentinel_name`'s master
+  std::string sentinel_name = "mymaster";
+  std::optional<std::string> sentinel_username;
+  std::optional<std::string> sentinel_password;
+  TlsConfig sentinel_tls;
+};
+
+// database.redis (spec/config.md §4): shared by every Redis consumer.
+struct RedisDatabaseConfig {
+  std::string host = "127.0.0.1";
+  int64_t port = 6379;
+  int64_t db = 0;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::string key_prefix = "sockudo:";
+  std::optional<int64_t> connection_pool_size;
+  TlsConfig master_tls;
+  std::vector<HostPort> sentinels;
+  std::string name = "mymaster";
+  std::optional<std::string> sentinel_username;
+  std::optional<std::string> sentinel_password;
+  TlsConfig sentinel_tls;
+  struct Cluster {
+    std::vector<RedisSeed> nodes;  // cluster.nodes, else the legacy cluster_nodes
+    std::optional<std::string> username;
+    std::optional<std::string> password;
+    bool use_tls = false;
+  } cluster;
+};
+
+// adapter.redis (spec/config.md §3.2).
+struct RedisAdapterConfig {
+  int64_t requests_timeout = 5000;
+  std::string prefix = "sockudo_adapter:";
+  // Where the adapter's publish / command connections and its subscriber connect: REDIS_URL,
+  // redis_pub_options.url / redis_sub_options.url, else Sentinel, else database.redis.
+  RedisTarget pub;
+  RedisTarget sub;
+  bool cluster_mode = false;  // behave as redis-cluster
+};
+
+// adapter.cluster (spec/config.md §3.3).
+struct RedisClusterAdapterConfig {
+  std::vector<RedisSeed>
+      nodes;  // effective seeds (adapter.cluster.nodes, else database.redis.cluster)
+  std::string prefix = "sockudo_adapter:";
+  int64_t request_timeout_ms = 1000;
+  bool use_connection_manager = true;
+  bool use_sharded_pubsub = false;
+  bool tls = false;  // any rediss:// seed, database.redis.cluster.use_tls or master_tls.enabled
+  TlsConfig tls_options;
+};
+
+// adapter.nats (spec/config.md §3.4).
+struct NatsAdapterConfig {
+  std::vector<std::string> servers = {"nats://localhost:4222"};
+  std::string prefix = "sockudo_adapter:";
+  int64_t request_timeout_ms = 5000;
+  int64_t connection_timeout_ms = 5000;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::optional<std::string> token;
+  std::optional<std::string> credentials_file;
+  TlsConfig tls;  // enabled by tls.ca_path or a tls:// server
+  std::optional<int64_t> nodes_number;
+  std::optional<int64_t> max_reconnects;  // null: unlimited
+  std::optional<int64_t> presence_sync_chunk_size;
+  bool no_echo = true;
+  std::optional<int64_t> subscription_capacity;
+};
+
 struct AdapterConfig {
-  std::string driver = "local";
+  std::string driver = "local";  // local, redis, redis-cluster, nats
   int64_t buffer_multiplier_per_cpu = 64;
   bool enable_socket_counting = true;
   bool fast_presence_transitions = false;
   bool fallback_to_local = false;
   bool aggregate_counts = false;
   ClusterHealthConfig cluster_health;
+  RedisAdapterConfig redis;
+  RedisClusterAdapterConfig cluster;
+  NatsAdapterConfig nats;
+
+  // True when the adapter talks to a Redis Cluster: driver `redis-cluster`, or `redis` with
+  // adapter.redis.cluster_mode (spec/config.md §3.2).
+  bool UsesRedisCluster() const {
+    return driver == "redis-cluster" || (driver == "redis" && redis.cluster_mode);
+  }
+};
+
+// database_pooling (spec/config.md §6): Redis command connections of cache, rate limiter, queue
+// and app store (the adapter's connections are fixed).
+struct DatabasePoolingConfig {
+  bool enabled = true;
+  int64_t min = 2;   // opened eagerly per consumer
+  int64_t max = 10;  // upper bound per consumer unless database.redis.connection_pool_size is set
 };
 
 struct AppManagerConfig {
@@ -129,6 +250,8 @@ struct Config {
   std::string process_id;
 
   AdapterConfig adapter;
+  RedisDatabaseConfig redis;  // database.redis
+  DatabasePoolingConfig database_pooling;
   AppManagerConfig app_manager;
   CacheConfig cache;
   apps::LimitDefaults limits;
@@ -144,6 +267,12 @@ struct Config {
 
   // Path of the file the config came from; empty when none.
   std::string source_file;
+
+  // Most command connections one Redis consumer may open (spec/config.md §6): one when pooling is
+  // off, else database.redis.connection_pool_size, else database_pooling.max.
+  int64_t RedisPoolSize() const {
+    return database_pooling.enabled ? redis.connection_pool_size.value_or(database_pooling.max) : 1;
+  }
 
   std::string EffectiveLogLevel() const {
     return logging.level.empty() ? (debug ? "debug" : "info") : logging.level;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/apps/app_reader.h"
 #include "common/apps/origin_matcher.h"
@@ -27,24 +29,31 @@ namespace {
 using base::Json;
 using internal::Binding;
 
-// Sections whose keys belong to later features (cluster adapters, queue, webhooks, rate limiter,
-// Redis): accepted without an unknown-key warning and read by the code that owns them.
-constexpr std::string_view kDeferredSections[] = {"adapter.redis",
-                                                  "adapter.cluster",
-                                                  "adapter.nats",
-                                                  "adapter.redis_settings",
-                                                  "adapter.redis_cluster_settings",
-                                                  "adapter.nats_settings",
-                                                  "database.redis",
-                                                  "database_pooling",
-                                                  "cache.redis",
-                                                  "queue",
-                                                  "rate_limiter",
-                                                  "webhooks",
-                                                  "cleanup"};
+// Sections whose keys belong to later features (cache, queue, webhooks, rate limiter, cleanup):
+// accepted without an unknown-key warning and read by the code that owns them.
+constexpr std::string_view kDeferredSections[] = {"cache.redis", "queue", "rate_limiter",
+                                                  "webhooks", "cleanup"};
+
+// Keys whose values a binding cannot express (URLs, seed lists, host/port lists): Walk() keeps
+// their JSON for ResolveRedis().
+constexpr std::string_view kCustomKeys[] = {"adapter.redis.redis_pub_options.url",
+                                            "adapter.redis.redis_sub_options.url",
+                                            "adapter.cluster.nodes",
+                                            "database.redis.cluster.nodes",
+                                            "database.redis.cluster_nodes",
+                                            "database.redis.sentinels"};
+
+// Sockudo environment variables accepted and ignored with a warning (spec/config.md §3.4, §6).
+constexpr std::string_view kIgnoredEnv[] = {
+    "NATS_DISCOVERY_MAX_WAIT_MS",    "NATS_DISCOVERY_IDLE_WAIT_MS", "NATS_CLIENT_CAPACITY",
+    "DATABASE_CONNECTION_POOL_SIZE", "DATABASE_MYSQL_POOL_MIN",     "DATABASE_MYSQL_POOL_MAX",
+    "DATABASE_POSTGRES_POOL_MIN",    "DATABASE_POSTGRES_POOL_MAX"};
 
 // Sockudo keys this server does not support (spec/config.md §18).
-constexpr std::string_view kIgnoredKeys[] = {"adapter.pulsar",
+constexpr std::string_view kIgnoredKeys[] = {"adapter.nats.discovery_max_wait_ms",
+                                             "adapter.nats.discovery_idle_wait_ms",
+                                             "adapter.nats.client_capacity",
+                                             "adapter.pulsar",
                                              "adapter.rabbitmq",
                                              "adapter.google_pubsub",
                                              "adapter.kafka",
@@ -84,6 +93,7 @@ constexpr std::string_view kIgnoredKeys[] = {"adapter.pulsar",
                                              "websocket.idle_timeout",
                                              "websocket.compression"};
 
+constexpr std::string_view kAdapterDrivers[] = {"local", "redis", "redis-cluster", "nats"};
 constexpr std::string_view kUnsupportedAdapters[] = {"kafka",         "rabbitmq",      "pulsar",
                                                      "google-pubsub", "google_pubsub", "iggy"};
 constexpr std::string_view kUnsupportedAppStores[] = {"mysql",    "postgres",  "pgsql",
@@ -100,6 +110,273 @@ std::string NormalizeDriver(std::string value) {
   return value;
 }
 
+template <typename List>
+bool Contains(const List& list, std::string_view value) {
+  return std::find(std::begin(list), std::end(list), value) != std::end(list);
+}
+
+std::vector<std::string> SplitList(std::string_view raw) {
+  std::vector<std::string> list;
+  for (absl::string_view item : absl::StrSplit(base::Av(raw), ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    if (!item.empty()) list.emplace_back(item);
+  }
+  return list;
+}
+
+// ---- Redis URLs, seeds and host:port lists (spec/config.md §4.1, §5) ----
+
+std::optional<int64_t> ParsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5 ||
+      !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return std::nullopt;
+  }
+  const int64_t port = std::stoll(std::string(text));
+  if (port < 1 || port > 65535) return std::nullopt;
+  return port;
+}
+
+bool ValidHost(std::string_view host) {
+  return !host.empty() && std::none_of(host.begin(), host.end(), [](char ch) {
+    return absl::ascii_isspace(static_cast<unsigned char>(ch)) || ch == '/' || ch == '?' ||
+           ch == '#' || ch == '@' || ch == ',' || ch == '[' || ch == ']' || ch == '%';
+  });
+}
+
+// "host", "host:port", "[v6]", "[v6]:port"; with `bare_v6` also an unbracketed IPv6 address
+// (two or more colons), which then has no port.
+std::optional<HostPort> ParseHostPort(std::string_view text, int64_t default_port, bool bare_v6) {
+  if (text.empty()) return std::nullopt;
+  if (text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close == 1) return std::nullopt;
+    const std::string_view host = text.substr(1, close - 1);
+    if (host.find(':') == std::string_view::npos ||
+        !ValidHost(absl::StrReplaceAll(base::Av(host), {{":", ""}}))) {
+      return std::nullopt;
+    }
+    const std::string_view rest = text.substr(close + 1);
+    if (rest.empty()) return HostPort{std::string(host), default_port};
+    if (rest.front() != ':') return std::nullopt;
+    auto port = ParsePort(rest.substr(1));
+    if (!port) return std::nullopt;
+    return HostPort{std::string(host), *port};
+  }
+  const size_t colons = std::count(text.begin(), text.end(), ':');
+  if (colons == 0) {
+    if (!ValidHost(text)) return std::nullopt;
+    return HostPort{std::string(text), default_port};
+  }
+  if (colons == 1) {
+    const size_t colon = text.find(':');
+    const std::string_view host = text.substr(0, colon);
+    auto port = ParsePort(text.substr(colon + 1));
+    if (!ValidHost(host) || !port) return std::nullopt;
+    return HostPort{std::string(host), *port};
+  }
+  if (!bare_v6 || !ValidHost(absl::StrReplaceAll(base::Av(text), {{":", ""}}))) {
+    return std::nullopt;
+  }
+  return HostPort{std::string(text), default_port};
+}
+
+std::optional<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size() || !absl::ascii_isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+        !absl::ascii_isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
+// scheme://[user[:password]@]authority[/path][?query]. The authority ends at the first '/' or
+// '?'; the user info at the last '@' before it (so an unencoded '@' in a password works).
+struct UrlParts {
+  std::string scheme;                   // lower-case
+  std::optional<std::string> user;      // percent-decoded; empty → nullopt
+  std::optional<std::string> password;  // percent-decoded; empty → nullopt
+  bool has_userinfo = false;
+  std::string authority;
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;  // percent-decoded
+};
+
+std::optional<UrlParts> SplitUrl(std::string_view url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) return std::nullopt;
+  UrlParts parts;
+  parts.scheme = absl::AsciiStrToLower(base::Av(url.substr(0, sep)));
+  std::string_view rest = url.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos) return std::nullopt;
+  const size_t authority_end = std::min(rest.find_first_of("/?"), rest.size());
+  std::string_view authority = rest.substr(0, authority_end);
+  std::string_view tail = rest.substr(authority_end);
+  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    parts.has_userinfo = true;
+    const std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const size_t colon = userinfo.find(':');
+    auto user = PercentDecode(userinfo.substr(0, colon));
+    if (!user) return std::nullopt;
+    if (!user->empty()) parts.user = *std::move(user);
+    if (colon != std::string_view::npos) {
+      auto password = PercentDecode(userinfo.substr(colon + 1));
+      if (!password) return std::nullopt;
+      if (!password->empty()) parts.password = *std::move(password);
+    }
+  }
+  parts.authority = std::string(authority);
+  const size_t question = tail.find('?');
+  parts.path = std::string(tail.substr(0, question));
+  if (question != std::string_view::npos) {
+    for (absl::string_view item : absl::StrSplit(base::Av(tail.substr(question + 1)), '&')) {
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      auto key = PercentDecode(base::Sv(item.substr(0, eq)));
+      auto value = PercentDecode(eq == absl::string_view::npos ? std::string_view()
+                                                               : base::Sv(item.substr(eq + 1)));
+      if (!key || !value) return std::nullopt;
+      parts.query.emplace_back(*std::move(key), *std::move(value));
+    }
+  }
+  return parts;
+}
+
+// "" or "/" → 0, "/N" → N.
+std::optional<int64_t> ParseDbPath(std::string_view path) {
+  if (path.empty() || path == "/") return 0;
+  if (path.front() != '/') return std::nullopt;
+  const std::string_view digits = path.substr(1);
+  if (digits.size() > 9 ||
+      !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoll(std::string(digits));
+}
+
+// The endpoint of database.redis (spec/config.md §5.1 "else"): Sentinel when sentinels are
+// configured, else host/port/db/credentials; master_tls either way.
+RedisTarget BaseTarget(const RedisDatabaseConfig& r) {
+  RedisTarget t;
+  t.host = r.host;
+  t.port = r.port;
+  t.db = r.db;
+  t.username = r.username;
+  t.password = r.password;
+  t.tls = r.master_tls.enabled;
+  t.tls_options = r.master_tls;
+  t.sentinels = r.sentinels;
+  t.sentinel_name = r.name;
+  t.sentinel_username = r.sentinel_username;
+  t.sentinel_password = r.sentinel_password;
+  t.sentinel_tls = r.sentinel_tls;
+  return t;
+}
+
+// A REDIS_URL / `url` option value: redis://, rediss:// or redis+sentinel:// (spec/config.md
+// §5.2). It replaces host, port, db, username, password and sentinels; master_tls and
+// sentinel_tls (and the sentinel credentials when the URL has none) still come from `r`.
+std::optional<RedisTarget> ParseRedisUrl(std::string_view url, const RedisDatabaseConfig& r) {
+  auto parts = SplitUrl(url);
+  if (!parts) return std::nullopt;
+  RedisTarget t;
+  t.tls_options = r.master_tls;
+  t.sentinel_tls = r.sentinel_tls;
+  if (parts->scheme == "redis" || parts->scheme == "rediss") {
+    auto hp = ParseHostPort(parts->authority, 6379, false);
+    auto db = ParseDbPath(parts->path);
+    if (!hp || !db) return std::nullopt;
+    t.host = hp->host;
+    t.port = hp->port;
+    t.db = *db;
+    t.username = parts->user;
+    t.password = parts->password;
+    t.tls = parts->scheme == "rediss" || r.master_tls.enabled;
+  } else if (parts->scheme == "redis+sentinel") {
+    for (absl::string_view item : absl::StrSplit(parts->authority, ',')) {
+      auto hp = ParseHostPort(base::Sv(item), 26379, false);
+      if (!hp) return std::nullopt;
+      t.sentinels.push_back(*std::move(hp));
+    }
+    // /<name>/<db>, either part optional.
+    std::vector<std::string> segments;
+    if (!parts->path.empty()) {
+      std::vector<std::string> split = absl::StrSplit(parts->path.substr(1), '/');
+      segments = std::move(split);
+      if (segments.size() > 2) return std::nullopt;
+    }
+    t.sentinel_name = r.name;
+    if (!segments.empty() && !segments[0].empty()) {
+      auto name = PercentDecode(segments[0]);
+      if (!name) return std::nullopt;
+      t.sentinel_name = *std::move(name);
+    }
+    t.db = 0;
+    if (segments.size() == 2) {
+      auto db = ParseDbPath("/" + segments[1]);
+      if (!db) return std::nullopt;
+      t.db = *db;
+    }
+    if (parts->has_userinfo) {
+      t.sentinel_username = parts->user;
+      t.sentinel_password = parts->password;
+    } else {
+      t.sentinel_username = r.sentinel_username;
+      t.sentinel_password = r.sentinel_password;
+    }
+    for (const auto& [key, value] : parts->query) {
+      if (key == "password" && !value.empty()) t.password = value;
+      if (key == "username" && !value.empty()) t.username = value;
+    }
+    t.tls = r.master_tls.enabled;
+  } else {
+    return std::nullopt;
+  }
+  t.tls_options.enabled = t.tls;
+  return t;
+}
+
+// One cluster seed before the shared credentials and TLS are applied.
+struct ParsedSeed {
+  RedisSeed seed;
+  bool rediss = false;
+  bool embedded_credentials = false;
+};
+
+// host, host:port, [v6]:port, bare v6, redis://[user:pass@]host:port, rediss://… (spec/config.md
+// §5.3).
+std::optional<ParsedSeed> ParseSeed(std::string_view text, int64_t default_port) {
+  text = base::Sv(absl::StripAsciiWhitespace(base::Av(text)));
+  ParsedSeed out;
+  if (text.find("://") != std::string_view::npos) {
+    auto parts = SplitUrl(text);
+    if (!parts || (parts->scheme != "redis" && parts->scheme != "rediss")) return std::nullopt;
+    auto hp = ParseHostPort(parts->authority, default_port, false);
+    if (!hp || !ParseDbPath(parts->path)) return std::nullopt;
+    out.seed.host = hp->host;
+    out.seed.port = hp->port;
+    out.seed.username = parts->user;
+    out.seed.password = parts->password;
+    out.embedded_credentials = parts->user.has_value() || parts->password.has_value();
+    out.rediss = parts->scheme == "rediss";
+    return out;
+  }
+  auto hp = ParseHostPort(text, default_port, true);
+  if (!hp) return std::nullopt;
+  out.seed.host = hp->host;
+  out.seed.port = hp->port;
+  return out;
+}
+
 class Loader {
  public:
   explicit Loader(const LoadOptions& options)
@@ -113,6 +390,7 @@ class Loader {
     }
     ApplyEnv();
     ApplyApps();
+    ResolveRedis();
     Finish();
     Validate();
     if (!errors_.empty()) {
@@ -169,6 +447,9 @@ class Loader {
     }
     Json& root = *parsed;
     ApplyAliases(root);
+    for (const char* section : {"queue", "rate_limiter"}) {
+      if (root.contains(section)) deferred_[section] = root[section];
+    }
     if (root.contains("app_manager") && root["app_manager"].is_object()) {
       Json& manager = root["app_manager"];
       if (manager.contains("array") && manager["array"].is_object() &&
@@ -199,6 +480,17 @@ class Loader {
       }
       root.erase("cluster_health");
     }
+    // Redis / NATS aliases: the canonical key wins, a differing alias is named in a warning.
+    Alias(root, "adapter.redis_settings.dsn", "adapter.redis.redis_pub_options.url");
+    Alias(root, "adapter.redis_cluster_settings.dsns", "adapter.cluster.nodes", CommaList);
+    Alias(root, "adapter.nats_settings.url", "adapter.nats.servers", CommaList);
+    Alias(root, "adapter.nats_settings.subject_prefix", "adapter.nats.prefix");
+    Alias(root, "database.redis.cluster.useTLS", "database.redis.cluster.use_tls");
+    for (std::string_view block :
+         {"database.redis.master_tls", "database.redis.sentinel_tls", "adapter.nats.tls"}) {
+      Alias(root, absl::StrCat(base::Av(block), ".acceptInvalidCerts"),
+            absl::StrCat(base::Av(block), ".accept_invalid_certs"));
+    }
     if (root.contains("app_manager") && root["app_manager"].is_object() &&
         root["app_manager"].contains("apps")) {
       Json& manager = root["app_manager"];
@@ -212,6 +504,61 @@ class Loader {
     }
   }
 
+  // "a,b" → ["a", "b"]; other values unchanged (a wrong type is reported by the canonical key).
+  static Json CommaList(const Json& value) {
+    if (!value.is_string()) return value;
+    Json list = Json::array();
+    for (std::string& item : SplitList(value.get<std::string>())) list.push_back(std::move(item));
+    return list;
+  }
+  static Json Identity(const Json& value) { return value; }
+
+  // The member at a dotted path, or null when a part is missing or not an object.
+  static Json* Lookup(Json& root, std::string_view path) {
+    Json* node = &root;
+    for (absl::string_view part : absl::StrSplit(base::Av(path), '.')) {
+      if (!node->is_object()) return nullptr;
+      auto it = node->find(std::string(part));
+      if (it == node->end()) return nullptr;
+      node = &*it;
+    }
+    return node;
+  }
+
+  // Moves the value at `alias` to `canonical` (spec/config.md §17). Empty legacy sections left
+  // behind are removed; anything else in them is reported as unknown keys.
+  void Alias(Json& root, std::string_view alias, std::string_view canonical,
+             Json (*convert)(const Json&) = &Identity) {
+    const size_t dot = alias.rfind('.');
+    Json* parent = Lookup(root, alias.substr(0, dot));
+    const std::string leaf(alias.substr(dot + 1));
+    if (parent == nullptr || !parent->is_object() || !parent->contains(leaf)) return;
+    Json value = convert((*parent)[leaf]);
+    parent->erase(leaf);
+    if (parent->empty()) {
+      const std::string_view parent_path = alias.substr(0, dot);
+      const size_t pdot = parent_path.rfind('.');
+      Json* grand =
+          pdot == std::string_view::npos ? &root : Lookup(root, parent_path.substr(0, pdot));
+      if (grand != nullptr) grand->erase(std::string(parent_path.substr(pdot + 1)));
+    }
+    if (value.is_null()) return;
+    if (Json* existing = Lookup(root, canonical); existing != nullptr && !existing->is_null()) {
+      if (*existing != value) {
+        warnings_.push_back(absl::StrCat(base::Av(canonical), " and ", base::Av(alias),
+                                         " differ; using ", base::Av(canonical)));
+      }
+      return;
+    }
+    Json* node = &root;
+    for (absl::string_view part : absl::StrSplit(base::Av(canonical), '.')) {
+      if (node->is_null()) *node = Json::object();
+      if (!node->is_object()) return;  // reported as a type error of the canonical section
+      node = &(*node)[std::string(part)];
+    }
+    *node = std::move(value);
+  }
+
   const Binding* Find(std::string_view path) const {
     for (const Binding& b : bindings_) {
       if (b.path == path) return &b;
@@ -221,7 +568,9 @@ class Loader {
 
   bool HasBindingUnder(std::string_view path) const {
     return std::any_of(bindings_.begin(), bindings_.end(),
-                       [&](const Binding& b) { return StartsWithPath(b.path, path); });
+                       [&](const Binding& b) { return StartsWithPath(b.path, path); }) ||
+           std::any_of(std::begin(kCustomKeys), std::end(kCustomKeys),
+                       [&](std::string_view k) { return StartsWithPath(k, path); });
   }
 
   void Walk(const Json& node, const std::string& prefix) {
@@ -229,6 +578,16 @@ class Loader {
       const std::string path = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
       if (const Binding* b = Find(path)) {
         ApplyJson(*b, value);
+        continue;
+      }
+      if (Contains(kCustomKeys, path)) {
+        if (!value.is_null()) custom_[path] = value;
+        continue;
+      }
+      if (value.is_null() && HasBindingUnder(path)) continue;  // a section left at its defaults
+      if (absl::StartsWith(path, "adapter.redis.redis_pub_options.") ||
+          absl::StartsWith(path, "adapter.redis.redis_sub_options.")) {
+        warnings_.push_back(absl::StrCat(path, ": ignored (only url is recognised)"));
         continue;
       }
       if (std::any_of(std::begin(kIgnoredKeys), std::end(kIgnoredKeys),
@@ -289,6 +648,7 @@ class Loader {
 
   template <typename T>
   void SetInt(const Binding& b, T* target, int64_t value, const std::string& key) {
+    if (b.positive && value < 1) return Error(key, absl::StrCat("must be > 0, got ", value));
     if (value < b.min || value > b.max) {
       if (b.max == std::numeric_limits<int64_t>::max()) {
         return Error(key, absl::StrCat("must be >= ", b.min, ", got ", value));
@@ -310,11 +670,6 @@ class Loader {
     if (b.driver) value = NormalizeDriver(value);
     if (!b.choices.empty() &&
         std::find(b.choices.begin(), b.choices.end(), value) == b.choices.end()) {
-      if (b.path == "adapter.driver" &&
-          std::find(std::begin(kUnsupportedAdapters), std::end(kUnsupportedAdapters), value) !=
-              std::end(kUnsupportedAdapters)) {
-        return Error(key, absl::StrCat("\"", value, "\" driver not supported by this server"));
-      }
       if (b.path == "app_manager.driver" &&
           std::find(std::begin(kUnsupportedAppStores), std::end(kUnsupportedAppStores), value) !=
               std::end(kUnsupportedAppStores)) {
@@ -391,10 +746,31 @@ class Loader {
   void ApplyEnv() {
     for (const Binding& b : bindings_) {
       for (std::string_view name : b.env) {
-        if (auto value = EnvValue(name)) {
-          ApplyEnvValue(b, name, *value);
+        auto value = Env(std::string(name));
+        if (!value.has_value()) continue;
+        if (value->empty()) {
+          if (!b.env_empty_is_null) continue;  // `VAR=` is unset
+          explicit_.insert(std::string(b.path));
+          std::visit(
+              [](auto* target) {
+                using T = std::remove_pointer_t<decltype(target)>;
+                if constexpr (std::is_same_v<T, std::optional<std::string>> ||
+                              std::is_same_v<T, std::optional<int64_t>> ||
+                              std::is_same_v<T, std::optional<bool>>) {
+                  target->reset();
+                }
+              },
+              b.target);
           break;
         }
+        ApplyEnvValue(b, name, *value);
+        break;
+      }
+    }
+    for (std::string_view name : kIgnoredEnv) {
+      if (EnvValue(name)) {
+        warnings_.push_back(
+            absl::StrCat(base::Av(name), ": ignored: not supported by this server"));
       }
     }
     if (auto debug = EnvValue("DEBUG")) {
@@ -546,6 +922,214 @@ class Loader {
     }
   }
 
+  // The `port` member of a {host, port} object: `fallback` when absent or null, nullopt when not
+  // an integer in 1-65535.
+  static std::optional<int64_t> JsonPort(const Json& item, int64_t fallback) {
+    auto it = item.find("port");
+    if (it == item.end() || it->is_null()) return fallback;
+    if (!it->is_number_integer()) return std::nullopt;
+    return ParsePort(std::to_string(it->get<int64_t>()));
+  }
+
+  void CannotParse(std::string_view key, std::string_view value) {
+    Error(key, absl::StrCat("cannot parse \"", internal::MaskUrlCredentials(value), "\""));
+  }
+
+  // A list of seeds from the file: strings or {host, port} objects.
+  std::vector<ParsedSeed> SeedsFromJson(std::string_view key) {
+    std::vector<ParsedSeed> seeds;
+    auto it = custom_.find(std::string(key));
+    if (it == custom_.end()) return seeds;
+    const Json& list = it->second;
+    if (!list.is_array()) {
+      Error(key, "expected an array of seed URLs or {host, port} objects");
+      return seeds;
+    }
+    for (const Json& item : list) {
+      std::optional<ParsedSeed> seed;
+      std::string text;
+      if (item.is_string()) {
+        text = item.get<std::string>();
+        seed = ParseSeed(text, 6379);
+      } else if (item.is_object() && item.contains("host") && item["host"].is_string()) {
+        text = item["host"].get<std::string>();
+        auto port = JsonPort(item, 6379);
+        if (!port) {
+          Error(key,
+                absl::StrCat("port must be between 1 and 65535, got ", base::Dump(item["port"])));
+          continue;
+        }
+        seed = ParseSeed(text, *port);
+      } else {
+        Error(key, absl::StrCat("expected a seed URL or a {host, port} object, got ",
+                                internal::MaskUrlCredentials(base::Dump(item))));
+        continue;
+      }
+      if (!seed) {
+        CannotParse(key, text);
+      } else {
+        seeds.push_back(*std::move(seed));
+      }
+    }
+    return seeds;
+  }
+
+  std::vector<ParsedSeed> SeedsFromList(std::string_view key, std::string_view raw) {
+    std::vector<ParsedSeed> seeds;
+    for (const std::string& item : SplitList(raw)) {
+      if (auto seed = ParseSeed(item, 6379)) {
+        seeds.push_back(*std::move(seed));
+      } else {
+        CannotParse(key, item);
+      }
+    }
+    return seeds;
+  }
+
+  // Credentials embedded in a seed win, else cluster.username/password, else
+  // database.redis.username/password; TLS when any seed is rediss://, cluster.use_tls or
+  // master_tls.enabled (spec/config.md §5.3).
+  std::vector<RedisSeed> FinishSeeds(const std::vector<ParsedSeed>& parsed, bool* tls_out) {
+    const RedisDatabaseConfig& r = config_.redis;
+    const auto username = r.cluster.username.has_value() ? r.cluster.username : r.username;
+    const auto password = r.cluster.password.has_value() ? r.cluster.password : r.password;
+    bool tls = r.cluster.use_tls || r.master_tls.enabled;
+    for (const ParsedSeed& p : parsed) tls = tls || p.rediss;
+    std::vector<RedisSeed> seeds;
+    for (const ParsedSeed& p : parsed) {
+      RedisSeed seed = p.seed;
+      if (!p.embedded_credentials) {
+        seed.username = username;
+        seed.password = password;
+      }
+      seed.tls = tls;
+      seeds.push_back(std::move(seed));
+    }
+    if (tls_out != nullptr) *tls_out = tls;
+    return seeds;
+  }
+
+  // spec/config.md §4, §5: the scheme in database.redis.host, sentinels, cluster seeds, then the
+  // adapter's endpoints with REDIS_URL applied last.
+  void ResolveRedis() {
+    RedisDatabaseConfig& r = config_.redis;
+    if (const size_t sep = r.host.find("://"); sep != std::string::npos) {
+      const std::string scheme = absl::AsciiStrToLower(r.host.substr(0, sep));
+      std::optional<HostPort> hp;
+      if (scheme == "redis" || scheme == "rediss") {
+        hp = ParseHostPort(std::string_view(r.host).substr(sep + 3), r.port, false);
+      }
+      if (!hp) {
+        CannotParse("database.redis.host", r.host);
+      } else {
+        r.host = hp->host;
+        r.port = hp->port;
+        if (scheme == "rediss") r.master_tls.enabled = true;
+      }
+    }
+
+    // Sentinels: DATABASE_REDIS_SENTINELS, else the file's list.
+    if (auto env = EnvValue("DATABASE_REDIS_SENTINELS")) {
+      r.sentinels.clear();
+      for (const std::string& item : SplitList(*env)) {
+        if (auto hp = ParseHostPort(item, 26379, false)) {
+          r.sentinels.push_back(*std::move(hp));
+        } else {
+          CannotParse("DATABASE_REDIS_SENTINELS", item);
+        }
+      }
+    } else if (auto it = custom_.find("database.redis.sentinels"); it != custom_.end()) {
+      const std::string key = "database.redis.sentinels";
+      if (!it->second.is_array()) {
+        Error(key, "expected an array of {host, port} objects");
+      } else {
+        for (const Json& item : it->second) {
+          std::optional<HostPort> hp;
+          if (item.is_string()) {
+            hp = ParseHostPort(item.get<std::string>(), 26379, false);
+          } else if (item.is_object() && item.contains("host") && item["host"].is_string()) {
+            const std::string host = item["host"].get<std::string>();
+            auto port = JsonPort(item, 26379);
+            if (port && ValidHost(absl::StrReplaceAll(host, {{":", ""}}))) {
+              hp = HostPort{host, *port};
+            }
+          }
+          if (hp) {
+            r.sentinels.push_back(*std::move(hp));
+          } else {
+            CannotParse(key, item.is_string() ? item.get<std::string>() : base::Dump(item));
+          }
+        }
+      }
+    }
+
+    // Cluster seeds (spec/config.md §5.3). Either env list sets every seed list; the
+    // DATABASE_ one wins.
+    std::vector<ParsedSeed> adapter_seeds, db_seeds;
+    std::optional<std::string> env_name;
+    for (std::string_view name : {"DATABASE_REDIS_CLUSTER_NODES", "REDIS_CLUSTER_NODES"}) {
+      if (EnvValue(name)) {
+        env_name = std::string(name);
+        break;
+      }
+    }
+    if (env_name.has_value()) {
+      adapter_seeds = SeedsFromList(*env_name, *EnvValue(*env_name));
+      db_seeds = adapter_seeds;
+    } else {
+      adapter_seeds = SeedsFromJson("adapter.cluster.nodes");
+      db_seeds = SeedsFromJson("database.redis.cluster.nodes");
+      std::vector<ParsedSeed> legacy = SeedsFromJson("database.redis.cluster_nodes");
+      if (db_seeds.empty()) db_seeds = std::move(legacy);
+      if (adapter_seeds.empty()) adapter_seeds = db_seeds;
+    }
+    r.cluster.nodes = FinishSeeds(db_seeds, nullptr);
+    RedisClusterAdapterConfig& cluster = config_.adapter.cluster;
+    cluster.nodes = FinishSeeds(adapter_seeds, &cluster.tls);
+    cluster.tls_options = r.master_tls;
+    cluster.tls_options.enabled = cluster.tls;
+
+    // The adapter's endpoints (spec/config.md §5.1): REDIS_URL > url options > Sentinel /
+    // database.redis. The subscriber defaults to the publisher's endpoint.
+    auto url_option = [&](const std::string& key) -> std::optional<RedisTarget> {
+      auto it = custom_.find(key);
+      if (it == custom_.end()) return std::nullopt;
+      if (!it->second.is_string()) {
+        Error(key, absl::StrCat("expected a string, got ", base::Dump(it->second)));
+        return std::nullopt;
+      }
+      const std::string url = it->second.get<std::string>();
+      if (url.empty()) return std::nullopt;  // "" = not set
+      auto target = ParseRedisUrl(url, r);
+      if (!target) CannotParse(key, url);
+      return target;
+    };
+    std::optional<RedisTarget> pub = url_option("adapter.redis.redis_pub_options.url");
+    std::optional<RedisTarget> sub = url_option("adapter.redis.redis_sub_options.url");
+    if (auto url = EnvValue("REDIS_URL")) {
+      if (auto target = ParseRedisUrl(*url, r)) {
+        pub = sub = *std::move(target);
+      } else {
+        CannotParse("REDIS_URL", *url);
+      }
+    }
+    RedisAdapterConfig& adapter = config_.adapter.redis;
+    adapter.pub = pub.has_value() ? *pub : BaseTarget(r);
+    adapter.sub = sub.has_value() ? *sub : adapter.pub;
+
+    // NATS: an empty credential is no credential; TLS from the CA, a client certificate or a
+    // tls:// server.
+    NatsAdapterConfig& nats = config_.adapter.nats;
+    for (std::optional<std::string>* v :
+         {&nats.username, &nats.password, &nats.token, &nats.credentials_file}) {
+      if (v->has_value() && (*v)->empty()) v->reset();
+    }
+    nats.tls.enabled =
+        nats.tls.ca_path.has_value() || nats.tls.client_cert_path.has_value() ||
+        std::any_of(nats.servers.begin(), nats.servers.end(),
+                    [](const std::string& u) { return absl::StartsWithIgnoreCase(u, "tls://"); });
+  }
+
   void Finish() {
     if (config_.process_id.empty()) {
       if (auto host = EnvValue("HOSTNAME")) {
@@ -600,10 +1184,8 @@ class Loader {
     }
     if (c.adapter.aggregate_counts)
       warnings_.push_back("adapter.aggregate_counts: not supported, ignored");
-    if (c.adapter.driver != "local") {
-      Error("adapter.driver", absl::StrCat("\"", c.adapter.driver,
-                                           "\" is not available in this build yet (only local)"));
-    }
+    ValidateAdapter();
+    ValidateRedis();
     if (c.cache.driver == "redis" || c.cache.driver == "redis-cluster") {
       Error("cache.driver",
             absl::StrCat("\"", c.cache.driver, "\" is not available in this build yet"));
@@ -660,11 +1242,184 @@ class Loader {
     }
   }
 
+  bool FileReadable(const std::optional<std::string>& path) {
+    return path.has_value() && !path->empty() && access(path->c_str(), R_OK) == 0;
+  }
+
+  // Cert and key both or neither, every file readable, accept_invalid_certs warns.
+  void CheckTls(std::string_view block, const TlsConfig& tls) {
+    const std::string cert = absl::StrCat(base::Av(block), ".client_cert_path");
+    const std::string key = absl::StrCat(base::Av(block), ".client_key_path");
+    if (tls.client_cert_path.has_value() && !tls.client_key_path.has_value()) {
+      Error(cert, absl::StrCat("requires ", key));
+    }
+    if (tls.client_key_path.has_value() && !tls.client_cert_path.has_value()) {
+      Error(key, absl::StrCat("requires ", cert));
+    }
+    const std::pair<std::string, const std::optional<std::string>*> files[] = {
+        {absl::StrCat(base::Av(block), ".ca_path"), &tls.ca_path},
+        {cert, &tls.client_cert_path},
+        {key, &tls.client_key_path}};
+    for (const auto& [name, path] : files) {
+      if (path->has_value() && !FileReadable(*path)) {
+        Error(name, absl::StrCat("file not readable: \"", **path, "\""));
+      }
+    }
+    if (tls.accept_invalid_certs) {
+      warnings_.push_back(absl::StrCat(base::Av(block),
+                                       ".accept_invalid_certs: certificate verification is "
+                                       "disabled (testing only)"));
+    }
+  }
+
+  // A driver of a deferred section (queue, rate limiter): env, else file, else the default.
+  std::string DeferredDriver(std::string_view section, std::string_view env,
+                             std::string_view fallback) {
+    if (auto v = EnvValue(env)) return NormalizeDriver(*v);
+    auto it = deferred_.find(std::string(section));
+    if (it != deferred_.end() && it->second.is_object() && it->second.contains("driver") &&
+        it->second["driver"].is_string()) {
+      return NormalizeDriver(it->second["driver"].get<std::string>());
+    }
+    return std::string(fallback);
+  }
+
+  void ValidateAdapter() {
+    AdapterConfig& a = config_.adapter;
+    if (!Contains(kAdapterDrivers, a.driver)) {
+      if (Contains(kUnsupportedAdapters, a.driver)) {
+        Error("adapter.driver", absl::StrCat("\"", a.driver, "\" is not supported by this server"));
+      } else {
+        Error("adapter.driver", absl::StrCat("unknown driver \"", a.driver,
+                                             "\" (expected local, redis, redis-cluster, nats)"));
+      }
+    }
+    if (a.UsesRedisCluster() && a.cluster.nodes.empty()) {
+      Error("adapter.cluster.nodes", "no Redis Cluster seed nodes configured");
+    }
+    if (a.driver == "redis" && a.redis.cluster_mode) {
+      warnings_.push_back(
+          "adapter.redis.cluster_mode: the redis driver runs as redis-cluster (cluster seeds)");
+    }
+    if (!a.cluster.use_connection_manager) {
+      warnings_.push_back(
+          "adapter.cluster.use_connection_manager: false is not supported; persistent "
+          "connections are used");
+    }
+
+    // NATS (spec/config.md §3.4).
+    const NatsAdapterConfig& n = a.nats;
+    if (n.servers.empty()) Error("adapter.nats.servers", "must not be empty");
+    for (const std::string& server : n.servers) {
+      const size_t sep = server.find("://");
+      const std::string scheme =
+          sep == std::string::npos ? "" : absl::AsciiStrToLower(server.substr(0, sep));
+      if (sep != std::string::npos && scheme != "nats" && scheme != "tls") {
+        Error("adapter.nats.servers", absl::StrCat("expected nats:// or tls:// URLs, got \"",
+                                                   internal::MaskUrlCredentials(server), "\""));
+      } else if (server.empty() || (sep != std::string::npos && sep + 3 == server.size())) {
+        Error("adapter.nats.servers", absl::StrCat("invalid server \"", server, "\""));
+      }
+    }
+    if (n.prefix.empty()) {
+      Error("adapter.nats.prefix", "must not be empty");
+    } else if (std::any_of(n.prefix.begin(), n.prefix.end(), [](char ch) {
+                 return absl::ascii_isspace(static_cast<unsigned char>(ch)) || ch == '*' ||
+                        ch == '>';
+               })) {
+      Error("adapter.nats.prefix",
+            absl::StrCat("must not contain whitespace, '*' or '>', got \"", n.prefix, "\""));
+    } else if (n.prefix.back() == '.') {
+      Error("adapter.nats.prefix", absl::StrCat("must not end with '.', got \"", n.prefix, "\""));
+    }
+    if (n.username.has_value() && !n.password.has_value()) {
+      Error("adapter.nats.username", "requires adapter.nats.password");
+    }
+    if (n.password.has_value() && !n.username.has_value()) {
+      Error("adapter.nats.password", "requires adapter.nats.username");
+    }
+    std::vector<std::string> methods;
+    if (n.username.has_value() || n.password.has_value()) {
+      methods.push_back("adapter.nats.username/password");
+    }
+    if (n.token.has_value()) methods.push_back("adapter.nats.token");
+    if (n.credentials_file.has_value()) methods.push_back("adapter.nats.credentials_file");
+    if (methods.size() > 1) {
+      Error("adapter.nats", absl::StrCat("only one authentication method may be configured, got ",
+                                         absl::StrJoin(methods, ", ")));
+    }
+    if (n.credentials_file.has_value() && !FileReadable(n.credentials_file)) {
+      Error("adapter.nats.credentials_file",
+            absl::StrCat("file not readable: \"", *n.credentials_file, "\""));
+    }
+    CheckTls("adapter.nats.tls", n.tls);
+
+    // §19.2: what a horizontal adapter makes per-node.
+    if (a.driver == "local" || !Contains(kAdapterDrivers, a.driver)) return;
+    const std::string with = absl::StrCat(" with adapter.driver \"", a.driver, "\": ");
+    const ClusterHealthConfig& h = a.cluster_health;
+    if (h.enabled && h.heartbeat_interval_ms > 0 && h.heartbeat_interval_ms < 1000) {
+      warnings_.push_back(
+          absl::StrCat("adapter.cluster_health.heartbeat_interval_ms: ", h.heartbeat_interval_ms,
+                       " is a high heartbeat frequency (< 1000 ms)"));
+    }
+    if (config_.cache.driver == "memory" || config_.cache.driver == "none") {
+      warnings_.push_back(absl::StrCat("cache.driver: \"", config_.cache.driver, "\"", with,
+                                       "cache channels and the shared app cache level are per "
+                                       "node"));
+    }
+    bool limiter_enabled = false;
+    if (auto v = EnvValue("RATE_LIMITER_ENABLED")) {
+      limiter_enabled = ParseBool(*v).value_or(false);
+    } else if (auto it = deferred_.find("rate_limiter");
+               it != deferred_.end() && it->second.is_object() && it->second.contains("enabled") &&
+               it->second["enabled"].is_boolean()) {
+      limiter_enabled = it->second["enabled"].get<bool>();
+    }
+    if (limiter_enabled &&
+        DeferredDriver("rate_limiter", "RATE_LIMITER_DRIVER", "memory") == "memory") {
+      warnings_.push_back(absl::StrCat("rate_limiter.driver: \"memory\"", with,
+                                       "limits are enforced per node (effective limit x nodes)"));
+    }
+    if (DeferredDriver("queue", "QUEUE_DRIVER", "memory") == "memory") {
+      warnings_.push_back(
+          absl::StrCat("queue.driver: \"memory\"", with, "webhook jobs are lost if the node dies"));
+    }
+    if (!h.enabled) {
+      if (a.UsesRedisCluster() && !a.cluster.use_sharded_pubsub) {
+        warnings_.push_back(
+            "adapter.cluster_health.enabled: false with redis-cluster classic pub/sub: cross-node "
+            "queries will only see local data");
+      } else if (a.driver == "nats" && !n.nodes_number.has_value()) {
+        warnings_.push_back(
+            "adapter.cluster_health.enabled: false with nats and no adapter.nats.nodes_number: "
+            "cross-node queries will only see local data");
+      }
+    }
+  }
+
+  void ValidateRedis() {
+    const RedisDatabaseConfig& r = config_.redis;
+    if (r.db > 15) {
+      warnings_.push_back(absl::StrCat("database.redis.db: ", r.db,
+                                       " is above 15 (a default Redis server has 16 databases)"));
+    }
+    CheckTls("database.redis.master_tls", r.master_tls);
+    CheckTls("database.redis.sentinel_tls", r.sentinel_tls);
+    const DatabasePoolingConfig& pool = config_.database_pooling;
+    if (pool.min > pool.max) Error("database_pooling.min", "must be <= max");
+    if (r.connection_pool_size.has_value() && pool.min > *r.connection_pool_size) {
+      Error("database_pooling.min", "must be <= database.redis.connection_pool_size");
+    }
+  }
+
   const LoadOptions& options_;
   Config config_;
   std::vector<Binding> bindings_;
   Json inline_apps_;
-  std::set<std::string> explicit_;  // keys set by the file or the environment
+  std::map<std::string, Json> custom_;    // kCustomKeys found in the file
+  std::map<std::string, Json> deferred_;  // the file's queue and rate_limiter sections
+  std::set<std::string> explicit_;        // keys set by the file or the environment
   std::vector<std::string> errors_;
   std::vector<std::string> warnings_;
 };

@@ -37,4 +37,11 @@ absl::StatusOr<std::string> InterpolateEnv(const std::string& text, const EnvRea
 // The effective configuration as indented JSON with secrets masked (for --check-config).
 std::string PrintConfig(const Config& config);
 
+// A Redis endpoint as a URL for logs (spec/config.md §4.1): redis[s]://[user[:***]@]host:port/db,
+// or redis+sentinel://[user][:***@]h1:p1,h2:p2/<name>/<db>[?password=***&username=<user>].
+// Passwords are "***" unless `mask_secrets` is false (then percent-encoded).
+std::string RedisTargetUrl(const RedisTarget& target, bool mask_secrets = true);
+// A cluster seed as redis[s]://[user[:***]@]host:port.
+std::string RedisSeedUrl(const RedisSeed& seed, bool mask_secrets = true);
+
 }  // namespace sockudo::config

@@ -46,4 +46,11 @@ size_t ChannelRegistry::TotalSubscriptions() const {
   return total_;
 }
 
+std::vector<std::pair<std::string, size_t>> ChannelRegistry::ChannelsPerApp() const {
+  std::vector<std::pair<std::string, size_t>> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [app, channels] : apps_) out.emplace_back(app, channels.size());
+  return out;
+}
+
 }  // namespace sockudo::dataplane::channels

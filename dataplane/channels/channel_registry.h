@@ -28,6 +28,8 @@ class ChannelRegistry {
   std::vector<std::pair<std::string, size_t>> List(const std::string& app_id,
                                                    std::string_view prefix) const;
   size_t TotalSubscriptions() const;
+  // Occupied channels per app (node stats in heartbeats).
+  std::vector<std::pair<std::string, size_t>> ChannelsPerApp() const;
 
  private:
   mutable std::mutex mu_;

@@ -1,9 +1,11 @@
 // File: admission.h
-// The checks every accepted upgrade runs, in the order of spec/pusher-protocol.md §2.1:
-// draining, unknown key, disabled app, origin, node cap, app quota. On success the socket id is
-// registered and counted; the caller then builds the Connection.
+// The checks every accepted upgrade runs, in the order of spec/pusher-protocol.md §2.1: draining,
+// unknown key, disabled app, origin, node cap, app quota. The quota counts the app's connections
+// on every node (through the adapter, when the app has max_connections); the socket id is then
+// registered and counted on this node, atomically with the local part of both limits.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +27,11 @@ struct Refused {
   std::string message;
 };
 
-std::variant<Admitted, Refused> Admit(node::NodeContext& node, std::string_view app_key,
-                                      std::optional<std::string_view> origin);
+using Admission = std::variant<Admitted, Refused>;
+
+// Answers through `done` exactly once: before returning when no other node must be asked, else
+// later on the adapter's thread.
+void Admit(node::NodeContext& node, std::string_view app_key, std::optional<std::string> origin,
+           std::function<void(Admission)> done);
 
 }  // namespace sockudo::dataplane::connection

@@ -29,13 +29,16 @@ Connection::Connection(node::NodeContext& node, node::WorkerState& worker,
 Connection::~Connection() { Cleanup(); }
 
 void Connection::Open(Clock::time_point now) {
-  worker_.connections.insert(this);
+  serial_ = worker_.next_serial++;
+  worker_.connections.emplace(serial_, this);
   AppCounters::Add(counters_.connected, 1);
   AppCounters::Add(counters_.new_connections, 1);
   last_activity_ = now;
   auth_deadline_ = now + std::chrono::seconds(node_.config.user_authentication_timeout);
   Send(protocol::ConnectionEstablishedFrame(socket_id_, node_.config.activity_timeout));
 }
+
+Handle Connection::handle() const { return Handle(node_.workers, worker_.id, serial_); }
 
 void Connection::OnActivity(Clock::time_point now) {
   last_activity_ = now;
@@ -104,9 +107,9 @@ bool Connection::Deliver(const protocol::SharedFrame& frame) {
   // Delivery may be walking an index this connection is in: close on the next turn. What is
   // queued goes: the client learns why it was closed as soon as it reads again.
   close_pending_ = true;
-  transport_.Defer([this] {
-    transport_.DiscardQueued();
-    CloseWithError(cc::kOverCapacity, cm::kSlowConsumer);
+  handle().Post([](Connection& c) {
+    c.transport_.DiscardQueued();
+    c.CloseWithError(cc::kOverCapacity, cm::kSlowConsumer);
   });
   return false;
 }
@@ -138,7 +141,7 @@ void Connection::Cleanup() {
   for (const std::string& name : channels) RemoveSubscription(name);
   SignOut();
   node_.connections.Release(app_->id, socket_id_);
-  worker_.connections.erase(this);
+  worker_.connections.erase(serial_);
   AppCounters::Add(counters_.connected, -1);
   AppCounters::Add(counters_.new_disconnections, 1);
 }
@@ -150,36 +153,49 @@ const Connection::Subscription* Connection::FindSubscription(const std::string& 
 
 void Connection::AddSubscription(const std::string& channel, Subscription sub) {
   if (subscriptions_.contains(channel)) return;
-  node_.channels.Add(app_->id, channel);
-  worker_.channels.Add(app_->id, channel, this);
+  const bool pending = sub.pending;
   subscriptions_.emplace(channel, std::move(sub));
+  if (!pending) {
+    node_.channels.Add(app_->id, channel);
+    worker_.channels.Add(app_->id, channel, this);
+  }
 }
 
-void Connection::RemoveSubscription(const std::string& channel) {
+bool Connection::HasPresence() const {
+  for (const auto& [name, sub] : subscriptions_) {
+    if (sub.traits.IsPresence()) return true;
+  }
+  return false;
+}
+
+void Connection::CommitSubscription(const std::string& channel) {
+  auto it = subscriptions_.find(channel);
+  if (it == subscriptions_.end() || !it->second.pending) return;
+  it->second.pending = false;
+  node_.channels.Add(app_->id, channel);
+  worker_.channels.Add(app_->id, channel, this);
+}
+
+void Connection::RemoveSubscription(const std::string& channel, bool member_gone) {
   auto it = subscriptions_.find(channel);
   if (it == subscriptions_.end()) return;
   const Subscription sub = std::move(it->second);
   subscriptions_.erase(it);
-  worker_.channels.Remove(app_->id, channel, this);
-  node_.channels.Remove(app_->id, channel);
-  if (sub.traits.IsPresence()) {
-    auto left = node_.presence.Leave(app_->id, channel, socket_id_, sub.member_key);
-    if (left.member_removed) {
-      node_.adapter->Broadcast(
-          app_->id, channel,
-          protocol::MakeShared(protocol::MemberRemovedFrame(channel, left.user_id_json)),
-          socket_id_);
-    }
+  if (!sub.pending) {
+    worker_.channels.Remove(app_->id, channel, this);
+    node_.channels.Remove(app_->id, channel);
+  }
+  if (sub.traits.IsPresence() && !member_gone) {
+    node_.adapter->LeavePresence(app_->id, channel, socket_id_, sub.member_key);
   }
 }
 
 void Connection::SignIn(SignedInUser user) {
   SignOut();
   worker_.users.Add(app_->id, user.id, this);
-  const bool came_online = node_.users.SignIn(app_->id, user.id, user.watchlist);
+  node_.adapter->SignIn(app_->id, user.id, user.watchlist);
   user_ = std::move(user);
   authorized_ = true;
-  if (came_online) NotifyWatchers(user_->id, true);
 }
 
 void Connection::SignOut() {
@@ -187,18 +203,7 @@ void Connection::SignOut() {
   SignedInUser user = std::move(*user_);
   user_.reset();
   worker_.users.Remove(app_->id, user.id, this);
-  if (node_.users.SignOut(app_->id, user.id, user.watchlist)) NotifyWatchers(user.id, false);
-}
-
-void Connection::NotifyWatchers(const std::string& user_id, bool online) {
-  if (!app_->enable_watchlist_events) return;
-  const std::vector<std::string> watchers = node_.users.WatchersOf(app_->id, user_id);
-  if (watchers.empty()) return;
-  std::vector<std::string> ids = {user_id};
-  auto frame = protocol::MakeShared(online ? protocol::WatchlistEventsFrame(ids, {})
-                                           : protocol::WatchlistEventsFrame({}, ids));
-  for (const std::string& watcher : watchers)
-    node_.adapter->SendToUser(app_->id, watcher, frame, "");
+  node_.adapter->SignOut(app_->id, user.id, user.watchlist);
 }
 
 bool Connection::TakeClientEventToken(Clock::time_point now) {

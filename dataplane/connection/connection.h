@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/apps/app.h"
+#include "dataplane/connection/handle.h"
 #include "dataplane/connection/transport.h"
 #include "dataplane/node/node_context.h"
 #include "dataplane/node/worker_state.h"
@@ -48,6 +49,9 @@ class Connection {
     protocol::ChannelTraits traits;
     std::string member_key;    // presence: string form of user_id
     std::string user_id_json;  // presence: original JSON value
+    // A presence join waiting for the adapter's answer: the socket is a member (its leave must
+    // run on close) but not yet in the channel's indices.
+    bool pending = false;
   };
 
   struct SignedInUser {
@@ -64,6 +68,8 @@ class Connection {
 
   // Registers with the worker and sends pusher:connection_established.
   void Open(Clock::time_point now);
+  // Where code on other threads (answers from the bus) can reach this connection.
+  Handle handle() const;
   // One inbound text (or binary) message.
   void OnMessage(std::string_view text, Clock::time_point now);
   // Any inbound frame, control frames included.
@@ -95,13 +101,21 @@ class Connection {
 
   // Subscription state, for the handlers.
   const Subscription* FindSubscription(const std::string& channel) const;
+  // Subscribes: the channel's indices, unless `sub.pending` (a presence join in flight).
   void AddSubscription(const std::string& channel, Subscription sub);
-  // Removes the subscription and runs the leave flow (member_removed). No-op if absent.
-  void RemoveSubscription(const std::string& channel);
+  // A pending presence join was accepted: the socket enters the channel's indices.
+  void CommitSubscription(const std::string& channel);
+  // Removes the subscription and runs the leave flow (member_removed through the adapter), or,
+  // with `member_gone`, only forgets it (the adapter refused the join and kept nothing). No-op
+  // if absent.
+  void RemoveSubscription(const std::string& channel, bool member_gone = false);
+
+  // Subscribed (or joining) to at least one presence channel.
+  bool HasPresence() const;
 
   const std::optional<SignedInUser>& user() const { return user_; }
   void SignIn(SignedInUser user);
-  // Leaves the user registry (watchlist offline notices when it was the last socket).
+  // Leaves the user registries (watchlist offline notices when it was the user's last socket).
   void SignOut();
   void MarkAuthorized() { authorized_ = true; }
 
@@ -111,7 +125,6 @@ class Connection {
  private:
   bool TakeMessageToken(Clock::time_point now);
   void Cleanup();
-  void NotifyWatchers(const std::string& user_id, bool online);
 
   node::NodeContext& node_;
   node::WorkerState& worker_;
@@ -126,6 +139,7 @@ class Connection {
   bool closed_ = false;
   bool close_pending_ = false;  // a slow-consumer close is scheduled
   bool cleaned_ = false;
+  uint64_t serial_ = 0;  // key in worker_.connections once open
 
   Clock::time_point last_activity_;
   std::optional<Clock::time_point> ping_sent_at_;

@@ -24,8 +24,6 @@ class Transport {
   // its error and close frame right after the bytes already on their way, instead of behind a
   // full queue it would never read through in time.
   virtual void DiscardQueued() = 0;
-  // Runs `fn` later on the same thread, unless the transport is gone by then.
-  virtual void Defer(std::function<void()> fn) = 0;
 };
 
 }  // namespace sockudo::dataplane::connection

@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "dataplane/http/gather.h"
 #include "dataplane/protocol/channel_name.h"
+#include "dataplane/protocol/frame.h"
 
 namespace sockudo::dataplane::http {
 
@@ -69,18 +71,32 @@ std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
   return event;
 }
 
-void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event) {
-  for (const std::string& channel : event.channels) {
+void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event,
+             adapter::StatusCallback done) {
+  auto gather = Gather<absl::Status>::Create(
+      event.channels.size(), [done = std::move(done)](std::vector<absl::Status> statuses) {
+        for (absl::Status& s : statuses) {
+          if (!s.ok()) return done(std::move(s));
+        }
+        done(absl::OkStatus());
+      });
+  for (size_t i = 0; i < event.channels.size(); ++i) {
+    const std::string& channel = event.channels[i];
     auto frame = protocol::MakeShared(protocol::ChannelEventFrame(event.name, channel, event.data));
+    auto set = [gather, i](absl::Status s) { gather->Set(i, std::move(s)); };
     if (auto user = protocol::ServerToUserId(channel)) {
-      node.adapter->SendToUser(app.id, std::string(*user), std::move(frame), event.socket_id);
+      node.adapter->SendToUser(app.id, std::string(*user), std::move(frame), event.socket_id, set);
       continue;
     }
     if (protocol::ClassifyChannel(channel).cache && node.config.cache.driver != "none") {
       node.cache.Put(app.id, channel, event.name, event.data);
     }
-    node.adapter->Broadcast(app.id, channel, std::move(frame), event.socket_id);
+    node.adapter->Broadcast(app.id, channel, std::move(frame), event.socket_id, set);
   }
+}
+
+HttpResponse PublishUnavailable() {
+  return JsonError(503, "The event could not be sent to the other nodes. Try again.");
 }
 
 void ChannelInfoAttributes(node::NodeContext& node, const std::string& app_id,
@@ -93,13 +109,14 @@ void ChannelInfoAttributes(node::NodeContext& node, const std::string& app_id,
     done(base::Json::object());
     return;
   }
-  node.adapter->GetChannel(app_id, channel,
-                           [want_subs, want_users, done](adapter::ChannelCounts counts) {
-                             base::Json out = base::Json::object();
-                             if (want_users) out["user_count"] = counts.user_count;
-                             if (want_subs) out["subscription_count"] = counts.subscription_count;
-                             done(std::move(out));
-                           });
+  node.adapter->GetChannel(
+      app_id, channel, [want_subs, want_users, done](adapter::Answer<adapter::ChannelCounts> a) {
+        const adapter::ChannelCounts& counts = a.value;
+        base::Json out = base::Json::object();
+        if (want_users) out["user_count"] = counts.user_count;
+        if (want_subs) out["subscription_count"] = counts.subscription_count;
+        done(std::move(out));
+      });
 }
 
 }  // namespace sockudo::dataplane::http

@@ -27,9 +27,15 @@ std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
                                                          const apps::LimitDefaults& limits,
                                                          const base::Json& item);
 
-void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event);
+// Publishes to every channel of `event`; `done` gets the first failure of the bus (local
+// subscribers have their frames whatever happens), or OK. It may run on another thread.
+void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event,
+             adapter::StatusCallback done);
 
-// The `info` attributes of one channel as a JSON object text, e.g. {"subscription_count":2}.
+// The answer of a publish whose bus publish failed (spec/http-api.md: adapter unavailable).
+HttpResponse PublishUnavailable();
+
+// The `info` attributes of one channel as a JSON object, e.g. {"subscription_count":2}.
 // Calls `done` when the adapter has answered.
 void ChannelInfoAttributes(node::NodeContext& node, const std::string& app_id,
                            const std::string& channel, const std::vector<std::string>& info,

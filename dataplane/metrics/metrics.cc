@@ -78,8 +78,8 @@ std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port,
     }
   }
   for (const NodeGauge& g : gauges) {
-    absl::StrAppend(&out, "# HELP ", prefix, g.name, " ", g.help, "\n# TYPE ", prefix, g.name,
-                    " gauge\n", prefix, g.name, "{", port_label, "} ", g.value, "\n");
+    absl::StrAppend(&out, "# HELP ", prefix, g.name, " ", g.help, "\n# TYPE ", prefix, g.name, " ",
+                    g.type, "\n", prefix, g.name, "{", port_label, "} ", g.value, "\n");
   }
   return out;
 }

@@ -47,6 +47,7 @@ struct NodeGauge {
   const char* name;
   const char* help;
   int64_t value;
+  const char* type = "gauge";  // or "counter"
 };
 
 class Metrics {

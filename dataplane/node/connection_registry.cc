@@ -29,6 +29,16 @@ int64_t ConnectionRegistry::AppConnections(const std::string& app_id) const {
   return it == per_app_.end() ? 0 : it->second;
 }
 
+std::vector<std::pair<std::string, int64_t>> ConnectionRegistry::PerApp() const {
+  std::lock_guard lock(mu_);
+  return {per_app_.begin(), per_app_.end()};
+}
+
+int64_t ConnectionRegistry::Total() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int64_t>(socket_ids_.size());
+}
+
 std::string NewSocketId() {
   constexpr uint64_t kBound = 10'000'000'000ULL;
   return std::to_string(crypto::SecureRandom(kBound)) + "." +

@@ -8,6 +8,8 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 
@@ -24,6 +26,9 @@ class ConnectionRegistry {
   void Release(const std::string& app_id, const std::string& socket_id);
 
   int64_t AppConnections(const std::string& app_id) const;
+  // Open connections per app, and in all.
+  std::vector<std::pair<std::string, int64_t>> PerApp() const;
+  int64_t Total() const;
 
  private:
   mutable std::mutex mu_;

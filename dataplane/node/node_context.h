@@ -16,6 +16,7 @@
 #include "dataplane/metrics/sharded_gauge.h"
 #include "dataplane/node/connection_registry.h"
 #include "dataplane/node/memory_budget.h"
+#include "dataplane/node/worker_state.h"
 #include "dataplane/presence/presence_registry.h"
 #include "dataplane/users/user_registry.h"
 
@@ -41,6 +42,7 @@ struct NodeContext {
   metrics::ShardedGauge outbound_messages;  // queued in per-socket outbound queues, by worker
   metrics::ShardedGauge outbound_bytes;
   adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
+  WorkerPool* workers = nullptr;        // set by the Server before it accepts
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)
 };

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,19 @@ struct LeaveResult {
   std::string user_id_json;
 };
 
+// One distinct member as the presence list shows it.
+struct MemberInfo {
+  std::string user_id_json;
+  std::string user_info_json = "null";
+};
+
+// Members by string form of user_id.
+using MemberMap = std::map<std::string, MemberInfo>;
+
+// {"presence":{"ids":[...],"hash":{...},"count":n}}, the data string of
+// pusher_internal:subscription_succeeded, built without re-parsing stored JSON.
+std::string SubscriptionData(const MemberMap& members);
+
 class PresenceRegistry {
  public:
   // Adds `socket_id` as `member`; refuses a new member when `max_members` distinct members exist.
@@ -45,6 +59,13 @@ class PresenceRegistry {
   // user_id JSON values of the distinct members.
   std::vector<std::string> Members(const std::string& app_id, const std::string& channel) const;
   size_t MemberCount(const std::string& app_id, const std::string& channel) const;
+  // The distinct members with the info of each one's earliest socket.
+  MemberMap MemberInfos(const std::string& app_id, const std::string& channel) const;
+  // Sockets joined as `member_key` in the channel.
+  size_t MemberSockets(const std::string& app_id, const std::string& channel,
+                       const std::string& member_key) const;
+  // Joined sockets over every channel (node stats).
+  size_t TotalSockets() const;
 
  private:
   struct Member {

@@ -9,7 +9,9 @@
 #include "common/base/allocator.h"
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
-#include "dataplane/adapter/local_adapter.h"
+#include "common/bus/local/local_transport.h"
+#include "common/bus/transport_factory.h"
+#include "dataplane/adapter/horizontal_adapter.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
 #include "dataplane/protocol/close_codes.h"
@@ -44,7 +46,8 @@ struct Server::Impl {
   std::unique_ptr<node::NodeContext> node;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Pool> pool;
-  std::unique_ptr<adapter::LocalAdapter> adapter;
+  bus::local::LocalHub hub;  // the in-process bus (local driver, embedded control plane)
+  std::unique_ptr<adapter::HorizontalAdapter> adapter;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<net::ssl::context> tls;
   std::unique_ptr<ws::Listener> main_listener;
@@ -97,8 +100,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     }
   }
   impl->pool = std::make_unique<Pool>(impl->workers);
-  impl->adapter = std::make_unique<adapter::LocalAdapter>(
-      *impl->pool, impl->node->channels, impl->node->presence, impl->node->connections);
+  impl->node->workers = impl->pool.get();
+  bus::TransportDeps deps;
+  deps.hub = &impl->hub;
+  deps.fatal = [](absl::Status why) {
+    // The bus is gone for good (e.g. NATS reconnects exhausted): let the orchestrator restart
+    // the node rather than serve a cluster it cannot reach.
+    base::Logger("server")->critical("the bus is lost for good: {}", std::string(why.message()));
+    std::_Exit(3);
+  };
+  SOCKUDO_ASSIGN_OR_RETURN(auto transport, bus::MakeTransport(impl->config, deps));
+  adapter::NodeInfo info{impl->config.process_id, SOCKUDO_VERSION_STRING, impl->config.host,
+                         impl->config.port,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count()};
+  std::unique_ptr<bus::Transport> fallback;
+  if (impl->config.adapter.fallback_to_local && impl->config.adapter.driver != "local") {
+    fallback = std::make_unique<bus::local::LocalTransport>(impl->hub);
+  }
+  impl->adapter = std::make_unique<adapter::HorizontalAdapter>(
+      impl->config, *impl->node, *impl->pool, std::move(transport), std::move(info),
+      std::move(fallback));
   impl->node->adapter = impl->adapter.get();
   impl->router = std::make_unique<http::Router>(*impl->node);
 
@@ -136,6 +159,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
 
 absl::Status Server::Start() {
   Impl& s = *impl_;
+  // Started in dependency order, stopped in reverse (Stop): the bus first, then the workers,
+  // then the listeners that feed them.
+  SOCKUDO_RETURN_IF_ERROR(s.adapter->Start());
   if (s.config.unix_socket.enabled) {
     SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenUnix(s.config.unix_socket.path,
                                                         s.config.unix_socket.permission_mode));
@@ -159,30 +185,35 @@ int Server::port() const { return impl_->main_listener->port(); }
 
 void Server::Stop() {
   Impl& s = *impl_;
+  // Drain (spec/cluster.md §10.4): /ready answers 503, no new socket is admitted, the open
+  // ones get 4200 and their cleanup runs (presence leaves, member_removed across the cluster).
   s.node->draining.store(true);
   s.log->info("draining: closing connections with 4200");
   s.main_listener->Stop();
   for (auto& w : s.workers) {
     net::post(w->io(), [state = &w->state()] {
-      const std::vector<connection::Connection*> all(state->connections.begin(),
-                                                     state->connections.end());
+      std::vector<connection::Connection*> all;
+      for (const auto& [serial, c] : state->connections) all.push_back(c);
       for (connection::Connection* c : all) {
         c->CloseWithError(protocol::close_code::kReconnectNow,
                           protocol::close_message::kServerClosing);
       }
     });
   }
-  // A session ends when its close handshake completes (or after the 5 s close timeout).
+  // A session ends when its close handshake completes (or after its 5 s close timeout); the
+  // whole drain gets shutdown_grace_period.
   const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::seconds(std::min<int64_t>(s.config.shutdown_grace_period, 6));
+                        std::chrono::seconds(std::max<int64_t>(s.config.shutdown_grace_period, 1));
   while (s.node->live_websockets.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (s.metrics_listener) s.metrics_listener->Stop();
   s.cache_sweep->cancel();
-  s.housekeeper.Stop();
+  // Leave the cluster while the workers still run (answers to peers need them), then stop them.
+  s.adapter->Stop();
   for (auto& w : s.workers) w->StopNow();
   for (auto& w : s.workers) w->Join();
+  s.housekeeper.Stop();
 }
 
 }  // namespace sockudo::dataplane::server

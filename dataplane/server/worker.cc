@@ -25,6 +25,7 @@ bool Worker::EnableSendRing(std::string* why_not) {
 void Worker::Start() {
   ScheduleTick();
   thread_ = std::thread([this] {
+    node::CurrentWorker() = &state_;
     // No exception may stop a worker: one escaping a handler is a bug, logged, and the loop goes
     // on serving every other connection (the handler's own session is dropped with it).
     for (;;) {
@@ -45,10 +46,12 @@ void Worker::ScheduleTick() {
     if (ec || !ticking_) return;
     const auto now = std::chrono::steady_clock::now();
     // Tick may close a connection, which removes it from the set: walk a copy.
-    const std::vector<connection::Connection*> all(state_.connections.begin(),
-                                                   state_.connections.end());
-    for (connection::Connection* c : all) {
-      if (state_.connections.count(c)) c->Tick(now);
+    // Tick may close a connection, which removes it from the map: walk the serials.
+    std::vector<uint64_t> serials;
+    serials.reserve(state_.connections.size());
+    for (const auto& [serial, c] : state_.connections) serials.push_back(serial);
+    for (uint64_t serial : serials) {
+      if (connection::Connection* c = state_.Find(serial)) c->Tick(now);
     }
     ScheduleTick();
   });

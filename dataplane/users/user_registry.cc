@@ -46,4 +46,10 @@ std::vector<std::string> UserRegistry::WatchersOf(const std::string& app_id,
   return out;
 }
 
+size_t UserRegistry::Sockets(const std::string& app_id, const std::string& user_id) const {
+  std::lock_guard lock(mu_);
+  auto it = sockets_.find(Key(app_id, user_id));
+  return it == sockets_.end() ? 0 : it->second;
+}
+
 }  // namespace sockudo::dataplane::users

@@ -28,6 +28,8 @@ class UserRegistry {
                const std::vector<std::string>& watchlist);
 
   WatchlistStatus Status(const std::string& app_id, const std::vector<std::string>& user_ids) const;
+  // Signed-in sockets of `user_id` on this node.
+  size_t Sockets(const std::string& app_id, const std::string& user_id) const;
   // Users whose watchlist contains `user_id`.
   std::vector<std::string> WatchersOf(const std::string& app_id, const std::string& user_id) const;
 

@@ -1,6 +1,7 @@
 // WsSession, instantiated here for the three stream types.
 #include "dataplane/ws/ws_session.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -101,21 +102,38 @@ bool WsSession<Stream>::ResizeReadBuffer(size_t capacity) {
 
 template <class Stream>
 void WsSession<Stream>::Start(const std::string& accept_key) {
-  ++corked_;
+  ++corked_;  // the 101 and the first frame leave together
   outbound_.PushControl(std::make_shared<const protocol::OutboundFrame>(
       protocol::OutboundFrame::kRaw,
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Server: sockudo\r\nSec-WebSocket-Accept: " +
           accept_key + "\r\n\r\n"));
-  auto admission = connection::Admit(*env_.node, app_key_, origin_);
+  // Admission may ask the other nodes (the app quota counts the cluster): nothing is read until
+  // it has answered. The answer comes back on this session's thread.
+  connection::Admit(*env_.node, app_key_, origin_,
+                    [self = this->shared_from_this()](connection::Admission admission) {
+                      auto executor = self->stream_.get_executor();
+                      net::dispatch(executor, [self = std::move(self),
+                                               admission = std::move(admission)]() mutable {
+                        self->OnAdmitted(std::move(admission));
+                      });
+                    });
+}
+
+template <class Stream>
+void WsSession<Stream>::OnAdmitted(connection::Admission admission) {
   if (auto* refused = std::get_if<connection::Refused>(&admission)) {
     Close(refused->code, refused->message,
           protocol::MakeShared(protocol::ErrorFrame(refused->code, refused->message)));
-  } else {
+  } else if (!finished_) {
     auto& admitted = std::get<connection::Admitted>(admission);
     connection_ = std::make_unique<connection::Connection>(
         *env_.node, *env_.worker, std::move(admitted.app), std::move(admitted.socket_id), *this);
     connection_->Open(Clock::now());
+  } else {
+    // Admitted after the session ended: give the slot back.
+    auto& admitted = std::get<connection::Admitted>(admission);
+    env_.node->connections.Release(admitted.app->id, admitted.socket_id);
   }
   Uncork();
   if (rlen_ > 0) ProcessFrames();
@@ -441,13 +459,6 @@ void WsSession<Stream>::Close(int code, std::string_view reason, protocol::Share
   close_timer_ = std::make_unique<net::steady_timer>(stream_.get_executor(), kCloseTimeout);
   close_timer_->async_wait([self = this->shared_from_this()](boost::system::error_code timer_ec) {
     if (!timer_ec) self->Finish();
-  });
-}
-
-template <class Stream>
-void WsSession<Stream>::Defer(std::function<void()> fn) {
-  net::post(stream_.get_executor(), [self = this->shared_from_this(), fn = std::move(fn)] {
-    if (!self->finished_) fn();
   });
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/connection/admission.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/transport.h"
 #include "dataplane/ws/outbound_queue.h"
@@ -50,7 +51,6 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   bool Write(const protocol::SharedFrame& frame) override;
   void Close(int code, std::string_view reason, protocol::SharedFrame farewell) override;
   void DiscardQueued() override;
-  void Defer(std::function<void()> fn) override;
 
  private:
   // The write in flight on the worker's SendRing; holds the session alive until it completes.
@@ -62,6 +62,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   };
   static void OnRingDone(SendRing::Op* op, int result);
 
+  void OnAdmitted(connection::Admission admission);
   void Kick();
   // Brings the node's outbound gauges up to date with this session's queue.
   void CountQueue();

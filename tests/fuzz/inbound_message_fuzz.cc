@@ -60,8 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text =
         sign ? Sign(message, c->connection->socket_id()) : std::string(message);
     c->connection->OnMessage(text, node.now);
-    for (auto& fn : c->transport.deferred) fn();
-    c->transport.deferred.clear();
+    node.pool.Drain();
   }
   return 0;
 }

@@ -42,7 +42,7 @@ test('invalid configuration stops startup with exit 2 and names every bad key an
   const r = await runOnce(['--config', file], { ACTIVITY_TIMEOUT: '-3', SOCKUDO_DEFAULT_APP_ID: 'only-id' });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /config error: port: expected an integer, got "six"/);
-  assert.match(r.stderr, /config error: adapter.driver: unknown value "carrier-pigeon"/);
+  assert.match(r.stderr, /config error: adapter.driver: unknown driver "carrier-pigeon" \(expected local, redis, redis-cluster, nats\)/);
   assert.match(r.stderr, /config error: ACTIVITY_TIMEOUT: must be >= 1, got -3/);
   assert.match(r.stderr, /config error: SOCKUDO_DEFAULT_APP_KEY: required/);
   const missing = await runOnce(['--config', '/nonexistent/sockudo.json']);

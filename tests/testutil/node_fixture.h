@@ -1,15 +1,17 @@
 // File: node_fixture.h
 // A data-plane node without sockets or threads, for unit tests and fuzz targets: the default app
-// (client events and user authentication as asked), a NodeContext, a local adapter whose one
-// worker runs posted work at once on the calling thread, and connections over a FakeTransport
-// that records what they would send.
+// (client events and user authentication as asked), a NodeContext, the adapter on the `local`
+// bus, one worker whose posted work runs when the test drains it, and connections over a
+// FakeTransport that records what they would send.
 //
 //   testutil::NodeFixture node;
 //   auto& c = node.Connect("1.1");
 //   c.connection->OnMessage(R"({"event":"pusher:ping","data":{}})", node.now);
+//   node.pool.Drain();
 //   EXPECT_THAT(c.transport.frames.back(), HasSubstr("pusher:pong"));
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -17,8 +19,9 @@
 #include <vector>
 
 #include "common/apps/memory/memory_app_store.h"
+#include "common/bus/local/local_transport.h"
 #include "common/config/config.h"
-#include "dataplane/adapter/local_adapter.h"
+#include "dataplane/adapter/horizontal_adapter.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/transport.h"
 
@@ -41,23 +44,36 @@ class FakeTransport : public dataplane::connection::Transport {
     full = false;
     ++discards;
   }
-  void Defer(std::function<void()> fn) override { deferred.push_back(std::move(fn)); }
 
   bool full = false;
   int discards = 0;
   std::vector<std::string> frames;
   int close_code = 0;
-  std::vector<std::function<void()>> deferred;
 };
 
-// Runs posted work at once, on the calling thread, with one worker.
-class InlinePool : public dataplane::node::WorkerPool {
+// One worker whose posted work waits until Drain() runs it on the calling thread, as a worker
+// would on its next turn.
+class ManualPool : public dataplane::node::WorkerPool {
  public:
+  ManualPool() { dataplane::node::CurrentWorker() = &state; }
+  ~ManualPool() override { dataplane::node::CurrentWorker() = nullptr; }
   size_t size() const override { return 1; }
-  void Post(size_t, std::function<void(dataplane::node::WorkerState&)> fn) override { fn(state); }
+  void Post(size_t, std::function<void(dataplane::node::WorkerState&)> fn) override {
+    queue.push_back(std::move(fn));
+  }
+  // Runs what was posted, and what that posts, until nothing is left.
+  void Drain() {
+    while (!queue.empty()) {
+      auto fn = std::move(queue.front());
+      queue.pop_front();
+      fn(state);
+    }
+  }
   dataplane::node::WorkerState state;
+  std::deque<std::function<void(dataplane::node::WorkerState&)>> queue;
 };
 
+// A node on the `local` bus, as `make run` starts it, without sockets or threads.
 class NodeFixture {
  public:
   struct Client {
@@ -70,12 +86,15 @@ class NodeFixture {
     config.user_authentication_timeout = 30;
     store = *apps::MemoryAppStore::Create({std::move(app)});
     node = std::make_unique<dataplane::node::NodeContext>(config, *store);
-    adapter = std::make_unique<dataplane::adapter::LocalAdapter>(pool, node->channels,
-                                                                 node->presence, node->connections);
+    node->workers = &pool;
+    adapter = std::make_unique<dataplane::adapter::HorizontalAdapter>(
+        config, *node, pool, std::make_unique<bus::local::LocalTransport>(hub),
+        dataplane::adapter::NodeInfo{});
     node->adapter = adapter.get();
   }
   ~NodeFixture() {
     for (Client& c : clients) c.connection.reset();
+    pool.Drain();
   }
 
   // A registered, opened connection of the default app with `socket_id`.
@@ -90,9 +109,10 @@ class NodeFixture {
 
   config::Config config;
   std::unique_ptr<apps::MemoryAppStore> store;
-  InlinePool pool;
+  ManualPool pool;
+  bus::local::LocalHub hub;
   std::unique_ptr<dataplane::node::NodeContext> node;
-  std::unique_ptr<dataplane::adapter::LocalAdapter> adapter;
+  std::unique_ptr<dataplane::adapter::HorizontalAdapter> adapter;
   std::list<Client> clients;  // stable addresses
   dataplane::connection::Connection::Clock::time_point now{};
 };

@@ -62,7 +62,7 @@ void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
   c.node().adapter->Broadcast(
       app.id, channel,
       protocol::MakeShared(protocol::ClientEventFrame(frame.event, channel, data_json, user_id)),
-      c.socket_id());
+      c.socket_id(), nullptr);
 }
 
 }  // namespace sockudo::dataplane::connection::handlers

@@ -50,12 +50,16 @@ void HandleSignin(Connection& c, const protocol::InboundFrame& frame) {
       }
     }
   }
-  const std::vector<std::string> watched = user.watchlist;
+  std::vector<std::string> watched = user.watchlist;
   c.SignIn(std::move(user));
   c.Send(protocol::SigninSuccessFrame(user_data));
   if (app.enable_watchlist_events && !watched.empty()) {
-    auto status = c.node().users.Status(app.id, watched);
-    c.Send(protocol::WatchlistEventsFrame(status.online, status.offline));
+    c.node().adapter->GetWatchlistStatus(
+        app.id, std::move(watched), [handle = c.handle()](adapter::WatchlistStatus status) {
+          handle.Resume([status = std::move(status)](Connection& c) {
+            c.Send(protocol::WatchlistEventsFrame(status.online, status.offline));
+          });
+        });
   }
 }
 

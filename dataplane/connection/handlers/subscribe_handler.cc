@@ -60,6 +60,16 @@ std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c
   return member;
 }
 
+// Cache channels: the last event, or pusher:cache_miss (spec/pusher-protocol.md §9).
+void SendCacheReplay(Connection& c, const std::string& channel, protocol::ChannelTraits traits) {
+  if (!traits.cache) return;
+  if (auto cached = c.node().cache.Get(c.app().id, channel)) {
+    c.Send(protocol::ChannelEventFrame(cached->event, channel, cached->data));
+  } else {
+    c.Send(protocol::CacheMissFrame(channel));
+  }
+}
+
 }  // namespace
 
 void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
@@ -134,46 +144,46 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
 
   // Re-subscribing keeps the first identity and repeats the success frame.
   const Connection::Subscription* existing = c.FindSubscription(channel);
+  if (existing != nullptr && existing->pending) return;  // the first subscribe is still answering
   if (existing != nullptr && member.has_value()) {
     member->key = existing->member_key;
     member->user_id_json = existing->user_id_json;
   }
-
-  std::string success_data = "{}";
-  bool new_member = false;
-  if (member.has_value()) {
-    // 6: presence capacity, decided atomically with the join.
-    auto joined = c.node().presence.Join(app.id, channel, c.socket_id(), *member,
-                                         app.PresenceMembersLimit(limits));
-    if (joined.full) {
-      return Reject(c, channel,
-                    {"LimitReached",
-                     "The maximum number of members in this channel has been reached.", 4100});
-    }
-    new_member = joined.new_member;
-    success_data = std::move(joined.subscription_data);
+  if (!member.has_value()) {
+    if (existing == nullptr) c.AddSubscription(channel, {traits, "", ""});
+    if (traits.RequiresAuth()) c.MarkAuthorized();
+    c.Send(protocol::SubscriptionSucceededFrame(channel, "{}"));
+    return SendCacheReplay(c, channel, traits);
   }
+
+  // 6: presence. The socket is a member from now on (its close runs the leave flow), and enters
+  // the channel's indices once the adapter has checked the member limit cluster-wide and sent
+  // member_added to the others.
   if (existing == nullptr) {
-    Connection::Subscription sub{traits, member ? member->key : "",
-                                 member ? member->user_id_json : ""};
-    c.AddSubscription(channel, std::move(sub));
+    c.AddSubscription(channel, {traits, member->key, member->user_id_json, /*pending=*/true});
   }
-  if (traits.RequiresAuth()) c.MarkAuthorized();
-
-  c.Send(protocol::SubscriptionSucceededFrame(channel, success_data));
-  if (new_member) {
-    c.node().adapter->Broadcast(app.id, channel,
-                                protocol::MakeShared(protocol::MemberAddedFrame(
-                                    channel, member->user_id_json, member->user_info_json)),
-                                c.socket_id());
-  }
-  if (traits.cache) {
-    if (auto cached = c.node().cache.Get(app.id, channel)) {
-      c.Send(protocol::ChannelEventFrame(cached->event, channel, cached->data));
-    } else {
-      c.Send(protocol::CacheMissFrame(channel));
-    }
-  }
+  adapter::PresenceJoin join{app.id,
+                             channel,
+                             c.socket_id(),
+                             member->key,
+                             member->user_id_json,
+                             member->user_info_json,
+                             app.PresenceMembersLimit(limits)};
+  c.node().adapter->JoinPresence(join, [handle = c.handle(), channel,
+                                        traits](adapter::PresenceJoinAnswer answer) {
+    handle.Resume([channel, traits, answer = std::move(answer)](Connection& c) {
+      if (answer.full) {
+        c.RemoveSubscription(channel, /*member_gone=*/true);
+        return Reject(c, channel,
+                      {"LimitReached",
+                       "The maximum number of members in this channel has been reached.", 4100});
+      }
+      c.CommitSubscription(channel);
+      c.MarkAuthorized();
+      c.Send(protocol::SubscriptionSucceededFrame(channel, answer.subscription_data));
+      SendCacheReplay(c, channel, traits);
+    });
+  });
 }
 
 }  // namespace sockudo::dataplane::connection::handlers

@@ -32,23 +32,37 @@ void HandleBatchEvents(const ApiCall& call, Respond respond) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!events.empty() && !CheckRate(call, true, cost, respond, headers)) return;
 
-  for (const EventToPublish& event : events) Publish(call.node, *call.app, event);
-  if (!any_info) {
-    HttpResponse r = JsonOk("{}");
-    r.headers = std::move(headers);
-    return respond(std::move(r));
-  }
-  auto gather =
-      Gather<base::Json>::Create(events.size(), [headers, respond](std::vector<base::Json> infos) {
-        base::Json out = {{"batch", base::Json::array()}};
-        for (base::Json& info : infos) out["batch"].push_back(std::move(info));
-        HttpResponse r = JsonOk(base::Dump(out));
-        r.headers = headers;
-        respond(std::move(r));
+  // Published in array order; answered once the bus has them all (503 if it failed one).
+  auto shared = std::make_shared<const std::vector<EventToPublish>>(std::move(events));
+  auto published = Gather<absl::Status>::Create(
+      shared->size(),
+      [node = &call.node, app_id = call.app->id, shared, any_info, headers = std::move(headers),
+       respond = std::move(respond)](std::vector<absl::Status> statuses) {
+        for (const absl::Status& s : statuses) {
+          if (!s.ok()) return respond(PublishUnavailable());
+        }
+        if (!any_info) {
+          HttpResponse r = JsonOk("{}");
+          r.headers = headers;
+          return respond(std::move(r));
+        }
+        const std::vector<EventToPublish>& events = *shared;
+        auto gather = Gather<base::Json>::Create(
+            events.size(), [headers, respond](std::vector<base::Json> infos) {
+              base::Json out = {{"batch", base::Json::array()}};
+              for (base::Json& info : infos) out["batch"].push_back(std::move(info));
+              HttpResponse r = JsonOk(base::Dump(out));
+              r.headers = headers;
+              respond(std::move(r));
+            });
+        for (size_t i = 0; i < events.size(); ++i) {
+          ChannelInfoAttributes(*node, app_id, events[i].channels.front(), events[i].info,
+                                [gather, i](base::Json v) { gather->Set(i, std::move(v)); });
+        }
       });
-  for (size_t i = 0; i < events.size(); ++i) {
-    ChannelInfoAttributes(call.node, call.app->id, events[i].channels.front(), events[i].info,
-                          [gather, i](base::Json v) { gather->Set(i, std::move(v)); });
+  for (size_t i = 0; i < shared->size(); ++i) {
+    Publish(call.node, *call.app, (*shared)[i],
+            [published, i](absl::Status s) { published->Set(i, std::move(s)); });
   }
 }
 

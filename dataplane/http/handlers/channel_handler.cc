@@ -25,7 +25,9 @@ void HandleChannel(const ApiCall& call, const std::string& channel, Respond resp
   std::optional<cache::CachedEvent> cached;
   if (want_cache && traits.cache) cached = call.node.cache.Get(call.app->id, channel);
   call.node.adapter->GetChannel(
-      call.app->id, channel, [traits, cached, headers, respond](adapter::ChannelCounts counts) {
+      call.app->id, channel,
+      [traits, cached, headers, respond](adapter::Answer<adapter::ChannelCounts> answer) {
+        const adapter::ChannelCounts& counts = answer.value;
         base::Json out = {{"occupied", counts.subscription_count > 0},
                           {"subscription_count", counts.subscription_count}};
         if (traits.IsPresence()) out["user_count"] = counts.user_count;

@@ -12,20 +12,21 @@ void HandleChannelUsers(const ApiCall& call, const std::string& channel, Respond
           protocol::NameCheck::kOk) {
     return respond(JsonError(400, "The channel must be a presence channel."));
   }
-  call.node.adapter->GetPresenceMembers(call.app->id, channel,
-                                        [headers, respond](std::vector<std::string> ids) {
-                                          // Member ids are stored as JSON values so numbers stay
-                                          // numbers.
-                                          std::string body = "{\"users\":[";
-                                          for (size_t i = 0; i < ids.size(); ++i) {
-                                            if (i > 0) body.push_back(',');
-                                            body += "{\"id\":" + ids[i] + "}";
-                                          }
-                                          body += "]}";
-                                          HttpResponse r = JsonOk(std::move(body));
-                                          r.headers = headers;
-                                          respond(std::move(r));
-                                        });
+  call.node.adapter->GetPresenceMembers(
+      call.app->id, channel, [headers, respond](adapter::Answer<std::vector<std::string>> answer) {
+        const std::vector<std::string>& ids = answer.value;
+        // Member ids are stored as JSON values so numbers stay
+        // numbers.
+        std::string body = "{\"users\":[";
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (i > 0) body.push_back(',');
+          body += "{\"id\":" + ids[i] + "}";
+        }
+        body += "]}";
+        HttpResponse r = JsonOk(std::move(body));
+        r.headers = headers;
+        respond(std::move(r));
+      });
 }
 
 }  // namespace sockudo::dataplane::http::handlers

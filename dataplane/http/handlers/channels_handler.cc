@@ -20,9 +20,9 @@ void HandleChannels(const ApiCall& call, Respond respond) {
     return respond(JsonError(400, "user_count is only available with filter_by_prefix=presence-"));
   }
   call.node.adapter->GetChannels(
-      call.app->id, prefix,
-      [want_users, headers,
-       respond](std::vector<std::pair<std::string, adapter::ChannelCounts>> list) {
+      call.app->id, prefix, want_users,
+      [want_users, headers, respond](adapter::Answer<adapter::ChannelList> answer) {
+        const adapter::ChannelList& list = answer.value;
         base::Json channels = base::Json::object();
         for (const auto& [name, counts] : list) {
           base::Json entry = {{"occupied", true},

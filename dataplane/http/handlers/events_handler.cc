@@ -10,30 +10,38 @@ namespace sockudo::dataplane::http::handlers {
 void HandleEvents(const ApiCall& call, Respond respond) {
   auto validated = ValidateEvent(*call.app, call.node.config.limits, call.body);
   if (auto* error = std::get_if<HttpResponse>(&validated)) return respond(std::move(*error));
-  const EventToPublish event = std::get<EventToPublish>(std::move(validated));
+  auto shared =
+      std::make_shared<const EventToPublish>(std::get<EventToPublish>(std::move(validated)));
+  const EventToPublish& event = *shared;
   std::vector<std::pair<std::string, std::string>> headers;
   if (!CheckRate(call, true, static_cast<int64_t>(event.channels.size()), respond, headers)) return;
 
-  Publish(call.node, *call.app, event);
-  if (event.info.empty()) {
-    HttpResponse r = JsonOk(R"({"ok":true})");
-    r.headers = std::move(headers);
-    return respond(std::move(r));
-  }
-  auto gather = Gather<base::Json>::Create(
-      event.channels.size(),
-      [channels = event.channels, headers, respond](std::vector<base::Json> infos) {
-        base::Json out = {{"channels", base::Json::object()}};
-        for (size_t i = 0; i < channels.size(); ++i)
-          out["channels"][channels[i]] = std::move(infos[i]);
-        HttpResponse r = JsonOk(base::Dump(out));
-        r.headers = headers;
-        respond(std::move(r));
-      });
-  for (size_t i = 0; i < event.channels.size(); ++i) {
-    ChannelInfoAttributes(call.node, call.app->id, event.channels[i], event.info,
-                          [gather, i](base::Json v) { gather->Set(i, std::move(v)); });
-  }
+  // Answer once the bus has the event (or failed to take it: 503), then with the info asked for.
+  Publish(call.node, *call.app, event,
+          [node = &call.node, app_id = call.app->id, shared, headers = std::move(headers),
+           respond = std::move(respond)](absl::Status published) mutable {
+            const EventToPublish& event = *shared;
+            if (!published.ok()) return respond(PublishUnavailable());
+            if (event.info.empty()) {
+              HttpResponse r = JsonOk(R"({"ok":true})");
+              r.headers = std::move(headers);
+              return respond(std::move(r));
+            }
+            auto gather = Gather<base::Json>::Create(
+                event.channels.size(),
+                [channels = event.channels, headers, respond](std::vector<base::Json> infos) {
+                  base::Json out = {{"channels", base::Json::object()}};
+                  for (size_t i = 0; i < channels.size(); ++i)
+                    out["channels"][channels[i]] = std::move(infos[i]);
+                  HttpResponse r = JsonOk(base::Dump(out));
+                  r.headers = headers;
+                  respond(std::move(r));
+                });
+            for (size_t i = 0; i < event.channels.size(); ++i) {
+              ChannelInfoAttributes(*node, app_id, event.channels[i], event.info,
+                                    [gather, i](base::Json v) { gather->Set(i, std::move(v)); });
+            }
+          });
 }
 
 }  // namespace sockudo::dataplane::http::handlers

@@ -29,8 +29,9 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
     if (draining) {
       respond(Health(503, "DRAINING"));
     } else {
-      // The local adapter, memory cache and memory app store cannot fail; an app must exist.
-      respond(node.apps.All().empty() ? Health(503, "ERROR") : Health(200, "OK"));
+      // The bus must be up (the memory cache and app store cannot fail); an app must exist.
+      const bool healthy = !node.apps.All().empty() && node.adapter->Healthy();
+      respond(healthy ? Health(200, "OK") : Health(503, "ERROR"));
     }
   } else if (path.rfind("/up/", 0) == 0) {
     auto app = node.apps.FindById(path.substr(4));
@@ -54,6 +55,7 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
                          {"percent", total > 0 ? used * 100.0 / total : 0.0}}}};
     respond(JsonOk(base::Dump(body)));
   } else if (path == "/metrics" && request.metrics_listener && node.config.metrics.enabled) {
+    const adapter::ClusterMetrics cluster = node.adapter->Metrics();
     const std::vector<metrics::NodeGauge> gauges = {
         {"subscriptions", "Channel subscriptions on this node",
          static_cast<int64_t>(node.channels.TotalSubscriptions())},
@@ -64,6 +66,28 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
         {"inbound_buffered_bytes",
          "Bytes held for partially received messages and request bodies (max_inbound_buffer_mb)",
          static_cast<int64_t>(node.inbound_buffers.used())},
+        {"cluster_nodes", "Live nodes as seen by this node (peers + 1)", cluster.cluster_nodes},
+        {"cluster_bus_healthy", "1 when the bus is connected and subscribed",
+         cluster.bus_healthy ? 1 : 0},
+        {"cluster_dead_nodes_total", "Dead nodes cleaned up by this node as leader",
+         cluster.dead_nodes_cleaned, "counter"},
+        {"horizontal_adapter_sent_requests", "Requests published to peers", cluster.requests_sent,
+         "counter"},
+        {"horizontal_adapter_received_requests", "Requests processed from peers",
+         cluster.requests_received, "counter"},
+        {"horizontal_adapter_resolved_promises", "Requests that got every expected response",
+         cluster.requests_resolved, "counter"},
+        {"horizontal_adapter_uncomplete_promises", "Requests that hit their deadline",
+         cluster.requests_uncomplete, "counter"},
+        {"horizontal_adapter_received_broadcasts", "Broadcasts received from peers",
+         cluster.broadcasts_received, "counter"},
+        {"horizontal_transport_messages_dropped_total",
+         "Bus messages dropped: unparsable, pipeline overflow, failed publishes",
+         cluster.transport_dropped, "counter"},
+        {"horizontal_transport_reconnections_total", "Bus subscriber reconnections",
+         cluster.transport_reconnections, "counter"},
+        {"horizontal_transport_queue_depth", "Broadcasts waiting in the bus publish pipeline",
+         cluster.transport_queue_depth},
     };
     HttpResponse r = Text(
         200, node.metrics.RenderPrometheus(node.config.metrics.prefix, node.config.port, gauges));

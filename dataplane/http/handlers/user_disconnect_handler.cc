@@ -10,8 +10,15 @@ void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int c
   const char* message = code == protocol::close_code::kUnauthorized
                             ? protocol::close_message::kTerminated
                             : protocol::close_message::kForceReconnect;
-  call.node.adapter->DisconnectUser(call.app->id, user_id, code, message);
-  respond(JsonOk(R"({"ok":true})"));
+  // Best effort across nodes (spec/cluster.md §6.2): only a request that could not be sent
+  // fails the call.
+  call.node.adapter->DisconnectUser(
+      call.app->id, user_id, code, message, [respond = std::move(respond)](absl::Status sent) {
+        if (!sent.ok()) {
+          return respond(JsonError(503, "The other nodes could not be reached. Try again."));
+        }
+        respond(JsonOk(R"({"ok":true})"));
+      });
 }
 
 }  // namespace sockudo::dataplane::http::handlers
