@@ -30,30 +30,44 @@ function tcpExchange(port, text, done, timeoutMs = 1000) {
   });
 }
 
-function spawnBroker(binary, args, what) {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// A broker process that can be killed and started again on the same port (same arguments), as
+// an operator restarting it would. `probe` resolves truthy once it answers.
+function spawnBroker(binary, args, what, probe) {
+  let child;
   let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
   let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(); }));
-  return {
-    child,
+  let exitPromise;
+  const launch = () => {
+    exited = null;
+    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(); }));
+  };
+  const whenUp = () => waitFor(async () => {
+    if (exited) throw new Error(`${what} exited (${JSON.stringify(exited)}):\n${output}`);
+    try { return await probe(); } catch (_) { return false; }
+  }, { timeoutMs: 10000, what: `${what} to answer` });
+  const broker = {
     output: () => output,
     exited: () => exited,
+    pid: () => child.pid,
     async stop() {
       if (!exited) {
         child.kill('SIGKILL');
         await exitPromise;
       }
     },
-    async whenUp(probe) {
-      await waitFor(async () => {
-        if (exited) throw new Error(`${what} exited (${JSON.stringify(exited)}):\n${output}`);
-        try { return await probe(); } catch (_) { return false; }
-      }, { timeoutMs: 10000, what: `${what} to answer` });
+    async start() {
+      launch();
+      await whenUp();
+    },
+    async restart() {
+      await broker.stop();
+      await broker.start();
     },
   };
+  return broker;
 }
 
 // redis-server without persistence; `url` is what REDIS_URL takes.
@@ -62,18 +76,20 @@ async function startRedis() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-redis-'));
   const broker = spawnBroker(which('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']),
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    `redis-server on port ${port}`);
-  await broker.whenUp(async () => /\+PONG/.test(await tcpExchange(port, 'PING\r\n', (d) => d.includes('\r\n'))));
-  return { ...broker, port, url: `redis://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'redis', REDIS_URL: `redis://127.0.0.1:${port}` } };
+    `redis-server on port ${port}`,
+    async () => /\+PONG/.test(await tcpExchange(port, 'PING\r\n', (d) => d.includes('\r\n'))));
+  await broker.start();
+  return Object.assign(broker, { port, url: `redis://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'redis', REDIS_URL: `redis://127.0.0.1:${port}` } });
 }
 
 // nats-server on loopback; `url` is what NATS_SERVERS takes.
 async function startNats() {
   const port = await freePort();
   const broker = spawnBroker(which('nats-server', ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']),
-    ['-a', '127.0.0.1', '-p', String(port)], `nats-server on port ${port}`);
-  await broker.whenUp(async () => /^INFO /.test(await tcpExchange(port, '', (d) => d.includes('\r\n'))));
-  return { ...broker, port, url: `nats://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'nats', NATS_SERVERS: `nats://127.0.0.1:${port}` } };
+    ['-a', '127.0.0.1', '-p', String(port)], `nats-server on port ${port}`,
+    async () => /^INFO /.test(await tcpExchange(port, '', (d) => d.includes('\r\n'))));
+  await broker.start();
+  return Object.assign(broker, { port, url: `nats://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'nats', NATS_SERVERS: `nats://127.0.0.1:${port}` } });
 }
 
 const BROKERS = { redis: startRedis, nats: startNats };

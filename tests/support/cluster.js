@@ -19,13 +19,13 @@ async function metricValue(node, name) {
 }
 
 // Starts the broker of `driver` and `nodes` sockudo-node processes on it; `env` is added to every
-// node's environment. Resolves once every node sees all the others (cluster_nodes gauge), so a
+// node's environment, `config` (an object) is every node's config file. Resolves once every node sees all the others (cluster_nodes gauge), so a
 // test never races the first heartbeat.
-async function startCluster({ driver, nodes = 2, env = {} }) {
+async function startCluster({ driver, nodes = 2, env = {}, config = null }) {
   const broker = await BROKERS[driver]();
   const cluster = { driver, broker, nodes: [], env: { ...FAST_HEALTH, ...broker.env, ...env } };
   cluster.addNode = async (extra = {}) => {
-    const node = await startServer({ env: { ...cluster.env, ...extra } });
+    const node = await startServer({ env: { ...cluster.env, ...extra }, config });
     cluster.nodes.push(node);
     return node;
   };

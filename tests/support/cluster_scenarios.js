@@ -6,6 +6,11 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startCluster, killNode, metricValue } = require('./cluster');
 const { client, serverSdk, once, connected, subscribed, waitFor } = require('./pusher_clients');
+const { httpRequest } = require('./wait');
+
+// The Pusher error code of a pusher-js connection error (it arrives wrapped when the server closes
+// the socket right after the pusher:error).
+const errorCode = (e) => (e.data && e.data.code) || (e.error && e.error.data && e.error.data.code);
 
 function defineClusterTests(driver, { nodes = 3 } = {}) {
   let cluster;
@@ -15,7 +20,11 @@ function defineClusterTests(driver, { nodes = 3 } = {}) {
     clients.push(c);
     return c;
   };
-  before(async () => { cluster = await startCluster({ driver, nodes }); });
+  const config = { app_manager: { array: { apps: [
+    { id: 'app-id', key: 'app-key', secret: 'app-secret', enable_client_messages: true },
+    { id: 'quota', key: 'quota-key', secret: 'quota-secret', max_connections: 2 },
+  ] } } };
+  before(async () => { cluster = await startCluster({ driver, nodes, config }); });
   after(async () => {
     for (const c of clients) c.disconnect();
     if (cluster) await cluster.stop();
@@ -127,7 +136,43 @@ function defineClusterTests(driver, { nodes = 3 } = {}) {
     const closed = [u1, u2].map((c) => new Promise((resolve) => c.connection.bind('error', (e) => resolve(e))));
     const res = await sdk(0).post({ path: '/users/carol/terminate_connections', body: {} });
     assert.equal(res.status, 200);
-    for (const e of await Promise.all(closed)) assert.equal(e.data.code, 4009);
+    for (const e of await Promise.all(closed)) assert.equal(errorCode(e), 4009);
+  });
+
+  test(`${driver}: events sent to a user reach its connections on other nodes`, async () => {
+    const hal = open(node(2), { user: { id: 'hal' } });
+    await connected(hal);
+    hal.signin();
+    await waitFor(() => hal.user.serverToUserChannel && hal.user.serverToUserChannel.subscribed,
+      { what: 'the #server-to-user channel' });
+    const note = new Promise((resolve) => hal.user.bind('note', resolve));
+    assert.equal((await sdk(0).sendToUser('hal', 'note', { text: 'hi' })).status, 200);
+    assert.deepEqual(await note, { text: 'hi' });
+  });
+
+  test(`${driver}: the app connection quota counts every node`, async () => {
+    const quotaSdk = (i) => serverSdk(node(i), { appId: 'quota', key: 'quota-key', secret: 'quota-secret' });
+    const q1 = open(node(0), { key: 'quota-key', sdk: quotaSdk(0) });
+    const q2 = open(node(1), { key: 'quota-key', sdk: quotaSdk(1) });
+    await Promise.all([connected(q1), connected(q2)]);
+    const q3 = open(node(2), { key: 'quota-key', sdk: quotaSdk(2) });
+    const refused = await new Promise((resolve) => q3.connection.bind('error', (e) => {
+      const code = errorCode(e);
+      if (code) resolve(code);
+    }));
+    assert.equal(refused, 4004);
+    q3.disconnect();
+    // A slot freed on one node is usable on another.
+    q1.disconnect();
+    await waitFor(async () => {
+      const q4 = client(node(2), { key: 'quota-key', sdk: quotaSdk(2) });
+      const code = await new Promise((resolve) => {
+        q4.connection.bind('connected', () => resolve(0));
+        q4.connection.bind('error', (e) => { if (errorCode(e)) resolve(errorCode(e)); });
+      });
+      q4.disconnect();
+      return code === 0;
+    }, { what: 'the freed slot to be usable on another node' });
   });
 
   test(`${driver}: a node killed with a member still connected is cleaned up after node_timeout`, async () => {
@@ -152,9 +197,62 @@ function defineClusterTests(driver, { nodes = 3 } = {}) {
 
   test(`${driver}: /up reports the bus, metrics count the peers`, async () => {
     for (const n of cluster.nodes.filter((x) => !x.exited())) {
+      assert.equal((await httpRequest({ port: n.port, path: '/up' })).status, 200);
       assert.equal(await metricValue(n, 'sockudo_cluster_bus_healthy'), 1);
       assert.equal(await metricValue(n, 'sockudo_cluster_nodes'), cluster.nodes.filter((x) => !x.exited()).length);
     }
+  });
+
+  // Last: it takes the broker away from every node.
+  test(`${driver}: the broker restarts: nodes reconnect, resubscribe and deliver again by themselves`, async () => {
+    const live = cluster.nodes.filter((x) => !x.exited());
+    const [a, b] = [open(live[0]), open(live[1])];
+    const [{ channel: chA }, { channel: chB }] = await Promise.all([subscribed(a, 'outage'), subscribed(b, 'outage')]);
+    const seenA = [];
+    const seenB = [];
+    chA.bind('e', (d) => seenA.push(d.n));
+    chB.bind('e', (d) => seenB.push(d.n));
+    const ivy = open(live[1], { presence: { user_id: 'ivy' } });
+    await subscribed(ivy, 'presence-outage');
+    const publish = async (i, n) => {
+      try { return (await sdk(i).trigger('outage', 'e', { n })).status; } catch (e) { return e.status; }
+    };
+    assert.equal(await publish(0, 0), 200);
+    await waitFor(() => seenB.includes(0), { what: 'the event before the outage' });
+
+    await cluster.broker.stop();
+    await waitFor(async () => (await httpRequest({ port: live[0].port, path: '/up' })).status === 503,
+      { what: '/up to report the lost bus' });
+    // While the bus is down a publish either goes out later (200: it must arrive) or answers 503
+    // (it could not go out; local subscribers already had it).
+    const during = [await publish(0, 1), await publish(0, 2)];
+    for (const status of during) assert.ok(status === 200 || status === 503, `status ${status}`);
+    if (driver.startsWith('redis')) assert.ok(during.includes(503), `a redis publish while down answers 503 (${during})`);
+
+    await cluster.broker.start();
+    for (const n of live) {
+      await waitFor(async () => (await httpRequest({ port: n.port, path: '/up' })).status === 200,
+        { timeoutMs: 15000, what: `/up on port ${n.port} after the broker came back` });
+    }
+    await cluster.waitForPeers(live.length);
+    assert.equal(await publish(0, 3), 200);
+    assert.equal(await publish(1, 4), 200);
+    await waitFor(() => seenB.includes(3) && seenA.includes(4), { what: 'events after the restart' });
+    for (let i = 0; i < during.length; i++) {
+      if (during[i] === 200) await waitFor(() => seenB.includes(i + 1), { what: `event ${i + 1} answered 200 during the outage` });
+    }
+    // Local subscribers got everything once; nothing arrived twice anywhere.
+    assert.deepEqual([...seenA].sort(), [0, 1, 2, 3, 4]);
+    assert.equal(new Set(seenB).size, seenB.length, `no duplicate on b: ${seenB}`);
+    // Presence heals (spec/cluster.md §8.6): every node sees ivy again, and only ivy.
+    for (let i = 0; i < live.length; i++) {
+      await waitFor(async () => {
+        const users = await (await sdk(i).get({ path: '/channels/presence-outage/users' })).json();
+        return JSON.stringify(users.users.map((u) => u.id)) === '["ivy"]';
+      }, { what: `node ${i} to list ivy after the resync` });
+    }
+    const reconnects = await Promise.all(live.map((n) => metricValue(n, 'sockudo_horizontal_transport_reconnections_total')));
+    assert.ok(reconnects.every((r) => r >= 1), `every node counted its reconnection (${reconnects})`);
   });
 }
 

@@ -471,6 +471,11 @@ void NatsTransport::PublishTo(const std::string& subject, const char* reply,
     std::shared_lock lock(conn_mu_);
     if (nc_ == nullptr || phase_.load() != Phase::kRunning) {
       status = absl::FailedPreconditionError("nats transport is not running");
+    } else if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) {
+      // No reconnect buffering: the restarted server knows none of the peers' subscriptions
+      // until they reconnect too, so a buffered message would be flushed into the void while its
+      // publisher was told it went out. Fail now; the HTTP publish answers 503.
+      status = absl::UnavailableError(absl::StrCat("nats: not connected, ", subject, " not sent"));
     } else if (payload.size() > static_cast<size_t>(INT_MAX)) {
       status = absl::InvalidArgumentError("nats: payload too large");
     } else {
@@ -557,6 +562,16 @@ NatsTransport::Stats NatsTransport::stats() const {
   s.closed = closed_events_.load(std::memory_order_relaxed);
   s.errors = errors_.load(std::memory_order_relaxed);
   return s;
+}
+
+std::vector<Transport::EventCount> NatsTransport::events() const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  return {{"connected", connected_events_.load(kRelaxed)},
+          {"disconnected", disconnected_.load(kRelaxed)},
+          {"reconnected", reconnected_.load(kRelaxed)},
+          {"slow_consumer", slow_consumer_events_.load(kRelaxed)},
+          {"closed", closed_events_.load(kRelaxed)},
+          {"error", errors_.load(kRelaxed)}};
 }
 
 // --- nats.c callbacks: library threads. Copy, post to the driver thread, never throw. ---

@@ -24,8 +24,10 @@
 //
 // Threads: Start() and Stop() from the owning thread, never from the driver thread; Publish*,
 // Reply, CountNodes, Post, Healthy and the counters from any thread. Publishes made while nats.c
-// reconnects are buffered by it (8 MiB) and complete OK; once that buffer is full they fail with
-// ResourceExhausted. Publishes outside Start..Stop fail with FailedPrecondition, their Completion
+// reconnects fail at once with Unavailable instead of waiting in nats.c's reconnect buffer: a
+// restarted server does not know the peers' subscriptions until they reconnect as well, so a
+// buffered message could be flushed to nobody after its publisher was told it went out (the
+// HTTP publish answers 503 instead). Publishes outside Start..Stop fail with FailedPrecondition, their Completion
 // then runs on the calling thread (there is no driver thread).
 //
 //   config::NatsAdapterConfig config;
@@ -95,6 +97,7 @@ class NatsTransport : public Transport {
   void Post(std::function<void()> fn) override;
   std::string_view name() const override { return "nats"; }
   Counters counters() const override { return {dropped_messages(), reconnections(), 0}; }
+  std::vector<EventCount> events() const override;
 
   Stats stats() const;
   uint64_t dropped_messages() const { return stats().dropped(); }
