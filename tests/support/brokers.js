@@ -1,7 +1,7 @@
 // Real message brokers for the cluster tests: redis-server and nats-server started on free
 // loopback ports, waited for until they answer, and stopped (only the processes started here).
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -92,6 +92,53 @@ async function startNats() {
   return Object.assign(broker, { port, url: `nats://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'nats', NATS_SERVERS: `nats://127.0.0.1:${port}` } });
 }
 
-const BROKERS = { redis: startRedis, nats: startNats };
+// A real Redis Cluster of three masters (no replicas), formed with `redis-cli --cluster create`.
+// stop() kills the three processes; start() starts them again with their nodes.conf, so the
+// cluster re-forms with the same slots, as after an operator restarts it.
+async function startRedisCluster({ masters = 3 } = {}) {
+  const redisServer = which('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
+  const redisCli = which('redis-cli', ['/usr/bin/redis-cli', '/usr/local/bin/redis-cli']);
+  const nodes = [];
+  for (let i = 0; i < masters; i++) {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-redis-cluster-'));
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'];
+    const broker = spawnBroker(redisServer, args, `redis-server (cluster) on port ${port}`,
+      async () => /\+PONG/.test(await tcpExchange(port, 'PING\r\n', (d) => d.includes('\r\n'))));
+    await broker.start();
+    nodes.push({ port, broker });
+  }
+  const clusterOk = async () => {
+    for (const n of nodes) {
+      const info = await tcpExchange(n.port, 'CLUSTER INFO\r\n', (d) => /cluster_known_nodes:\d+/.test(d));
+      if (!/cluster_state:ok/.test(info) || !new RegExp(`cluster_known_nodes:${masters}\\b`).test(info)) return false;
+    }
+    return true;
+  };
+  const create = spawnSync(redisCli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'],
+    { encoding: 'utf8', timeout: 30000 });
+  if (create.status !== 0) {
+    for (const n of nodes) await n.broker.stop();
+    throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+  }
+  const waitOk = () => waitFor(async () => { try { return await clusterOk(); } catch (_) { return false; } },
+    { timeoutMs: 20000, what: 'the Redis Cluster to be ok' });
+  await waitOk();
+  const seeds = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  return {
+    nodes, seeds,
+    env: { ADAPTER_DRIVER: 'redis-cluster', REDIS_CLUSTER_NODES: seeds },
+    output: () => nodes.map((n) => n.broker.output()).join('\n'),
+    async stop() { for (const n of nodes) await n.broker.stop(); },
+    async start() {
+      for (const n of nodes) await n.broker.start();
+      await waitOk();
+    },
+    async restart() { await this.stop(); await this.start(); },
+  };
+}
 
-module.exports = { startRedis, startNats, BROKERS, tcpExchange };
+const BROKERS = { redis: startRedis, nats: startNats, 'redis-cluster': startRedisCluster };
+
+module.exports = { startRedis, startNats, startRedisCluster, BROKERS, tcpExchange };
