@@ -139,6 +139,14 @@ async function startRedisCluster({ masters = 3 } = {}) {
   };
 }
 
-const BROKERS = { redis: startRedis, nats: startNats, 'redis-cluster': startRedisCluster };
+// The same cluster used with Redis 7 sharded pub/sub (SSUBSCRIBE / SPUBLISH on slot owners).
+async function startShardedRedisCluster() {
+  const cluster = await startRedisCluster();
+  cluster.env = { ...cluster.env, ADAPTER_CLUSTER_USE_SHARDED_PUBSUB: 'true' };
+  return cluster;
+}
+
+const BROKERS = { redis: startRedis, nats: startNats, 'redis-cluster': startRedisCluster,
+                  'redis-cluster-sharded': startShardedRedisCluster };
 
 module.exports = { startRedis, startNats, startRedisCluster, BROKERS, tcpExchange };
