@@ -195,6 +195,28 @@ function defineClusterTests(driver, { nodes = 3 } = {}) {
     assert.ok(after < 10000, `member_removed ${after} ms after the kill`);
   });
 
+  test(`${driver}: a draining node leaves at once: its members go, nobody waits for the timeout`, async () => {
+    const leaver = await cluster.addNode();
+    await cluster.waitForPeers(cluster.nodes.filter((n) => !n.exited()).length);
+    const stayers = cluster.nodes.filter((n) => !n.exited() && n !== leaver);
+    const deadBefore = await Promise.all(stayers.map((n) => metricValue(n, 'sockudo_cluster_dead_nodes_total')));
+    const kim = client(leaver, { presence: { user_id: 'kim' } });
+    const lee = open(node(0), { presence: { user_id: 'lee' } });
+    const { channel: leeRoom } = await subscribed(lee, 'presence-drain');
+    const added = once(leeRoom, 'pusher:member_added');
+    await subscribed(kim, 'presence-drain');
+    assert.equal((await added).data.id, 'kim');
+    const removed = once(leeRoom, 'pusher:member_removed');
+    const closed = new Promise((resolve) => kim.connection.bind('error', (e) => resolve(errorCode(e))));
+    await leaver.stop();  // SIGTERM: drain, exit 0
+    kim.disconnect();
+    assert.equal(await closed, 4200);
+    assert.equal((await removed).data.id, 'kim');
+    await cluster.waitForPeers(stayers.length);
+    const deadAfter = await Promise.all(stayers.map((n) => metricValue(n, 'sockudo_cluster_dead_nodes_total')));
+    assert.deepEqual(deadAfter, deadBefore, 'the leaver said goodbye: no node had to be declared dead');
+  });
+
   test(`${driver}: /up reports the bus, metrics count the peers`, async () => {
     for (const n of cluster.nodes.filter((x) => !x.exited())) {
       assert.equal((await httpRequest({ port: n.port, path: '/up' })).status, 200);
