@@ -158,7 +158,9 @@ std::string EncodeBroadcast(const BroadcastMessage& m) {
   AppendOptString(out, "except_socket_id", m.except_socket_id);
   if (m.timestamp_ms.has_value()) {
     AppendField(out, "timestamp_ms");
-    absl::StrAppend(&out, *m.timestamp_ms);
+    // Shortest round-trip text: StrAppend's six significant digits would turn an epoch
+    // millisecond value into 1.718e+12 (minutes off).
+    out.append(base::Dump(Json(*m.timestamp_ms)));
   }
   out.push_back('}');
   return out;

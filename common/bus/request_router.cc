@@ -26,6 +26,16 @@ RequestRouter::~RequestRouter() {
 
 void RequestRouter::Expect(const std::string& id, size_t expected,
                            std::chrono::milliseconds timeout, EarlyReturn early, Done done) {
+  if (pending_.count(id)) {
+    // A repeated id: the first registration stands (its deadline untouched); this one finishes
+    // at once, incomplete, so that its callback still runs exactly once.
+    if (done) {
+      boost::asio::post(io_, [done = std::move(done), expected] {
+        done(Result{{}, expected, false});
+      });
+    }
+    return;
+  }
   Pending p;
   p.expected = expected;
   p.early = std::move(early);
@@ -35,8 +45,7 @@ void RequestRouter::Expect(const std::string& id, size_t expected,
   p.timer->async_wait([this, id](boost::system::error_code ec) {
     if (!ec) Finish(id, false);
   });
-  auto [it, inserted] = pending_.emplace(id, std::move(p));
-  if (!inserted) return;  // a repeated id: the first registration stands
+  pending_.emplace(id, std::move(p));
   if (expected == 0) {
     boost::asio::post(io_, [this, id] { Finish(id, true); });
   }

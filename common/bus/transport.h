@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -115,6 +116,13 @@ class Transport {
     uint64_t queue_depth = 0;
   };
   virtual Counters counters() const { return {}; }
+  // nats_events_total: connection events by name ("connected", "disconnected", ...) for drivers
+  // that report them (nats); empty otherwise.
+  struct EventCount {
+    std::string_view event;
+    uint64_t count = 0;
+  };
+  virtual std::vector<EventCount> events() const { return {}; }
 };
 
 }  // namespace sockudo::bus

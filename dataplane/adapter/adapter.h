@@ -78,6 +78,8 @@ struct ClusterMetrics {
   int64_t transport_dropped = 0;  // bus payloads dropped: unparsable, overflow, failed publishes
   int64_t transport_reconnections = 0;
   int64_t transport_queue_depth = 0;
+  std::string transport;  // the driver's name: the `transport` label
+  std::vector<std::pair<std::string, int64_t>> transport_events;  // nats_events_total by event
 };
 
 class Adapter {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 #include "dataplane/connection/connection.h"
+#include "dataplane/metrics/cluster_observer.h"
 #include "dataplane/protocol/channel_name.h"
 #include "dataplane/protocol/close_codes.h"
 #include "dataplane/protocol/frame.h"
@@ -164,6 +165,10 @@ ClusterMetrics HorizontalAdapter::Metrics() const {
   m.transport_dropped = stats_.dropped_messages.load() + static_cast<int64_t>(bus.dropped);
   m.transport_reconnections = static_cast<int64_t>(bus.reconnections);
   m.transport_queue_depth = static_cast<int64_t>(bus.queue_depth);
+  m.transport = std::string(transport_->name());
+  for (const auto& e : transport_->events()) {
+    m.transport_events.emplace_back(std::string(e.event), static_cast<int64_t>(e.count));
+  }
   return m;
 }
 
@@ -628,11 +633,17 @@ void HorizontalAdapter::Ask(RequestBody request, bus::RequestRouter::EarlyReturn
     if (!reply_to.empty()) request.reply_to = reply_to;
     auto failed = std::make_shared<bool>(false);
     router_->Expect(id, peers, bus::RequestTimeout(request.request_type, peers, request_timeout_),
-                    std::move(early), [this, done = std::move(done), failed](Result r) {
+                    std::move(early),
+                    [this, done = std::move(done), failed, app_id = request.app_id,
+                     start = Clock::now()](Result r) {
                       (r.complete ? stats_.requests_resolved : stats_.requests_uncomplete)++;
+                      node_.metrics.cluster().RequestSettled(
+                          app_id, r.complete, r.responses.size(),
+                          std::chrono::duration<double, std::milli>(Clock::now() - start).count());
                       done(std::move(r), *failed);
                     });
     stats_.requests_sent++;
+    node_.metrics.cluster().RequestSent(request.app_id);
     transport_->PublishRequest(id, bus::EncodeRequest(request), [this, id, failed](absl::Status s) {
       if (s.ok()) return;
       base::Logger("adapter")->warn("request not published: {}", std::string(s.message()));
@@ -665,6 +676,7 @@ void HorizontalAdapter::OnMessage(bus::Incoming message) {
       } else {
         delivery_.ToChannel(m->app_id, m->channel, frame, except);
       }
+      node_.metrics.cluster().BroadcastDelivered(m->app_id, m->channel, m->timestamp_ms);
       return;
     }
     case bus::Channel::kRequests:
@@ -725,6 +737,7 @@ void HorizontalAdapter::Respond(const std::string& address, ResponseBody respons
 
 void HorizontalAdapter::HandleRequest(RequestBody request, std::string address) {
   stats_.requests_received++;
+  node_.metrics.cluster().RequestReceived(request.app_id);
   ResponseBody resp;
   resp.request_id = request.request_id;
   resp.app_id = request.app_id;
@@ -872,6 +885,9 @@ base::Json HorizontalAdapter::HeartbeatMetadata() {
 }
 
 void HorizontalAdapter::SendHeartbeat(const std::optional<std::string>& to_node) {
+  // Once Stop() has published this node's NodeDead, a heartbeat (the reply to a new node, a
+  // resync) would make peers count it again until node_timeout_ms, or take it for a zombie.
+  if (stopping_) return;
   RequestBody r = NewRequest(RequestType::kHeartbeat, "cluster");
   r.timestamp = WallMillis() / 1000;
   r.user_info = HeartbeatMetadata();

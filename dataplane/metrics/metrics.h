@@ -1,7 +1,10 @@
 // File: metrics.h
 // The node's counters (spec/http-api.md §4) per app, kept as relaxed atomics so the hot path
-// only increments, and rendered as Prometheus text for /metrics. Thread-safe; AppCounters
-// references stay valid for the process lifetime.
+// only increments, the cluster observations of the adapter (ClusterObserver, spec/cluster.md §13),
+// and their Prometheus text for /metrics. The text comes from prometheus-cpp (a Registry whose
+// families are built once, then TextSerializer), fed at scrape time only: nothing on a hot path
+// touches prometheus-cpp (prometheus_exporter.h). Thread-safe; AppCounters references stay valid
+// for the process lifetime.
 #pragma once
 
 #include <array>
@@ -11,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -42,26 +46,47 @@ struct AppCounters {
   }
 };
 
-// A node-wide value rendered as one gauge without labels but the port.
+// A node-wide value read at scrape time, labelled with the port and, when `label` is set, with
+// one more label. Several entries may share a name with different label values.
 struct NodeGauge {
   const char* name;
   const char* help;
   int64_t value;
-  const char* type = "gauge";  // or "counter"
+  const char* type = "gauge";   // or "counter"
+  const char* label = nullptr;  // e.g. "transport", "event"
+  std::string label_value;
 };
+
+class ClusterObserver;
+class PrometheusExporter;
 
 class Metrics {
  public:
+  Metrics();
+  ~Metrics();
+
   // Counters of `app_id`; "" collects what belongs to no app (unknown keys, bad paths).
   AppCounters& ForApp(const std::string& app_id);
+  // Every app seen so far, sorted by id.
+  std::vector<std::pair<std::string, const AppCounters*>> Apps() const;
 
-  // Prometheus text exposition of the per-app counters and of `gauges`.
+  // What the horizontal adapter records (cluster_observer.h).
+  ClusterObserver& cluster() { return *cluster_; }
+  const ClusterObserver& cluster() const { return *cluster_; }
+
+  // Prometheus text exposition of the per-app counters, the cluster observations and `gauges`.
+  // Metric names start with `prefix` (invalid characters become '_'); every sample has
+  // port="<port>".
   std::string RenderPrometheus(const std::string& prefix, int64_t port,
                                const std::vector<NodeGauge>& gauges) const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<AppCounters>> apps_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ClusterObserver> cluster_;
+  // Built on the first scrape (again if the prefix or port changes); scrapes are serialized.
+  mutable std::mutex render_mu_;
+  mutable std::unique_ptr<PrometheusExporter> exporter_ ABSL_GUARDED_BY(render_mu_);
 };
 
 }  // namespace sockudo::dataplane::metrics

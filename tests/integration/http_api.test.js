@@ -265,5 +265,18 @@ test('operational endpoints and metrics', async () => {
   }
   assert.match(metrics.text, /sockudo_connected\{app_id="app-id",port="\d+"\} [1-9]/);
   assert.match(metrics.text, /sockudo_http_calls_received_total\{app_id="app-id",port="\d+",status="400"\} [1-9]/);
+  // The cluster families of spec/cluster.md §13 (the local bus: no request, no peer broadcast yet).
+  for (const [name, type] of [['horizontal_adapter_sent_requests', 'counter'],
+    ['horizontal_adapter_received_requests', 'counter'], ['horizontal_adapter_received_responses', 'counter'],
+    ['horizontal_adapter_resolved_promises', 'counter'], ['horizontal_adapter_uncomplete_promises', 'counter'],
+    ['horizontal_adapter_resolve_time', 'histogram'], ['broadcast_latency_ms', 'histogram'],
+    ['cluster_nodes', 'gauge'], ['cluster_dead_nodes_total', 'counter'],
+    ['horizontal_transport_messages_dropped_total', 'counter'], ['horizontal_transport_reconnections_total', 'counter'],
+    ['horizontal_transport_queue_depth', 'gauge']]) {
+    assert.match(metrics.text, new RegExp(`# HELP sockudo_${name} .+\n# TYPE sockudo_${name} ${type}\n`), name);
+  }
+  assert.match(metrics.text, /\nsockudo_cluster_nodes\{port="\d+"\} 1\n/);
+  assert.match(metrics.text, /\nsockudo_horizontal_transport_queue_depth\{port="\d+",transport="local"\} 0\n/);
+  assert.doesNotMatch(metrics.text, /nats_events_total/);
   await c.close();
 });

@@ -55,8 +55,10 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
                          {"percent", total > 0 ? used * 100.0 / total : 0.0}}}};
     respond(JsonOk(base::Dump(body)));
   } else if (path == "/metrics" && request.metrics_listener && node.config.metrics.enabled) {
+    // Node-wide values; the per-app counters and the adapter's per-app observations come from
+    // node.metrics itself (metrics.h).
     const adapter::ClusterMetrics cluster = node.adapter->Metrics();
-    const std::vector<metrics::NodeGauge> gauges = {
+    std::vector<metrics::NodeGauge> gauges = {
         {"subscriptions", "Channel subscriptions on this node",
          static_cast<int64_t>(node.channels.TotalSubscriptions())},
         {"outbound_queued_messages", "Pusher messages waiting in per-socket outbound queues",
@@ -71,24 +73,20 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
          cluster.bus_healthy ? 1 : 0},
         {"cluster_dead_nodes_total", "Dead nodes cleaned up by this node as leader",
          cluster.dead_nodes_cleaned, "counter"},
-        {"horizontal_adapter_sent_requests", "Requests published to peers", cluster.requests_sent,
-         "counter"},
-        {"horizontal_adapter_received_requests", "Requests processed from peers",
-         cluster.requests_received, "counter"},
-        {"horizontal_adapter_resolved_promises", "Requests that got every expected response",
-         cluster.requests_resolved, "counter"},
-        {"horizontal_adapter_uncomplete_promises", "Requests that hit their deadline",
-         cluster.requests_uncomplete, "counter"},
         {"horizontal_adapter_received_broadcasts", "Broadcasts received from peers",
          cluster.broadcasts_received, "counter"},
         {"horizontal_transport_messages_dropped_total",
          "Bus messages dropped: unparsable, pipeline overflow, failed publishes",
-         cluster.transport_dropped, "counter"},
+         cluster.transport_dropped, "counter", "transport", cluster.transport},
         {"horizontal_transport_reconnections_total", "Bus subscriber reconnections",
-         cluster.transport_reconnections, "counter"},
+         cluster.transport_reconnections, "counter", "transport", cluster.transport},
         {"horizontal_transport_queue_depth", "Broadcasts waiting in the bus publish pipeline",
-         cluster.transport_queue_depth},
+         cluster.transport_queue_depth, "gauge", "transport", cluster.transport},
     };
+    for (const auto& [event, count] : cluster.transport_events) {
+      gauges.push_back(
+          {"nats_events_total", "NATS connection events", count, "counter", "event", event});
+    }
     HttpResponse r = Text(
         200, node.metrics.RenderPrometheus(node.config.metrics.prefix, node.config.port, gauges));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
