@@ -11,6 +11,7 @@ packages=(
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   libhiredis-dev libnats-dev prometheus-cpp-dev
   redis-server redis-tools nats-server
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
 # Node and npm run the end-to-end tests with the real pusher-js and pusher packages.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

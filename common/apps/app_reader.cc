@@ -198,7 +198,9 @@ absl::StatusOr<App> ReadApp(const Json& record) {
     std::vector<std::string> list;
     for (const Json& o : origins) {
       if (!o.is_string()) return FieldError("allowed_origins", "expected an array of strings");
-      SOCKUDO_RETURN_IF_ERROR(ValidateOriginPattern(o.get<std::string>()));
+      if (absl::Status valid = ValidateOriginPattern(o.get<std::string>()); !valid.ok()) {
+        return FieldError("allowed_origins", std::string(valid.message()));
+      }
       list.push_back(o.get<std::string>());
     }
     app.allowed_origins = std::move(list);

@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/apps/app_reader.h"
+#include "common/apps/file/file_app_store.h"
 #include "common/apps/memory/memory_app_store.h"
+#include "common/apps/memory/writable_memory_app_store.h"
 #include "common/base/status_macros.h"
 
 namespace sockudo::apps {
@@ -46,6 +48,21 @@ absl::StatusOr<std::unique_ptr<AppStore>> MakeAppStore(const config::Config& con
     SOCKUDO_ASSIGN_OR_RETURN(auto apps, ReadAppsFile(config.app_manager.file_path));
     SOCKUDO_ASSIGN_OR_RETURN(auto store, MemoryAppStore::Create(std::move(apps)));
     return std::unique_ptr<AppStore>(std::move(store));
+  }
+  return absl::UnimplementedError(
+      absl::StrCat("app_manager.driver: \"", driver, "\" is not available in this build yet"));
+}
+
+absl::StatusOr<std::unique_ptr<WritableAppStore>> MakeWritableAppStore(
+    const config::Config& config) {
+  const std::string& driver = config.app_manager.driver;
+  if (driver == "memory") {
+    SOCKUDO_ASSIGN_OR_RETURN(auto store, WritableMemoryAppStore::FromApps(config.app_manager.apps));
+    return std::unique_ptr<WritableAppStore>(std::move(store));
+  }
+  if (driver == "file") {
+    SOCKUDO_ASSIGN_OR_RETURN(auto store, FileAppStore::Open(config.app_manager.file_path));
+    return std::unique_ptr<WritableAppStore>(std::move(store));
   }
   return absl::UnimplementedError(
       absl::StrCat("app_manager.driver: \"", driver, "\" is not available in this build yet"));

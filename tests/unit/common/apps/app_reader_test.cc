@@ -50,7 +50,7 @@ TEST(AppReaderTest, ErrorsNameTheField) {
   expect_error(R"({"id":"a","key":"k","secret":"s","max_connections":"lots"})", "max_connections");
   expect_error(R"({"id":"a","key":"k","secret":"s","enabled":"perhaps"})", "enabled");
   expect_error(R"({"id":"a","key":"k","secret":"s","allowed_origins":["a*b*"]})",
-               "invalid pattern");
+               "allowed_origins: invalid pattern");
   expect_error(R"({"id":"a/b","key":"k","secret":"s"})", "id");
   expect_error(R"({"id":"a","key":"k","secret":"s","webhooks":[{"url":"x"}]})", "webhooks");
 }

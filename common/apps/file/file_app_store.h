@@ -1,0 +1,42 @@
+// File: file_app_store.h
+// The `file` app store (spec/config.md §7, app_manager.file.path): a JSON array of flat app
+// records (spec/apps.md §1). Read at Open; every write replaces the file atomically (write a
+// temporary file beside it, fsync, rename) before the new set becomes visible, so a crash leaves
+// either the old or the new file. Reload() re-reads it (on SIGHUP); when the file is unreadable or
+// invalid the old set stays and the error is returned. Thread-safe.
+//
+//   SOCKUDO_ASSIGN_OR_RETURN(auto store, FileAppStore::Open("config/apps.json"));
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/apps/memory/writable_memory_app_store.h"
+
+namespace sockudo::apps {
+
+class FileAppStore : public WritableMemoryAppStore {
+ public:
+  // Fails (naming the path) when the file is missing, unreadable or not a valid app array.
+  static absl::StatusOr<std::unique_ptr<FileAppStore>> Open(std::string path);
+
+  // Re-reads the file. On error the current apps stay.
+  absl::Status Reload();
+
+  const std::string& path() const { return path_; }
+
+  // Reads and validates an apps file without opening a store.
+  static absl::StatusOr<std::vector<App>> ReadFile(const std::string& path);
+
+ protected:
+  // WritableMemoryAppStore
+  absl::Status Persist(const Snapshot& next) override;
+
+ private:
+  explicit FileAppStore(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace sockudo::apps

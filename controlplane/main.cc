@@ -1,0 +1,141 @@
+// sockudo-controlplane: flags -> LoadConfig -> app store -> ControlPlane (gRPC + REST).
+// SIGHUP reloads a `file` app store; SIGINT / SIGTERM stop.
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "common/apps/app_store_factory.h"
+#include "common/apps/file/file_app_store.h"
+#include "common/base/logging.h"
+#include "common/config/config_loader.h"
+#include "controlplane/auth/token_authenticator.h"
+#include "controlplane/control_plane.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(Usage: sockudo-controlplane [--config FILE] [--check-config] [--help] [--version]
+
+The sockudo control plane: apps over gRPC (control_plane.grpc_port, default 50051) and REST/JSON
+(control_plane.rest_port, default 8080, routes under /v1/apps). Every call needs
+"Authorization: Bearer <token>" (CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE).
+
+  --config FILE    JSON config file (same format as sockudo-node's)
+  --check-config   load and validate the configuration, print it with secrets masked, exit 0 or 2
+  --help           this text
+  --version        print the version
+)";
+
+int Fail(const std::string& message, int code = 2) {
+  std::cerr << "sockudo-controlplane: " << message << "\n";
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sockudo::config::LoadOptions options;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "sockudo-controlplane " << SOCKUDO_VERSION << "\n";
+      return 0;
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "--config" && i + 1 < argc) {
+      options.config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      options.config_path = arg.substr(9);
+    } else {
+      std::cerr << "sockudo-controlplane: unknown argument \"" << arg << "\"\n\n" << kUsage;
+      return 2;
+    }
+  }
+
+  auto loaded = sockudo::config::LoadConfig(options);
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  const sockudo::config::Config& config = loaded->config;
+  sockudo::base::ConfigureLogging(config.EffectiveLogLevel(), config.logging.format == "json",
+                                  config.logging.include_target);
+  auto log = sockudo::base::Logger("controlplane");
+  for (const std::string& w : loaded->warnings) log->warn("config warning: {}", w);
+
+  // The standalone control plane joins the nodes' bus; `local` is the bus inside one node.
+  if (config.adapter.driver == "local") {
+    return Fail(
+        "adapter.driver=local: a standalone control plane must join the nodes' bus; set "
+        "adapter.driver (ADAPTER_DRIVER) to redis, redis-cluster or nats, or use the control plane "
+        "embedded in sockudo-node");
+  }
+  auto token =
+      sockudo::controlplane::auth::TokenAuthenticator::TokenFromConfig(config.control_plane);
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  if (!token->has_value()) {
+    return Fail(
+        "control_plane.auth_token: a standalone control plane needs a bearer token "
+        "(CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE)");
+  }
+  if (check_only) {
+    std::cout << sockudo::config::PrintConfig(config) << "\n";
+    return 0;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto store = sockudo::apps::MakeWritableAppStore(config);
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+  if (config.app_manager.driver == "memory") {
+    log->warn("app_manager.driver=memory: app changes are lost when the control plane stops");
+  }
+  log->warn("AppChanged is not published on the bus yet: nodes see app changes on their next load");
+
+  sockudo::controlplane::ControlPlaneOptions cp_options{
+      .grpc_host = config.control_plane.grpc_host,
+      .grpc_port = static_cast<int>(config.control_plane.grpc_port),
+      .rest_host = config.control_plane.rest_host,
+      .rest_port = static_cast<int>(config.control_plane.rest_port),
+      .token = **token,
+  };
+  sockudo::controlplane::ControlPlane control_plane(store->get(), cp_options);
+  if (auto st = control_plane.Start(); !st.ok()) return Fail(std::string(st.message()), 1);
+  log->info("listening grpc={}:{} rest=http://{}:{} (apps: {} driver)", cp_options.grpc_host,
+            control_plane.grpc_port(), cp_options.rest_host, control_plane.rest_port(),
+            config.app_manager.driver);
+  std::fflush(stdout);
+
+  auto* file_store = dynamic_cast<sockudo::apps::FileAppStore*>(store->get());
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      if (file_store == nullptr) {
+        log->info("SIGHUP: nothing to reload with app_manager.driver={}",
+                  config.app_manager.driver);
+      } else if (auto st = file_store->Reload(); st.ok()) {
+        log->info("SIGHUP: reloaded {} ({} apps)", file_store->path(), file_store->All().size());
+      } else {
+        log->error("SIGHUP: reload failed, keeping the current apps: {}",
+                   std::string(st.message()));
+      }
+      continue;
+    }
+    log->info("signal {} received: shutting down", sig);
+    break;
+  }
+  control_plane.Stop();
+  log->info("stopped");
+  return 0;
+}

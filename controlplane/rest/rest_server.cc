@@ -1,0 +1,171 @@
+#include "controlplane/rest/rest_server.h"
+
+#include <chrono>
+#include <exception>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "common/base/logging.h"
+
+namespace sockudo::controlplane::rest {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr size_t kBodyLimit = 1 << 20;
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+
+// One connection: read a request, answer it, repeat while keep-alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const RestRouter* router)
+      : stream_(std::move(socket)), router_(router) {
+    boost::system::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
+  }
+
+  void Run() { Read(); }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(kBodyLimit);
+    stream_.expires_after(kReadTimeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      Close();
+      return;
+    }
+    response_ = {};
+    response_.version(11);
+    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::server, "sockudo-controlplane");
+    if (ec) {
+      // Malformed request or body over the limit: answer once and close.
+      const bool too_large = ec == http::error::body_limit;
+      response_.result(too_large ? http::status::payload_too_large : http::status::bad_request);
+      response_.body() =
+          absl::StrCat("{\"error\":{\"code\":", too_large ? 413 : 400, ",\"message\":\"",
+                       too_large ? "body too large" : "malformed HTTP request",
+                       "\",\"status\":\"INVALID_ARGUMENT\"}}");
+      response_.keep_alive(false);
+    } else {
+      auto& req = parser_->get();
+      RestRequest request;
+      request.method = std::string(req.method_string());
+      request.target = std::string(req.target());
+      request.authorization = std::string(req[http::field::authorization]);
+      request.body = std::move(req.body());
+      request.peer = peer_;
+      RestResponse answer = router_->Handle(request);
+      response_.result(answer.status);
+      response_.body() = std::move(answer.body);
+      response_.keep_alive(req.keep_alive());
+    }
+    response_.prepare_payload();
+    http::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    if (ec || !response_.keep_alive()) {
+      Close();
+      return;
+    }
+    Read();
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  const RestRouter* router_;
+  std::string peer_ = "unknown";
+};
+
+}  // namespace
+
+struct RestServer::Impl {
+  explicit Impl(const RestRouter* r) : router(r), acceptor(io) {}
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) Accept();
+        return;
+      }
+      std::make_shared<Session>(std::move(s), router)->Run();
+      Accept();
+    });
+  }
+
+  const RestRouter* router;
+  asio::io_context io{1};
+  tcp::acceptor acceptor;
+  std::thread thread;
+  bool running = false;
+};
+
+RestServer::RestServer(const RestRouter* router) : impl_(std::make_unique<Impl>(router)) {}
+
+RestServer::~RestServer() { Stop(); }
+
+absl::StatusOr<int> RestServer::Start(const std::string& host, int port) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("control_plane.rest_host: ", host));
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("control_plane.rest_port: cannot listen on ", host,
+                                               ":", port, ": ", ec.message()));
+  }
+  const int bound = impl_->acceptor.local_endpoint().port();
+  impl_->Accept();
+  impl_->running = true;
+  impl_->thread = std::thread([this] {
+    try {
+      impl_->io.run();
+    } catch (const std::exception& e) {
+      base::Logger("controlplane")->error("REST listener stopped: {}", e.what());
+    }
+  });
+  return bound;
+}
+
+void RestServer::Stop() {
+  if (!impl_->running) return;
+  impl_->running = false;
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace sockudo::controlplane::rest
