@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -70,10 +69,7 @@ class RedisCluster {
       : options_(std::move(options)), dir_(redis_internal::MakeTempDir("redis-cluster")) {}
   ~RedisCluster() {
     for (auto& node : nodes_) node->child.Kill();
-    if (!dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir_, ignored);
-    }
+    redis_internal::RemoveTempDir(dir_);
   }
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
@@ -85,12 +81,7 @@ class RedisCluster {
     const int total = options_.masters * (1 + options_.replicas);
     if (options_.masters < 1) return absl::InvalidArgumentError("at least one master");
     if (options_.tls) {
-      absl::Status st =
-          redis_internal::RunTool({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", KeyPath(),
-                                   "-out", ca_path(), "-days", "2", "-subj", "/CN=localhost",
-                                   "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"},
-                                  dir_ + "/openssl.log");
+      absl::Status st = redis_internal::MakeCertificate(dir_, ca_path(), KeyPath());
       if (!st.ok()) return st;
     }
     for (int i = 0; i < total; ++i) {
@@ -284,38 +275,16 @@ class RedisCluster {
           node.tls_port = redis_internal::FreePort();
         } while (node.tls_port == node.port || node.tls_port == node.bus_port);
       }
-      std::vector<std::string> args = {options_.binary,
-                                       "--port",
-                                       std::to_string(node.port),
-                                       "--cluster-port",
-                                       std::to_string(node.bus_port),
-                                       "--bind",
-                                       "127.0.0.1",
-                                       "--save",
-                                       "",
-                                       "--appendonly",
-                                       "no",
-                                       "--daemonize",
-                                       "no",
-                                       "--shutdown-timeout",
-                                       "0",
-                                       "--repl-diskless-sync-delay",
-                                       "0",
-                                       "--cluster-enabled",
-                                       "yes",
-                                       "--cluster-config-file",
-                                       absl::StrCat(dir_, "/nodes-", index, "-", attempt, ".conf"),
-                                       "--cluster-node-timeout",
-                                       std::to_string(options_.node_timeout_ms),
-                                       "--dir",
-                                       dir_};
+      std::vector<std::string> args = redis_internal::ServerArgs(options_.binary, node.port, dir_);
+      args.insert(args.end(), {"--cluster-port", std::to_string(node.bus_port), "--cluster-enabled",
+                               "yes", "--cluster-config-file",
+                               absl::StrCat(dir_, "/nodes-", index, "-", attempt, ".conf"),
+                               "--cluster-node-timeout", std::to_string(options_.node_timeout_ms)});
       // Replicas' offsets move (and reach the other nodes) within a second, not ten.
       if (options_.replicas > 0) args.insert(args.end(), {"--repl-ping-replica-period", "1"});
       if (options_.tls) {
-        args.insert(args.end(), {"--tls-port", std::to_string(node.tls_port), "--tls-cert-file",
-                                 ca_path(), "--tls-key-file", KeyPath(), "--tls-ca-cert-file",
-                                 ca_path(), "--tls-auth-clients", "no", "--tls-cluster", "yes",
-                                 "--tls-replication", "yes"});
+        redis_internal::AddTlsArgs(args, node.tls_port, ca_path(), KeyPath());
+        args.insert(args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
       }
       if (options_.password) {
         args.insert(args.end(),

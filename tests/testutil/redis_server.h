@@ -206,10 +206,18 @@ class Child {
   pid_t pid_ = -1;
 };
 
+// A new directory /tmp/sockudo-<what>-XXXXXX ("" when it cannot be made).
 inline std::string MakeTempDir(const char* what) {
   std::string pattern = absl::StrCat("/tmp/sockudo-", what, "-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) return "";
   return pattern;
+}
+
+// Removes `dir` (made by MakeTempDir) and everything in it; "" is a no-op.
+inline void RemoveTempDir(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 inline std::string Tail(const std::string& path, size_t bytes = 2000) {
@@ -249,6 +257,49 @@ inline absl::Status RunTool(const std::vector<std::string>& args, const std::str
   return absl::OkStatus();
 }
 
+// A self-signed certificate for IP 127.0.0.1 and "localhost" in `cert`, its key in `key` (the
+// openssl tool; its output goes to <dir>/openssl.log).
+inline absl::Status MakeCertificate(const std::string& dir, const std::string& cert,
+                                    const std::string& key) {
+  return RunTool(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+       "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"},
+      dir + "/openssl.log");
+}
+
+// What every test redis-server runs with: `binary` on 127.0.0.1:`port` in the foreground, no
+// persistence, no shutdown wait, no diskless-sync delay, files in `dir`.
+inline std::vector<std::string> ServerArgs(const std::string& binary, int port,
+                                           const std::string& dir) {
+  return {binary,
+          "--port",
+          std::to_string(port),
+          "--bind",
+          "127.0.0.1",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--daemonize",
+          "no",
+          "--shutdown-timeout",
+          "0",
+          "--repl-diskless-sync-delay",
+          "0",
+          "--dir",
+          dir};
+}
+
+// Also listen with TLS on `tls_port` (certificate `cert`, which is its own CA, and `key`); no
+// client certificate is asked for.
+inline void AddTlsArgs(std::vector<std::string>& args, int tls_port, const std::string& cert,
+                       const std::string& key) {
+  args.insert(args.end(),
+              {"--tls-port", std::to_string(tls_port), "--tls-cert-file", cert, "--tls-key-file",
+               key, "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"});
+}
+
 }  // namespace redis_internal
 
 class RedisServer {
@@ -283,10 +334,7 @@ class RedisServer {
       : options_(std::move(options)), dir_(redis_internal::MakeTempDir("redis")) {}
   ~RedisServer() {
     child_.Stop();
-    if (!dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir_, ignored);
-    }
+    redis_internal::RemoveTempDir(dir_);
   }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -297,12 +345,7 @@ class RedisServer {
     if (dir_.empty()) return absl::InternalError("no temporary directory");
     if (child_.Alive()) return absl::FailedPreconditionError("redis-server already running");
     if (options_.tls && !std::filesystem::exists(cert_path())) {
-      absl::Status st =
-          redis_internal::RunTool({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key_path(),
-                                   "-out", cert_path(), "-days", "2", "-subj", "/CN=localhost",
-                                   "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"},
-                                  dir_ + "/openssl.log");
+      absl::Status st = redis_internal::MakeCertificate(dir_, cert_path(), key_path());
       if (!st.ok()) return st;
     }
     const bool pick = port_ == 0;
@@ -312,29 +355,9 @@ class RedisServer {
         port_ = redis_internal::FreePort();
         if (options_.tls) tls_port_ = redis_internal::FreePort();
       }
-      std::vector<std::string> args = {options_.binary,
-                                       "--port",
-                                       std::to_string(port_),
-                                       "--bind",
-                                       "127.0.0.1",
-                                       "--save",
-                                       "",
-                                       "--appendonly",
-                                       "no",
-                                       "--daemonize",
-                                       "no",
-                                       "--shutdown-timeout",
-                                       "0",
-                                       "--repl-diskless-sync-delay",
-                                       "0",
-                                       "--dir",
-                                       dir_};
+      std::vector<std::string> args = redis_internal::ServerArgs(options_.binary, port_, dir_);
       if (options_.password) args.insert(args.end(), {"--requirepass", *options_.password});
-      if (options_.tls) {
-        args.insert(args.end(), {"--tls-port", std::to_string(tls_port_), "--tls-cert-file",
-                                 cert_path(), "--tls-key-file", key_path(), "--tls-ca-cert-file",
-                                 cert_path(), "--tls-auth-clients", "no"});
-      }
+      if (options_.tls) redis_internal::AddTlsArgs(args, tls_port_, cert_path(), key_path());
       args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
       status = child_.Spawn(args, log_path());
       if (!status.ok()) return status;
@@ -380,10 +403,7 @@ class RedisSentinel {
   RedisSentinel() : dir_(redis_internal::MakeTempDir("sentinel")) {}
   ~RedisSentinel() {
     child_.Stop();
-    if (!dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir_, ignored);
-    }
+    redis_internal::RemoveTempDir(dir_);
   }
   RedisSentinel(const RedisSentinel&) = delete;
   RedisSentinel& operator=(const RedisSentinel&) = delete;

@@ -45,6 +45,11 @@
 //   health      Healthy() is the subscription state, read without I/O (/up never waits behind
 //               publishes), so there is no separate PING health connection.
 //
+// The driver thread, Start/Stop, the broadcast pipeline and its retries, counters, delivery and
+// health are shared with the redis driver (RedisBusTransport, RedisBusDriver, PublishPipeline);
+// this file is what is specific to Redis Cluster: discovery, routing, redirections and the
+// (sharded) subscriptions.
+//
 // Threads: Start/Stop from the owner's thread (never from the driver thread); Publish*, Reply,
 // CountNodes, Post and the accessors from any thread. Listener calls and Completions run on the
 // driver thread. Start/Stop once each.
@@ -55,81 +60,44 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "common/bus/transport.h"
+#include "common/bus/redis/redis_bus_options.h"
+#include "common/bus/redis/redis_bus_transport.h"
 #include "common/config/config.h"
 
 namespace sockudo::bus::redis_cluster {
 
-class RedisClusterTransport final : public Transport {
+class RedisClusterTransport final : public redis::RedisBusTransport {
  public:
-  // Tunables; the defaults are the spec's values (tests shorten some).
-  struct Options {
-    size_t queue_limit = 10000;                          // broadcast pipeline bound (§5.1)
-    size_t pipeline_window = 1024;                       // broadcasts in flight at once
-    std::chrono::milliseconds startup_timeout{5000};     // §12.6
-    std::chrono::milliseconds connect_timeout{2000};     // per dial (TCP + TLS + AUTH + PING)
-    std::chrono::milliseconds reply_timeout{10000};      // unanswered command breaks a connection
-    std::chrono::milliseconds publish_retry_delay{100};  // doubling (§12.3)
-    std::chrono::milliseconds publish_retry_max_delay{1000};
-    int publish_retries = 3;
+  // Tunables; the defaults are the spec's values (tests shorten some). The shared ones (pipeline,
+  // retries, resubscribe backoff, ping, count cache) are those of the redis driver.
+  struct Options : redis::RedisBusOptions {
     int max_redirects = 5;
     std::chrono::milliseconds tryagain_delay{100};
-    std::chrono::milliseconds resubscribe_delay{500};  // doubling (§12.3)
-    std::chrono::milliseconds resubscribe_max_delay{10000};
     int refresh_after_failures = 3;  // consecutive subscriber connect failures
     std::chrono::milliseconds refresh_interval{30000};
-    std::chrono::milliseconds subscriber_ping_interval{5000};
     std::chrono::milliseconds suspect_time{5000};
-    std::chrono::milliseconds count_cache{250};  // SHARDNUMSUB result reuse (§9)
   };
 
   explicit RedisClusterTransport(config::RedisClusterAdapterConfig config);
   RedisClusterTransport(config::RedisClusterAdapterConfig config, Options options);
-  ~RedisClusterTransport() override;  // Stop()
-  RedisClusterTransport(const RedisClusterTransport&) = delete;
-  RedisClusterTransport& operator=(const RedisClusterTransport&) = delete;
 
-  // Transport:
-  absl::Status Start(const Identity& identity, Listener* listener) override;
-  void Stop() override;
-  void Publish(Channel channel, std::string payload, Completion done) override;
-  void PublishToNode(std::string_view node_id, std::string payload, Completion done) override;
-  void PublishRequest(std::string_view request_id, std::string payload, Completion done) override;
-  // An empty address means "no reply_to": the response goes to {prefix}:#responses (§6.1).
-  void Reply(std::string_view address, std::string payload, Completion done) override;
-  std::string ReplyTo() const override;
-  // nullopt in classic mode (heartbeats count, §9); SHARDNUMSUB in sharded mode.
-  void CountNodes(std::function<void(std::optional<size_t>)> done) override;
-  bool Healthy() const override;
-  void Post(std::function<void()> fn) override;
   std::string_view name() const override { return "redis-cluster"; }
-  Counters counters() const override {
-    return {dropped_messages() + failed_publishes(), reconnections(), queue_depth()};
-  }
+  // CountNodes: nullopt in classic mode (heartbeats count, §9); SHARDNUMSUB in sharded mode.
+  // endpoint(): "redis-cluster://h1:p1,h2:p2" (rediss-cluster:// with TLS; never credentials).
 
-  // Broadcasts dropped because the pipeline was full (horizontal_transport_messages_dropped_total).
-  uint64_t dropped_messages() const;
-  // Successful subscriber reconnections (horizontal_transport_reconnections_total).
-  uint64_t reconnections() const;
-  // Broadcasts queued or in flight (horizontal_transport_queue_depth).
-  size_t queue_depth() const;
-  // Publishes of any kind that failed after their retries.
-  uint64_t failed_publishes() const;
   // Redirections followed by publishes (-MOVED, -ASK, -TRYAGAIN).
   uint64_t redirections() const;
-  // "redis-cluster://h1:p1,h2:p2" (rediss-cluster:// with TLS; never credentials), for logs.
-  std::string endpoint() const;
   // The "host:port" of every subscriber connection that is up, sorted (logs, tests). Must not
   // be called on the driver thread.
   std::vector<std::string> subscriber_nodes() const;
 
  private:
-  class Impl;  // everything that runs on the driver thread (Asio, router, links, queues)
-  std::unique_ptr<Impl> impl_;
+  class Impl;  // the deployment: router, subscriber links, routing of publishes
+  Impl& impl() const;
 };
 
 }  // namespace sockudo::bus::redis_cluster

@@ -7,19 +7,17 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <ostream>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/bus/names.h"
+#include "tests/testutil/bus_listener.h"
 #include "tests/testutil/nats_server.h"
 
 namespace sockudo::bus::nats {
@@ -27,7 +25,10 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testutil::Completions;
+using testutil::Eventually;
 using testutil::NatsServer;
+using testutil::RecordingListener;
 
 constexpr auto kWait = seconds(10);           // anything that should happen at once
 constexpr auto kReconnectWait = seconds(20);  // nats.c retries every 2 s
@@ -54,146 +55,9 @@ config::NatsAdapterConfig ConfigFor(const NatsServer& server) {
   return config;
 }
 
-// Records every Listener call; checks they all come from one thread that is not the test's.
-class RecordingListener : public Transport::Listener {
- public:
-  void OnMessage(Incoming message) override {
-    std::lock_guard lock(mu_);
-    Seen();
-    messages_.push_back(std::move(message));
-    cv_.notify_all();
-  }
-  void OnResubscribed() override {
-    std::lock_guard lock(mu_);
-    Seen();
-    ++resubscribed_;
-    cv_.notify_all();
-  }
-  void OnHealthChanged(bool healthy) override {
-    std::lock_guard lock(mu_);
-    Seen();
-    health_.push_back(healthy);
-    cv_.notify_all();
-  }
-
-  // Waits until `pred` (called under the lock) holds.
-  bool WaitFor(const std::function<bool()>& pred, milliseconds timeout = kWait) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-  std::vector<std::string> Payloads(Channel channel) {
-    std::lock_guard lock(mu_);
-    return PayloadsLocked(channel);
-  }
-  std::vector<Incoming> On(Channel channel) {
-    std::lock_guard lock(mu_);
-    std::vector<Incoming> out;
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel) out.push_back(m);
-    }
-    return out;
-  }
-  size_t CountLocked(Channel channel) const {
-    size_t n = 0;
-    for (const Incoming& m : messages_) n += m.channel == channel ? 1 : 0;
-    return n;
-  }
-  bool HasLocked(Channel channel, const std::string& payload) const {
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel && m.payload == payload) return true;
-    }
-    return false;
-  }
-  std::vector<std::string> PayloadsLocked(Channel channel) const {
-    std::vector<std::string> out;
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel) out.push_back(m.payload);
-    }
-    return out;
-  }
-  int resubscribed() {
-    std::lock_guard lock(mu_);
-    return resubscribed_;
-  }
-  int resubscribed_locked() const { return resubscribed_; }
-  std::vector<bool> health() {
-    std::lock_guard lock(mu_);
-    return health_;
-  }
-  const std::vector<bool>& health_locked() const { return health_; }
-  // The threads Listener calls came from (one expected, never the test's).
-  std::set<std::thread::id> threads() {
-    std::lock_guard lock(mu_);
-    return threads_;
-  }
-
- private:
-  void Seen() { threads_.insert(std::this_thread::get_id()); }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Incoming> messages_;
-  int resubscribed_ = 0;
-  std::vector<bool> health_;
-  std::set<std::thread::id> threads_;
-};
-
-// Collects Completions; records the thread they ran on.
-class Completions {
- public:
-  Completion Add() {
-    return [this](absl::Status status) {
-      std::lock_guard lock(mu_);
-      statuses_.push_back(std::move(status));
-      threads_.insert(std::this_thread::get_id());
-      cv_.notify_all();
-    };
-  }
-  bool WaitForCount(size_t n, milliseconds timeout = kWait) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return statuses_.size() >= n; });
-  }
-  std::vector<absl::Status> statuses() {
-    std::lock_guard lock(mu_);
-    return statuses_;
-  }
-  size_t ok() {
-    std::lock_guard lock(mu_);
-    size_t n = 0;
-    for (const absl::Status& s : statuses_) n += s.ok() ? 1 : 0;
-    return n;
-  }
-  std::set<std::thread::id> threads() {
-    std::lock_guard lock(mu_);
-    return threads_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<absl::Status> statuses_;
-  std::set<std::thread::id> threads_;
-};
-
-// Waits for `pred` by polling (for state without a notification, like Healthy()).
-bool Eventually(const std::function<bool()>& pred, milliseconds timeout = kWait) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(10));  // poll interval
-  }
-  return pred();
-}
-
 // The status of one publish, waited for.
 absl::Status Await(const std::function<void(Completion)>& publish) {
-  auto promise = std::make_shared<std::promise<absl::Status>>();
-  std::future<absl::Status> future = promise->get_future();
-  publish([promise](absl::Status status) { promise->set_value(std::move(status)); });
-  if (future.wait_for(kWait) != std::future_status::ready) {
-    return absl::DeadlineExceededError("no completion");
-  }
-  return future.get();
+  return testutil::Await(publish, kWait);
 }
 
 // One participant: a transport and its listener.

@@ -1,12 +1,8 @@
 #include "common/bus/redis/redis_transport.h"
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -15,144 +11,21 @@
 #include "absl/strings/str_cat.h"
 #include "common/bus/names.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/bus_listener.h"
 #include "tests/testutil/redis_server.h"
 
 namespace sockudo::bus::redis {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::Await;
+using testutil::Completions;
+using testutil::CountNodes;
+using testutil::Eventually;
+using testutil::MakeIdentity;
+using testutil::RecordingListener;
 using testutil::RedisServer;
 using Clock = std::chrono::steady_clock;
-
-// Records what a transport delivers; every wait is bounded.
-class Recorder : public Transport::Listener {
- public:
-  void OnMessage(Incoming message) override {
-    std::lock_guard lock(mu_);
-    messages_.push_back(std::move(message));
-    cv_.notify_all();
-  }
-  void OnResubscribed() override {
-    std::lock_guard lock(mu_);
-    ++resubscribed_;
-    cv_.notify_all();
-  }
-  void OnHealthChanged(bool healthy) override {
-    std::lock_guard lock(mu_);
-    health_.push_back(healthy);
-    cv_.notify_all();
-  }
-
-  // Waits until `pred` (called under the lock) holds.
-  bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-  bool WaitForMessages(size_t n, std::chrono::milliseconds timeout = 10s) {
-    return WaitFor([&] { return messages_.size() >= n; }, timeout);
-  }
-  std::vector<Incoming> messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
-  std::vector<Incoming> On(Channel channel) {
-    std::lock_guard lock(mu_);
-    std::vector<Incoming> out;
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel) out.push_back(m);
-    }
-    return out;
-  }
-  bool Has(Channel channel, const std::string& payload) {
-    std::lock_guard lock(mu_);
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel && m.payload == payload) return true;
-    }
-    return false;
-  }
-  int resubscribed() {
-    std::lock_guard lock(mu_);
-    return resubscribed_;
-  }
-  std::vector<bool> health() {
-    std::lock_guard lock(mu_);
-    return health_;
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Incoming> messages_;
-  int resubscribed_ = 0;
-  std::vector<bool> health_;
-};
-
-// Collects completions and waits for them.
-class Completions {
- public:
-  Completion Add() {
-    std::lock_guard lock(mu_);
-    size_t index = results_.size();
-    results_.emplace_back();
-    return [this, index](absl::Status st) {
-      std::lock_guard lock(mu_);
-      results_[index] = std::move(st);
-      ++done_;
-      cv_.notify_all();
-    };
-  }
-  bool WaitAll(std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return done_ == results_.size(); });
-  }
-  std::vector<std::optional<absl::Status>> results() {
-    std::lock_guard lock(mu_);
-    return results_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::optional<absl::Status>> results_;
-  size_t done_ = 0;
-};
-
-// Waits for one completion.
-absl::Status Await(const std::function<void(Completion)>& publish,
-                   std::chrono::milliseconds timeout = 15s) {
-  auto promise = std::make_shared<std::promise<absl::Status>>();
-  auto future = promise->get_future();
-  publish([promise](absl::Status st) { promise->set_value(std::move(st)); });
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    return absl::DeadlineExceededError("no completion");
-  }
-  return future.get();
-}
-
-std::optional<size_t> CountNodes(Transport& t) {
-  auto promise = std::make_shared<std::promise<std::optional<size_t>>>();
-  auto future = promise->get_future();
-  t.CountNodes([promise](std::optional<size_t> n) { promise->set_value(n); });
-  if (future.wait_for(10s) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
-
-// Polls `pred` (no lock) until it holds.
-bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-Identity MakeIdentity(int n, bool observer = false) {
-  Identity id;
-  id.node_id = observer ? absl::StrCat("controlplane-", n) : absl::StrCat("node-", n);
-  id.reply_hex = absl::StrCat(std::string(31, 'a'), n % 10);
-  id.observer = observer;
-  return id;
-}
 
 config::RedisTarget Target(int port) {
   config::RedisTarget t;
@@ -184,7 +57,7 @@ class RedisTransportTest : public ::testing::Test {
   }
 
   // A started transport for node `n`.
-  std::unique_ptr<RedisTransport> Node(int n, Recorder* listener, bool observer = false,
+  std::unique_ptr<RedisTransport> Node(int n, RecordingListener* listener, bool observer = false,
                                        RedisTransport::Options options = FastOptions()) {
     auto t = std::make_unique<RedisTransport>(Config(redis_.port()), options);
     absl::Status st = t->Start(MakeIdentity(n, observer), listener);
@@ -197,7 +70,7 @@ class RedisTransportTest : public ::testing::Test {
 };
 
 TEST_F(RedisTransportTest, FiveDestinationsBetweenTwoNodes) {
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra);
   auto b = Node(2, &rb);
 
@@ -213,7 +86,7 @@ TEST_F(RedisTransportTest, FiveDestinationsBetweenTwoNodes) {
             RedisChannel("test_adapter:", Channel::kReplyInbox, MakeIdentity(1).reply_hex));
   EXPECT_TRUE(Await([&](Completion c) { b->Reply(a->ReplyTo(), "answer", c); }).ok());
   ASSERT_TRUE(ra.WaitFor([&] {
-    for (const Incoming& m : ra.messages_) {
+    for (const Incoming& m : ra.messages_locked()) {
       if (m.channel == Channel::kReplyInbox) return true;
     }
     return false;
@@ -233,7 +106,7 @@ TEST_F(RedisTransportTest, FiveDestinationsBetweenTwoNodes) {
   // Reply without an address goes to the responses channel (spec/cluster.md §6.1).
   EXPECT_TRUE(Await([&](Completion c) { b->Reply("", "fallback", c); }).ok());
   EXPECT_TRUE(ra.WaitFor([&] {
-    for (const Incoming& m : ra.messages_) {
+    for (const Incoming& m : ra.messages_locked()) {
       if (m.channel == Channel::kResponses && m.payload == "fallback") return true;
     }
     return false;
@@ -246,7 +119,7 @@ TEST_F(RedisTransportTest, FiveDestinationsBetweenTwoNodes) {
 }
 
 TEST_F(RedisTransportTest, ObserverHearsRequestsAndItsReplyInboxOnly) {
-  Recorder rn, ro;
+  RecordingListener rn, ro;
   auto node = Node(1, &rn);
   auto observer = Node(7, &ro, /*observer=*/true);
   EXPECT_TRUE(Await([&](Completion c) { node->Publish(Channel::kBroadcast, "b", c); }).ok());
@@ -265,7 +138,7 @@ TEST_F(RedisTransportTest, ObserverHearsRequestsAndItsReplyInboxOnly) {
 }
 
 TEST_F(RedisTransportTest, ThousandBroadcastsArriveInPublishOrder) {
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra);
   auto b = Node(2, &rb);
   Completions done;
@@ -283,7 +156,7 @@ TEST_F(RedisTransportTest, ThousandBroadcastsArriveInPublishOrder) {
 }
 
 TEST_F(RedisTransportTest, FullPipelineDropsAndCountsNewBroadcasts) {
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra);
   auto b = Node(2, &rb);
   redis_.Pause();  // nothing is acknowledged: everything stays queued or in flight
@@ -318,7 +191,7 @@ TEST_F(RedisTransportTest, FullPipelineDropsAndCountsNewBroadcasts) {
 }
 
 TEST_F(RedisTransportTest, CountsDataNodesThroughNumsubWithAShortCache) {
-  Recorder ra, rb, rc, ro;
+  RecordingListener ra, rb, rc, ro;
   auto a = Node(1, &ra);
   auto b = Node(2, &rb);
   auto observer = Node(9, &ro, /*observer=*/true);
@@ -332,7 +205,7 @@ TEST_F(RedisTransportTest, CountsDataNodesThroughNumsubWithAShortCache) {
 }
 
 TEST_F(RedisTransportTest, ReconnectsResubscribesAndDeliversAfterARedisRestart) {
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra);
   auto b = Node(2, &rb);
   ASSERT_TRUE(Await([&](Completion c) { a->Publish(Channel::kBroadcast, "before", c); }).ok());
@@ -340,14 +213,14 @@ TEST_F(RedisTransportTest, ReconnectsResubscribesAndDeliversAfterARedisRestart) 
 
   redis_.Kill();
   ASSERT_TRUE(Eventually([&] { return !a->Healthy() && !b->Healthy(); }));
-  ASSERT_TRUE(rb.WaitFor([&] { return rb.health_ == std::vector<bool>{false}; }));
-  ASSERT_TRUE(ra.WaitFor([&] { return ra.health_ == std::vector<bool>{false}; }));
+  ASSERT_TRUE(rb.WaitFor([&] { return rb.health_locked() == std::vector<bool>{false}; }));
+  ASSERT_TRUE(ra.WaitFor([&] { return ra.health_locked() == std::vector<bool>{false}; }));
   EXPECT_EQ(rb.resubscribed(), 0);
 
   absl::Status restarted = redis_.Start();
   ASSERT_TRUE(restarted.ok()) << restarted;
-  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_ == 1; }));
-  ASSERT_TRUE(ra.WaitFor([&] { return ra.resubscribed_ == 1; }));
+  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_locked() == 1; }));
+  ASSERT_TRUE(ra.WaitFor([&] { return ra.resubscribed_locked() == 1; }));
   EXPECT_TRUE(a->Healthy());
   EXPECT_TRUE(b->Healthy());
   EXPECT_EQ(rb.health(), (std::vector<bool>{false, true}));
@@ -358,7 +231,7 @@ TEST_F(RedisTransportTest, ReconnectsResubscribesAndDeliversAfterARedisRestart) 
   ASSERT_TRUE(Await([&](Completion c) { a->PublishToNode("node-2", "inbox-after", c); }).ok());
   ASSERT_TRUE(rb.WaitFor([&] {
     bool broadcast = false, inbox = false;
-    for (const Incoming& m : rb.messages_) {
+    for (const Incoming& m : rb.messages_locked()) {
       broadcast |= m.payload == "after";
       inbox |= m.payload == "inbox-after";
     }
@@ -368,7 +241,7 @@ TEST_F(RedisTransportTest, ReconnectsResubscribesAndDeliversAfterARedisRestart) 
 }
 
 TEST_F(RedisTransportTest, PublishesFailAfterTheirRetriesWhileRedisIsDown) {
-  Recorder ra;
+  RecordingListener ra;
   auto a = Node(1, &ra);
   redis_.Kill();
   ASSERT_TRUE(Eventually([&] { return !a->Healthy(); }));
@@ -395,7 +268,7 @@ TEST_F(RedisTransportTest, PublishesFailAfterTheirRetriesWhileRedisIsDown) {
 }
 
 TEST_F(RedisTransportTest, BroadcastsQueuedDuringAnOutageLeaveInOrderOnceRedisIsBack) {
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   RedisTransport::Options slow_retries = FastOptions();
   slow_retries.publish_retry_delay = 1500ms;  // retries at +1.5 s, +4.5 s, +10.5 s
   slow_retries.publish_retry_max_delay = 6000ms;
@@ -407,7 +280,7 @@ TEST_F(RedisTransportTest, BroadcastsQueuedDuringAnOutageLeaveInOrderOnceRedisIs
   for (int i = 0; i < 20; ++i) a->Publish(Channel::kBroadcast, std::to_string(i), done.Add());
   ASSERT_TRUE(Eventually([&] { return a->queue_depth() == 20; }));
   ASSERT_TRUE(redis_.Start().ok());
-  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_ == 1; }));
+  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_locked() == 1; }));
   ASSERT_TRUE(done.WaitAll());
   for (const auto& r : done.results()) EXPECT_TRUE(r->ok()) << *r;
   ASSERT_TRUE(rb.WaitForMessages(20));
@@ -418,7 +291,7 @@ TEST_F(RedisTransportTest, BroadcastsQueuedDuringAnOutageLeaveInOrderOnceRedisIs
 }
 
 TEST_F(RedisTransportTest, StopFailsWhatIsStillQueued) {
-  Recorder ra;
+  RecordingListener ra;
   auto a = Node(1, &ra);
   redis_.Pause();
   Completions done;
@@ -437,7 +310,7 @@ TEST_F(RedisTransportTest, StopFailsWhatIsStillQueued) {
 }
 
 TEST_F(RedisTransportTest, PostRunsOnTheDriverThread) {
-  Recorder ra;
+  RecordingListener ra;
   auto a = Node(1, &ra);
   std::promise<std::thread::id> where;
   a->Post([&] { where.set_value(std::this_thread::get_id()); });
@@ -453,7 +326,7 @@ TEST(RedisTransportStartTest, AuthAndSelect) {
   config::RedisAdapterConfig config = Config(redis.port());
   config.pub.password = config.sub.password = "pw";
   config.pub.db = config.sub.db = 5;
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   RedisTransport a(config), b(config);
   ASSERT_TRUE(a.Start(MakeIdentity(1), &ra).ok());
   ASSERT_TRUE(b.Start(MakeIdentity(2), &rb).ok());
@@ -469,7 +342,7 @@ TEST(RedisTransportStartTest, AWrongPasswordFailsStartAtOnceAndClearly) {
   ASSERT_TRUE(redis.Start().ok());
   config::RedisAdapterConfig config = Config(redis.port());
   config.pub.password = config.sub.password = "wrong";
-  Recorder r;
+  RecordingListener r;
   RedisTransport t(config);
   auto start = Clock::now();
   absl::Status st = t.Start(MakeIdentity(1), &r);
@@ -483,7 +356,7 @@ TEST(RedisTransportStartTest, AWrongPasswordFailsStartAtOnceAndClearly) {
 
 TEST(RedisTransportStartTest, NothingListeningFailsWithinTheStartupBound) {
   const int port = testutil::redis_internal::FreePort();
-  Recorder r;
+  RecordingListener r;
   RedisTransport t(Config(port));
   auto start = Clock::now();
   absl::Status st = t.Start(MakeIdentity(1), &r);
@@ -504,7 +377,7 @@ TEST(RedisTransportStartTest, StartsOverTls) {
     t->tls = true;
     t->tls_options.ca_path = redis.ca_path();
   }
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   RedisTransport a(config), b(config);
   ASSERT_TRUE(a.Start(MakeIdentity(1), &ra).ok());
   ASSERT_TRUE(b.Start(MakeIdentity(2), &rb).ok());

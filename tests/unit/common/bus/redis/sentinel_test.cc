@@ -2,20 +2,17 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/bus/names.h"
 #include "common/bus/redis/redis_transport.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/bus_listener.h"
 #include "tests/testutil/redis_server.h"
 
 namespace sockudo::bus::redis {
@@ -36,13 +33,9 @@ bool RunUntil(boost::asio::io_context& io, Pred done, std::chrono::milliseconds 
   return done();
 }
 
+// Sentinel and failover waits are long: poll every 20 ms.
 bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
+  return testutil::Eventually(pred, timeout, 20ms);
 }
 
 // Value of `key` in a flat [k1, v1, k2, v2, ...] reply.
@@ -156,42 +149,8 @@ TEST(SentinelLogTest, EndpointMasksSecrets) {
             "redis+sentinel://:***@10.0.0.1:26379,10.0.0.2:26379/main/4?password=***");
 }
 
-class Recorder : public Transport::Listener {
- public:
-  void OnMessage(Incoming m) override {
-    std::lock_guard lock(mu);
-    payloads.push_back(m.payload);
-  }
-  void OnResubscribed() override {
-    std::lock_guard lock(mu);
-    ++resubscribed;
-  }
-  bool Has(const std::string& prefix) {
-    std::lock_guard lock(mu);
-    for (const std::string& p : payloads) {
-      if (p.rfind(prefix, 0) == 0) return true;
-    }
-    return false;
-  }
-  std::mutex mu;
-  std::vector<std::string> payloads;
-  int resubscribed = 0;
-};
-
 absl::Status PublishAndWait(Transport& t, const std::string& payload) {
-  auto promise = std::make_shared<std::promise<absl::Status>>();
-  auto future = promise->get_future();
-  t.Publish(Channel::kBroadcast, payload, [promise](absl::Status st) { promise->set_value(st); });
-  if (future.wait_for(15s) != std::future_status::ready) return absl::DeadlineExceededError("");
-  return future.get();
-}
-
-std::optional<size_t> Count(Transport& t) {
-  auto promise = std::make_shared<std::promise<std::optional<size_t>>>();
-  auto future = promise->get_future();
-  t.CountNodes([promise](std::optional<size_t> n) { promise->set_value(n); });
-  if (future.wait_for(10s) != std::future_status::ready) return std::nullopt;
-  return future.get();
+  return testutil::Await([&](Completion c) { t.Publish(Channel::kBroadcast, payload, c); });
 }
 
 TEST_F(SentinelTest, TransportDiscoversTheMasterAndFollowsAFailover) {
@@ -204,15 +163,15 @@ TEST_F(SentinelTest, TransportDiscoversTheMasterAndFollowsAFailover) {
   RedisTransport::Options options;
   options.resubscribe_delay = 100ms;
   options.resubscribe_max_delay = 500ms;
-  Recorder ra, rb;
+  testutil::RecordingListener ra, rb;
   RedisTransport a(config, options), b(config, options);
   Identity ia{"node-a", std::string(32, 'a'), false}, ib{"node-b", std::string(32, 'b'), false};
   ASSERT_TRUE(a.Start(ia, &ra).ok());
   ASSERT_TRUE(b.Start(ib, &rb).ok());
   EXPECT_NE(a.endpoint().find("redis+sentinel://127.0.0.1:"), std::string::npos) << a.endpoint();
   ASSERT_TRUE(PublishAndWait(a, "before").ok());
-  ASSERT_TRUE(Eventually([&] { return rb.Has("before"); }, 5s));
-  EXPECT_EQ(Count(a), std::optional<size_t>(2));
+  ASSERT_TRUE(Eventually([&] { return rb.HasPayloadPrefix("before"); }, 5s));
+  EXPECT_EQ(testutil::CountNodes(a), std::optional<size_t>(2));
 
   ASSERT_TRUE(Eventually([&] { return ReplicaReady(); }, 30s)) << "sentinel never saw the replica";
   ASSERT_TRUE(Eventually(
@@ -232,12 +191,12 @@ TEST_F(SentinelTest, TransportDiscoversTheMasterAndFollowsAFailover) {
         absl::Status st = PublishAndWait(a, absl::StrCat("after-", i++));
         if (!st.ok()) return false;
         auto numsub = replica_->Command({"PUBSUB", "NUMSUB", broadcast});
-        return rb.Has("after-") && numsub.ok() && numsub->elements.size() == 2 &&
+        return rb.HasPayloadPrefix("after-") && numsub.ok() && numsub->elements.size() == 2 &&
                numsub->elements[1].integer == 2;
       },
       30s);
   ASSERT_TRUE(followed);
-  EXPECT_TRUE(Eventually([&] { return Count(a) == std::optional<size_t>(2); }, 10s));
+  EXPECT_TRUE(Eventually([&] { return testutil::CountNodes(a) == std::optional<size_t>(2); }, 10s));
   EXPECT_TRUE(Eventually([&] { return a.Healthy() && b.Healthy(); }, 10s));
 }
 

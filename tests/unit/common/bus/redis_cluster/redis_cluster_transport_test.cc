@@ -1,13 +1,9 @@
 #include "common/bus/redis_cluster/redis_cluster_transport.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +14,7 @@
 #include "common/bus/names.h"
 #include "common/bus/redis_cluster/cluster_slot.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/bus_listener.h"
 #include "tests/testutil/redis_cluster.h"
 #include "tests/testutil/redis_server.h"
 
@@ -25,145 +22,14 @@ namespace sockudo::bus::redis_cluster {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::Await;
+using testutil::Completions;
+using testutil::CountNodes;
+using testutil::Eventually;
+using testutil::MakeIdentity;
+using testutil::RecordingListener;
 using testutil::RedisCluster;
 using Clock = std::chrono::steady_clock;
-
-// Records what a transport delivers; every wait is bounded.
-class Recorder : public Transport::Listener {
- public:
-  void OnMessage(Incoming message) override {
-    std::lock_guard lock(mu_);
-    messages_.push_back(std::move(message));
-    cv_.notify_all();
-  }
-  void OnResubscribed() override {
-    std::lock_guard lock(mu_);
-    ++resubscribed_;
-    cv_.notify_all();
-  }
-  void OnHealthChanged(bool healthy) override {
-    std::lock_guard lock(mu_);
-    health_.push_back(healthy);
-    cv_.notify_all();
-  }
-
-  bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-  bool WaitForMessages(size_t n, std::chrono::milliseconds timeout = 10s) {
-    return WaitFor([&] { return messages_.size() >= n; }, timeout);
-  }
-  // Waits for `payload` on `channel`.
-  bool WaitFor(Channel channel, const std::string& payload,
-               std::chrono::milliseconds timeout = 10s) {
-    return WaitFor([&] { return HasLocked(channel, payload); }, timeout);
-  }
-  std::vector<Incoming> messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
-  std::vector<Incoming> On(Channel channel) {
-    std::lock_guard lock(mu_);
-    std::vector<Incoming> out;
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel) out.push_back(m);
-    }
-    return out;
-  }
-  bool Has(Channel channel, const std::string& payload) {
-    std::lock_guard lock(mu_);
-    return HasLocked(channel, payload);
-  }
-  int resubscribed() {
-    std::lock_guard lock(mu_);
-    return resubscribed_;
-  }
-  std::vector<bool> health() {
-    std::lock_guard lock(mu_);
-    return health_;
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Incoming> messages_;
-  int resubscribed_ = 0;
-  std::vector<bool> health_;
-
- private:
-  bool HasLocked(Channel channel, const std::string& payload) {
-    for (const Incoming& m : messages_) {
-      if (m.channel == channel && m.payload == payload) return true;
-    }
-    return false;
-  }
-};
-
-// Collects completions and waits for them.
-class Completions {
- public:
-  Completion Add() {
-    std::lock_guard lock(mu_);
-    size_t index = results_.size();
-    results_.emplace_back();
-    return [this, index](absl::Status st) {
-      std::lock_guard lock(mu_);
-      results_[index] = std::move(st);
-      ++done_;
-      cv_.notify_all();
-    };
-  }
-  bool WaitAll(std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return done_ == results_.size(); });
-  }
-  std::vector<std::optional<absl::Status>> results() {
-    std::lock_guard lock(mu_);
-    return results_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::optional<absl::Status>> results_;
-  size_t done_ = 0;
-};
-
-absl::Status Await(const std::function<void(Completion)>& publish,
-                   std::chrono::milliseconds timeout = 15s) {
-  auto promise = std::make_shared<std::promise<absl::Status>>();
-  auto future = promise->get_future();
-  publish([promise](absl::Status st) { promise->set_value(std::move(st)); });
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    return absl::DeadlineExceededError("no completion");
-  }
-  return future.get();
-}
-
-std::optional<size_t> CountNodes(Transport& t) {
-  auto promise = std::make_shared<std::promise<std::optional<size_t>>>();
-  auto future = promise->get_future();
-  t.CountNodes([promise](std::optional<size_t> n) { promise->set_value(n); });
-  if (future.wait_for(10s) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
-
-bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-Identity MakeIdentity(int n, bool observer = false) {
-  Identity id;
-  id.node_id = observer ? absl::StrCat("controlplane-", n) : absl::StrCat("node-", n);
-  id.reply_hex = absl::StrCat(std::string(31, 'a'), n % 10);
-  id.observer = observer;
-  return id;
-}
 
 config::RedisSeed Seed(int port) {
   config::RedisSeed s;
@@ -209,7 +75,7 @@ class RedisClusterTransportTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(start_status_.ok()) << start_status_; }
 
   // A started transport for node `n` whose seeds start at cluster node `first`.
-  std::unique_ptr<RedisClusterTransport> Node(int n, Recorder* listener, size_t first,
+  std::unique_ptr<RedisClusterTransport> Node(int n, RecordingListener* listener, size_t first,
                                               const std::string& prefix, bool observer = false,
                                               bool sharded = false) {
     auto t = std::make_unique<RedisClusterTransport>(Config(*cluster_, first, prefix, sharded),
@@ -229,7 +95,7 @@ absl::Status RedisClusterTransportTest::start_status_;
 
 TEST_F(RedisClusterTransportTest, FiveDestinationsBetweenNodesOnDifferentClusterNodes) {
   const std::string prefix = "five:";
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra, 0, prefix);
   auto b = Node(2, &rb, 1, prefix);
   // Classic pub/sub: one subscriber each, on the first seed; the cluster bus carries messages
@@ -269,7 +135,7 @@ TEST_F(RedisClusterTransportTest, FiveDestinationsBetweenNodesOnDifferentCluster
 
 TEST_F(RedisClusterTransportTest, ObserverHearsRequestsAndItsReplyInboxOnly) {
   const std::string prefix = "observer:";
-  Recorder rn, ro;
+  RecordingListener rn, ro;
   auto node = Node(1, &rn, 0, prefix);
   auto observer = Node(7, &ro, 2, prefix, /*observer=*/true);
   EXPECT_TRUE(Await([&](Completion c) { node->Publish(Channel::kBroadcast, "b", c); }).ok());
@@ -289,7 +155,7 @@ TEST_F(RedisClusterTransportTest, ObserverHearsRequestsAndItsReplyInboxOnly) {
 
 TEST_F(RedisClusterTransportTest, ThousandBroadcastsArriveInPublishOrder) {
   const std::string prefix = "order:";
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra, 0, prefix);
   auto b = Node(2, &rb, 2, prefix);
   Completions done;
@@ -307,7 +173,7 @@ TEST_F(RedisClusterTransportTest, ThousandBroadcastsArriveInPublishOrder) {
 }
 
 TEST_F(RedisClusterTransportTest, ClassicModeLeavesCountingToHeartbeats) {
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   auto a = Node(1, &ra, 0, "count:");
   auto b = Node(2, &rb, 1, "count:");
   EXPECT_EQ(CountNodes(*a), std::nullopt);
@@ -322,7 +188,7 @@ TEST_F(RedisClusterTransportTest, ClassicModeLeavesCountingToHeartbeats) {
 }
 
 TEST_F(RedisClusterTransportTest, StopFailsWhatIsQueuedAndLaterPublishesFailAtOnce) {
-  Recorder ra;
+  RecordingListener ra;
   auto a = Node(1, &ra, 0, "stop:");
   a->Stop();
   EXPECT_FALSE(a->Healthy());
@@ -335,7 +201,7 @@ TEST_F(RedisClusterTransportTest, StopFailsWhatIsQueuedAndLaterPublishesFailAtOn
 
 TEST_F(RedisClusterTransportTest, ShardedFiveDestinationsAndShardnumsubCounting) {
   const std::string prefix = "sharded:";
-  Recorder ra, rb, ro;
+  RecordingListener ra, rb, ro;
   auto a = Node(1, &ra, 0, prefix, false, /*sharded=*/true);
   auto b = Node(2, &rb, 1, prefix, false, /*sharded=*/true);
   auto observer = Node(9, &ro, 2, prefix, /*observer=*/true, /*sharded=*/true);
@@ -375,7 +241,7 @@ TEST_F(RedisClusterTransportTest, ShardedSubscriptionFollowsItsSlotAndPublishesF
   const std::string prefix = "moving:";
   const std::string broadcast = RedisChannel(prefix, Channel::kBroadcast);
   const int slot = KeySlot(broadcast);
-  Recorder ra, rb, ro;
+  RecordingListener ra, rb, ro;
   // The observer never subscribes to broadcast: its map stays stale until a -MOVED.
   auto observer = Node(9, &ro, 0, prefix, /*observer=*/true, /*sharded=*/true);
   auto a = Node(1, &ra, 0, prefix, false, /*sharded=*/true);
@@ -391,8 +257,8 @@ TEST_F(RedisClusterTransportTest, ShardedSubscriptionFollowsItsSlotAndPublishesF
 
   // The old owner drops the subscription (sunsubscribe): b refreshes and subscribes on the new
   // owner, which the listener sees as a break and a resubscription.
-  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_ >= 1; }));
-  ASSERT_TRUE(ra.WaitFor([&] { return ra.resubscribed_ >= 1; }));
+  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_locked() >= 1; }));
+  ASSERT_TRUE(ra.WaitFor([&] { return ra.resubscribed_locked() >= 1; }));
   EXPECT_TRUE(Eventually([&] {
     auto nodes = b->subscriber_nodes();
     return std::find(nodes.begin(), nodes.end(), Addr(cluster_->port(new_owner))) != nodes.end();
@@ -417,7 +283,7 @@ TEST(RedisClusterTransportFailureTest, SubscriberMovesToAnotherNodeWhenItsNodeDi
   RedisCluster cluster;
   absl::Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started;
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   RedisClusterTransport a(Config(cluster, 0, "kill:"), FastOptions());
   RedisClusterTransport b(Config(cluster, 1, "kill:"), FastOptions());
   ASSERT_TRUE(a.Start(MakeIdentity(1), &ra).ok());
@@ -427,7 +293,7 @@ TEST(RedisClusterTransportFailureTest, SubscriberMovesToAnotherNodeWhenItsNodeDi
   ASSERT_TRUE(rb.WaitFor(Channel::kBroadcast, "before"));
 
   cluster.Kill(1);
-  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_ == 1; }));
+  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_locked() == 1; }));
   EXPECT_EQ(rb.health(), (std::vector<bool>{false, true}));
   EXPECT_TRUE(b.Healthy());
   EXPECT_EQ(b.reconnections(), 1u);
@@ -471,7 +337,7 @@ TEST(RedisClusterTransportFailureTest, ShardedSubscriptionsFollowAFailover) {
     for (size_t i = 0; i < 3; ++i) c.nodes.push_back(Seed(cluster.port((first + i) % 3)));
     return c;
   };
-  Recorder ra, rb;
+  RecordingListener ra, rb;
   RedisClusterTransport a(config(0), FastOptions());
   RedisClusterTransport b(config(1), FastOptions());
   ASSERT_TRUE(a.Start(MakeIdentity(1), &ra).ok());
@@ -483,8 +349,8 @@ TEST(RedisClusterTransportFailureTest, ShardedSubscriptionsFollowAFailover) {
   ASSERT_TRUE(Eventually([&] { return !b.Healthy(); }));
   // Reconnects to the dead master fail; every third failure refreshes the topology, and once
   // the replica is promoted the channels move to it.
-  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_ >= 1; }, 15s));
-  ASSERT_TRUE(ra.WaitFor([&] { return ra.resubscribed_ >= 1; }, 15s));
+  ASSERT_TRUE(rb.WaitFor([&] { return rb.resubscribed_locked() >= 1; }, 15s));
+  ASSERT_TRUE(ra.WaitFor([&] { return ra.resubscribed_locked() >= 1; }, 15s));
   EXPECT_TRUE(b.Healthy());
   auto nodes = b.subscriber_nodes();
   EXPECT_NE(std::find(nodes.begin(), nodes.end(), Addr(cluster.port(replica))), nodes.end());
@@ -499,12 +365,12 @@ TEST(RedisClusterTransportFailureTest, PublishesFailAfterTheirRetriesWhileTheClu
   RedisCluster cluster(RedisCluster::Options::Masters(1));
   absl::Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started;
-  Recorder ra;
+  RecordingListener ra;
   RedisClusterTransport a(Config(cluster, 0, "down:"), FastOptions());
   ASSERT_TRUE(a.Start(MakeIdentity(1), &ra).ok());
   cluster.Kill(0);
   ASSERT_TRUE(Eventually([&] { return !a.Healthy(); }));
-  ASSERT_TRUE(ra.WaitFor([&] { return ra.health_ == std::vector<bool>{false}; }));
+  ASSERT_TRUE(ra.WaitFor([&] { return ra.health_locked() == std::vector<bool>{false}; }));
 
   auto start = Clock::now();
   Completions done;
@@ -536,7 +402,7 @@ TEST(RedisClusterTransportStartTest, AuthenticatesOverTlsAndAWrongPasswordFailsS
   config.tls_options.enabled = true;
   config.tls_options.ca_path = cluster.ca_path();
   {
-    Recorder ra, rb;
+    RecordingListener ra, rb;
     RedisClusterTransport a(config), b(config);
     ASSERT_TRUE(a.Start(MakeIdentity(1), &ra).ok());
     ASSERT_TRUE(b.Start(MakeIdentity(2), &rb).ok());
@@ -547,7 +413,7 @@ TEST(RedisClusterTransportStartTest, AuthenticatesOverTlsAndAWrongPasswordFailsS
     ASSERT_TRUE(rb.WaitFor(Channel::kNodeInbox, "inbox"));
   }
   config.nodes[0].password = "wrong";
-  Recorder r;
+  RecordingListener r;
   RedisClusterTransport t(config);
   auto start = Clock::now();
   absl::Status st = t.Start(MakeIdentity(1), &r);
@@ -565,7 +431,7 @@ TEST(RedisClusterTransportStartTest, NoSeedReachableFailsWithinTheStartupBound) 
   const int p2 = testutil::redis_internal::FreePort();
   config::RedisClusterAdapterConfig config;
   config.nodes = {Seed(p1), Seed(p2)};
-  Recorder r;
+  RecordingListener r;
   RedisClusterTransport t(config);
   auto start = Clock::now();
   absl::Status st = t.Start(MakeIdentity(1), &r);
@@ -585,7 +451,7 @@ TEST(RedisClusterTransportStartTest, ARedisWithoutClusterSupportFailsAtOnce) {
   ASSERT_TRUE(redis.Start().ok());
   config::RedisClusterAdapterConfig config;
   config.nodes = {Seed(redis.port())};
-  Recorder r;
+  RecordingListener r;
   RedisClusterTransport t(config);
   auto start = Clock::now();
   absl::Status st = t.Start(MakeIdentity(1), &r);
@@ -595,7 +461,7 @@ TEST(RedisClusterTransportStartTest, ARedisWithoutClusterSupportFailsAtOnce) {
 }
 
 TEST(RedisClusterTransportStartTest, ConfigurationErrors) {
-  Recorder r;
+  RecordingListener r;
   {
     RedisClusterTransport t(config::RedisClusterAdapterConfig{});
     absl::Status st = t.Start(MakeIdentity(1), &r);
