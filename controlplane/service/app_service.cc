@@ -63,6 +63,24 @@ FieldMask MaskOfSetFields(const v1::App& app) {
 
 }  // namespace
 
+const char* AppChangeAction(AppChange::Kind kind) {
+  switch (kind) {
+    case AppChange::Kind::kCreated:
+      return "created";
+    case AppChange::Kind::kUpdated:
+      return "updated";
+    case AppChange::Kind::kDeleted:
+      return "deleted";
+    case AppChange::Kind::kDisabled:
+      return "disabled";
+    case AppChange::Kind::kEnabled:
+      return "enabled";
+    case AppChange::Kind::kSecretRotated:
+      return "secret_rotated";
+  }
+  return "updated";
+}
+
 AppService::AppService(apps::WritableAppStore* store, TokenGenerator tokens)
     : store_(store), tokens_(tokens ? std::move(tokens) : TokenGenerator(RandomHex)) {}
 
@@ -170,11 +188,13 @@ absl::StatusOr<v1::App> AppService::UpdateApp(const v1::UpdateAppRequest& reques
 
   apps::App updated;
   std::string old_key;
+  bool was_enabled = true;
   {
     std::lock_guard<std::mutex> lock(write_mutex_);
     auto current = store_->FindById(id);
     if (!current) return absl::NotFoundError(absl::StrCat("app ", id, " not found"));
     old_key = current->key;
+    was_enabled = current->enabled;
     v1::App merged = AppToProto(*current, /*include_secret=*/true);
     FieldMaskUtil::MergeOptions options;
     options.set_replace_message_fields(true);
@@ -183,7 +203,10 @@ absl::StatusOr<v1::App> AppService::UpdateApp(const v1::UpdateAppRequest& reques
     SOCKUDO_ASSIGN_OR_RETURN(updated, AppFromProto(merged));
     SOCKUDO_RETURN_IF_ERROR(store_->Update(updated));
   }
-  Notify({AppChange::Kind::kUpdated, updated.id, old_key, updated.key});
+  // Disabling through an update closes the app's sockets like DisableApp does.
+  AppChange::Kind kind = AppChange::Kind::kUpdated;
+  if (was_enabled && !updated.enabled) kind = AppChange::Kind::kDisabled;
+  Notify({kind, updated.id, old_key, updated.key});
   return AppToProto(updated, /*include_secret=*/false);
 }
 
@@ -212,7 +235,7 @@ absl::StatusOr<v1::App> AppService::RotateAppSecret(const v1::RotateAppSecretReq
     updated.secret = tokens_(kSecretLength);
     SOCKUDO_RETURN_IF_ERROR(store_->Update(updated));
   }
-  Notify({AppChange::Kind::kUpdated, updated.id, updated.key, updated.key});
+  Notify({AppChange::Kind::kSecretRotated, updated.id, updated.key, updated.key});
   return AppToProto(updated, /*include_secret=*/true);
 }
 
@@ -235,7 +258,8 @@ absl::StatusOr<v1::App> AppService::SetEnabled(const std::string& name, bool ena
     updated.enabled = enabled;
     SOCKUDO_RETURN_IF_ERROR(store_->Update(updated));
   }
-  Notify({AppChange::Kind::kUpdated, updated.id, updated.key, updated.key});
+  Notify({enabled ? AppChange::Kind::kEnabled : AppChange::Kind::kDisabled, updated.id, updated.key,
+          updated.key});
   return AppToProto(updated, /*include_secret=*/false);
 }
 

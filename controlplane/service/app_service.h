@@ -21,12 +21,18 @@ namespace sockudo::controlplane::service {
 
 // What changed, for the AppChanged notice nodes act on (spec/cluster.md §11).
 struct AppChange {
-  enum class Kind { kCreated, kUpdated, kDeleted };
+  // The `action` values of AppChanged (spec/cluster.md §7): an update that only flips `enabled`
+  // is kEnabled / kDisabled, one that only replaces the secret is kSecretRotated.
+  enum class Kind { kCreated, kUpdated, kDeleted, kDisabled, kEnabled, kSecretRotated };
   Kind kind;
   std::string id;
   std::string old_key;  // empty on create
   std::string new_key;  // empty on delete
 };
+
+// The spec's name of a change: "created", "updated", "deleted", "disabled", "enabled",
+// "secret_rotated".
+const char* AppChangeAction(AppChange::Kind kind);
 
 class AppService {
  public:

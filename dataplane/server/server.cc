@@ -11,10 +11,12 @@
 #include "common/base/status_macros.h"
 #include "common/bus/local/local_transport.h"
 #include "common/bus/transport_factory.h"
+#include "controlplane/control_plane.h"
 #include "dataplane/adapter/horizontal_adapter.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
 #include "dataplane/protocol/close_codes.h"
+#include "dataplane/server/app_changes.h"
 #include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/ws/listener.h"
@@ -56,6 +58,10 @@ struct Server::Impl {
   // Every 5 s: give the pages a burst of traffic left free back to the kernel.
   Housekeeper housekeeper{std::chrono::seconds(5), [] { base::ReleaseFreeMemory(); }};
   std::shared_ptr<spdlog::logger> log = base::Logger("server");
+  // Embedded control plane (spec/config.md §16): writes `apps`, the store this node reads.
+  // Declared last so it is destroyed first; ~Server and Stop() stop it before anything else.
+  std::unique_ptr<controlplane::ControlPlane> control_plane;
+  bool control_plane_required = false;  // control_plane.embedded=true: failing to listen is fatal
 
   std::vector<ws::WorkerSlot> Slots() {
     std::vector<ws::WorkerSlot> slots;
@@ -77,6 +83,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
   if (!impl_) return;
+  if (impl_->control_plane) impl_->control_plane->Stop();
   for (auto& w : impl_->workers) w->StopNow();
   for (auto& w : impl_->workers) w->Join();
 }
@@ -84,7 +91,18 @@ Server::~Server() {
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  SOCKUDO_ASSIGN_OR_RETURN(impl->apps, apps::MakeAppStore(impl->config));
+  // The embedded control plane writes the store the node reads (memory or file driver), so an
+  // app created over REST is usable by the next connection; otherwise the store is read-only.
+  const bool embedded =
+      impl->config.control_plane.embedded.value_or(impl->config.adapter.driver == "local");
+  apps::WritableAppStore* writable = nullptr;
+  if (embedded) {
+    SOCKUDO_ASSIGN_OR_RETURN(auto store, apps::MakeWritableAppStore(impl->config));
+    writable = store.get();
+    impl->apps = std::move(store);
+  } else {
+    SOCKUDO_ASSIGN_OR_RETURN(impl->apps, apps::MakeAppStore(impl->config));
+  }
   impl->node = std::make_unique<node::NodeContext>(impl->config, *impl->apps);
 
   size_t threads = static_cast<size_t>(config.worker_threads);
@@ -154,6 +172,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
                                                             *impl->router, nullptr, true);
   }
   impl->cache_sweep = std::make_unique<net::steady_timer>(accept_io);
+
+  if (writable != nullptr) {
+    std::string warning;
+    SOCKUDO_ASSIGN_OR_RETURN(auto options, controlplane::ControlPlane::EmbeddedOptions(
+                                               impl->config.control_plane, &warning));
+    if (!warning.empty()) impl->log->warn("{}", warning);
+    if (impl->config.adapter.driver != "local") {
+      impl->log->warn(
+          "control_plane.embedded with adapter.driver={}: app changes made here are seen by "
+          "this node only",
+          impl->config.adapter.driver);
+    }
+    impl->control_plane_required = impl->config.control_plane.embedded.value_or(false);
+    impl->control_plane = std::make_unique<controlplane::ControlPlane>(writable, options);
+    // AppChanged, delivered in-process: this node is the only one reading the store.
+    node::NodeContext* node = impl->node.get();
+    impl->control_plane->apps().SetChangeObserver(
+        [node](const controlplane::service::AppChange& change) {
+          ApplyAppChange(*node, change.id, controlplane::service::AppChangeAction(change.kind),
+                         change.old_key);
+        });
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -178,6 +218,23 @@ absl::Status Server::Start() {
   s.ScheduleCacheSweep();
   for (auto& w : s.workers) w->Start();
   s.housekeeper.Start();
+  // Last: the control plane changes apps the listeners and workers act on.
+  if (s.control_plane) {
+    absl::Status st = s.control_plane->Start();
+    if (!st.ok() && s.control_plane_required) return st;
+    if (!st.ok()) {
+      // Not in the message path: the node serves without it (e.g. a second node on this host).
+      s.log->warn(
+          "embedded control plane not started: {} (set CONTROL_PLANE_GRPC_PORT / "
+          "CONTROL_PLANE_REST_PORT, or SOCKUDO_CONTROL_PLANE_EMBEDDED=false)",
+          std::string(st.message()));
+      s.control_plane.reset();
+    } else {
+      s.log->info("embedded control plane: grpc {}:{}, rest http://{}:{}/v1/apps",
+                  s.control_plane->options().grpc_host, s.control_plane->grpc_port(),
+                  s.control_plane->options().rest_host, s.control_plane->rest_port());
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -185,6 +242,8 @@ int Server::port() const { return impl_->main_listener->port(); }
 
 void Server::Stop() {
   Impl& s = *impl_;
+  // Reverse order of Start: no app changes while the node drains.
+  if (s.control_plane) s.control_plane->Stop();
   // Drain (spec/cluster.md §10.4): /ready answers 503, no new socket is admitted, the open
   // ones get 4200 and their cleanup runs (presence leaves, member_removed across the cluster).
   s.node->draining.store(true);

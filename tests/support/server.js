@@ -23,10 +23,16 @@ function freePort() {
 // Environment of the child: the caller's PATH and nothing that could configure the server by
 // accident, plus what the test asks for.
 function childEnv(extra) {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir(), LOG_LEVEL: 'warn' };
+  // The embedded control plane (on by default with the local adapter) only where a test asks for
+  // it: parallel test nodes would race for its fixed default ports.
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir(), LOG_LEVEL: 'warn',
+                SOCKUDO_CONTROL_PLANE_EMBEDDED: 'false' };
   // ctest runs some files a second time with the epoll write path (see tests/CMakeLists.txt).
   if (process.env.WEBSOCKET_IO_URING) env.WEBSOCKET_IO_URING = process.env.WEBSOCKET_IO_URING;
-  return { ...env, ...extra };
+  // A variable given as null is left out (to test a default).
+  const merged = { ...env, ...extra };
+  for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
+  return merged;
 }
 
 function binary() {

@@ -191,8 +191,24 @@ TEST_F(AppServiceTest, DeleteRotateEnableDisable) {
   EXPECT_EQ(store_->FindById("a1"), nullptr);
   EXPECT_EQ(service_->DeleteApp(del).status().code(), absl::StatusCode::kNotFound);
   ASSERT_EQ(changes_.size(), 4u);
+  EXPECT_EQ(changes_[0].kind, AppChange::Kind::kSecretRotated);
+  EXPECT_EQ(changes_[1].kind, AppChange::Kind::kDisabled);
+  EXPECT_EQ(changes_[2].kind, AppChange::Kind::kEnabled);
   EXPECT_EQ(changes_.back().kind, AppChange::Kind::kDeleted);
   EXPECT_EQ(changes_.back().old_key, "k1");
+  EXPECT_STREQ(AppChangeAction(changes_[0].kind), "secret_rotated");
+  EXPECT_STREQ(AppChangeAction(changes_[1].kind), "disabled");
+  EXPECT_STREQ(AppChangeAction(changes_.back().kind), "deleted");
+}
+
+TEST_F(AppServiceTest, UpdateThatClearsEnabledIsADisable) {
+  v1::UpdateAppRequest request;
+  request.mutable_app()->set_name("apps/a1");
+  request.mutable_app()->set_enabled(false);
+  request.mutable_update_mask()->add_paths("enabled");
+  ASSERT_TRUE(service_->UpdateApp(request).ok());
+  ASSERT_EQ(changes_.size(), 1u);
+  EXPECT_EQ(changes_[0].kind, AppChange::Kind::kDisabled);
 }
 
 TEST_F(AppServiceTest, ListPagesInIdOrder) {
