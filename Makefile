@@ -21,7 +21,7 @@ build: configure
 
 run: build
 	@echo "Starting sockudo-node on ws://$(HOST):$(PORT)/app/app-key (HTTP API http://$(HOST):$(PORT)/apps/app-id, metrics http://$(HOST):$(METRICS_PORT)/metrics)"
-	@echo "Default app: id=app-id key=app-key secret=app-secret. Stop with Ctrl-C."
+	@echo "Default app: id=app-id key=app-key secret=app-secret. Apps API: http://127.0.0.1:8080/v1/apps (gRPC 127.0.0.1:50051). Stop with Ctrl-C."
 	@HOST=$(HOST) PORT=$(PORT) METRICS_HOST=$(HOST) METRICS_PORT=$(METRICS_PORT) ./$(BUILD_DIR)/dataplane/sockudo-node
 
 e2e-deps:
