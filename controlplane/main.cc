@@ -10,7 +10,7 @@
 #include "common/apps/app_store_factory.h"
 #include "common/apps/file/file_app_store.h"
 #include "common/base/logging.h"
-#include "common/config/config_loader.h"
+#include "common/config/command_line.h"
 #include "controlplane/auth/token_authenticator.h"
 #include "controlplane/control_plane.h"
 
@@ -37,35 +37,13 @@ int Fail(const std::string& message, int code = 2) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  sockudo::config::LoadOptions options;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (arg == "--version") {
-      std::cout << "sockudo-controlplane " << SOCKUDO_VERSION << "\n";
-      return 0;
-    } else if (arg == "--check-config") {
-      check_only = true;
-    } else if (arg == "--config" && i + 1 < argc) {
-      options.config_path = argv[++i];
-    } else if (arg.rfind("--config=", 0) == 0) {
-      options.config_path = arg.substr(9);
-    } else {
-      std::cerr << "sockudo-controlplane: unknown argument \"" << arg << "\"\n\n" << kUsage;
-      return 2;
-    }
+  sockudo::config::StartupConfig startup;
+  if (auto exit_code = sockudo::config::LoadStartupConfig(argc, argv, "sockudo-controlplane",
+                                                          kUsage, &startup)) {
+    return *exit_code;
   }
-
-  auto loaded = sockudo::config::LoadConfig(options);
-  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-  const sockudo::config::Config& config = loaded->config;
-  sockudo::base::ConfigureLogging(config.EffectiveLogLevel(), config.logging.format == "json",
-                                  config.logging.include_target);
+  const sockudo::config::Config& config = startup.config;
   auto log = sockudo::base::Logger("controlplane");
-  for (const std::string& w : loaded->warnings) log->warn("config warning: {}", w);
 
   // The standalone control plane joins the nodes' bus; `local` is the bus inside one node.
   if (config.adapter.driver == "local") {
@@ -82,7 +60,7 @@ int main(int argc, char** argv) {
         "control_plane.auth_token: a standalone control plane needs a bearer token "
         "(CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE)");
   }
-  if (check_only) {
+  if (startup.check_only) {
     std::cout << sockudo::config::PrintConfig(config) << "\n";
     return 0;
   }

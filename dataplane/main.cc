@@ -7,7 +7,7 @@
 
 #include "common/base/allocator.h"
 #include "common/base/logging.h"
-#include "common/config/config_loader.h"
+#include "common/config/command_line.h"
 #include "dataplane/server/server.h"
 
 namespace {
@@ -30,39 +30,14 @@ SOCKUDO_DEFAULT_APP_ID/KEY/SECRET, ...); see the README for the list.
 
 int main(int argc, char** argv) {
   sockudo::base::TuneAllocator();
-  sockudo::config::LoadOptions options;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (arg == "--version") {
-      std::cout << "sockudo-node " << SOCKUDO_VERSION << "\n";
-      return 0;
-    } else if (arg == "--check-config") {
-      check_only = true;
-    } else if (arg == "--config" && i + 1 < argc) {
-      options.config_path = argv[++i];
-    } else if (arg.rfind("--config=", 0) == 0) {
-      options.config_path = arg.substr(9);
-    } else {
-      std::cerr << "sockudo-node: unknown argument \"" << arg << "\"\n\n" << kUsage;
-      return 2;
-    }
+  sockudo::config::StartupConfig startup;
+  if (auto exit_code =
+          sockudo::config::LoadStartupConfig(argc, argv, "sockudo-node", kUsage, &startup)) {
+    return *exit_code;
   }
-
-  auto loaded = sockudo::config::LoadConfig(options);
-  if (!loaded.ok()) {
-    std::cerr << loaded.status().message() << "\n";
-    return 2;
-  }
-  const sockudo::config::Config& config = loaded->config;
-  sockudo::base::ConfigureLogging(config.EffectiveLogLevel(), config.logging.format == "json",
-                                  config.logging.include_target);
+  const sockudo::config::Config& config = startup.config;
   auto log = sockudo::base::Logger("main");
-  for (const std::string& w : loaded->warnings) log->warn("config warning: {}", w);
-  if (check_only) {
+  if (startup.check_only) {
     std::cout << sockudo::config::PrintConfig(config) << "\n";
     return 0;
   }
