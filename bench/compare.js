@@ -2,9 +2,25 @@
 // make bench: runs every sockudo-bench scenario against sockudo-node and soketi 1.6.1 with the
 // same parameters, interleaved, for several rounds; prints the medians side by side with ratios.
 // Loopback only; each server is started fresh for each run and stopped by its own PID.
+//
+// Cross-node scenarios ("cross redis ...", "cross nats ..."): per server kind, a fresh broker
+// (redis-server or nats-server on a free loopback port) and two nodes of that kind on it
+// (sockudo: ADAPTER_DRIVER + REDIS_URL / NATS_SERVERS; soketi: SOKETI_ADAPTER_DRIVER +
+// SOKETI_DB_REDIS_HOST/PORT / SOKETI_ADAPTER_NATS_SERVERS). Once both nodes answer (sockudo: and
+// both report sockudo_cluster_nodes 2) and a probe event published to node A reaches a
+// subscriber on node B, `sockudo-bench fanout` puts 1000 subscribers on B and publishes signed
+// events to A at 20/s and 100/s. Rows: delivered msgs/s, p50/p99/max latency (publish on A to
+// receipt from B), first_copy_p99_ms (per event, its first copy: the A -> broker -> B path
+// without B's fan-out to 1000 sockets), lost (accepted events x subscribers - received), CPU per
+// delivered message of both nodes together, of A and B alone, and of the broker. Nodes are
+// stopped, then the broker.
+//
+// Selecting: --only / BENCH_ONLY, comma-separated substrings of scenario names, e.g.
+// `node bench/compare.js --only cross` (cross-node rows only) or `--only "cross redis,fanout 1k"`.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -21,7 +37,7 @@ const SOKETI_BIN = path.join(__dirname, 'soketi', 'node_modules', '@soketi', 'so
 const args = process.argv.slice(2);
 const arg = (name, fallback) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
 const ROUNDS = Number(arg('--rounds', process.env.BENCH_ROUNDS || 3));
-const ONLY = arg('--only', process.env.BENCH_ONLY || '');
+const ONLY = arg('--only', process.env.BENCH_ONLY || '').split(',').map((x) => x.trim()).filter(Boolean);
 const SERVERS = (arg('--servers', process.env.BENCH_SERVERS || 'sockudo,soketi')).split(',');
 
 // Same parameters for both servers. The key metric of each is compared.
@@ -41,7 +57,13 @@ const SCENARIOS = [
   // The memory budget (docs/memory.md); needs the server's queue gauges, so sockudo builds only.
   { name: 'memory 10k', only: ['sockudo', 'baseline'], args: ['memory', '--connections', '10000', '--connect-parallelism', '512'],
     metrics: ['server_rss_baseline_kb', 'bytes_per_connection', 'bytes_per_subscription', 'bytes_per_presence_member', 'bytes_per_queued_frame'] },
-].filter((s) => !ONLY || s.name.includes(ONLY));
+  // Cross-node (see the top): subscribers on node B, signed publishes to node A, one broker.
+  ...['redis', 'nats'].flatMap((broker) => [20, 100].map((rate) => ({
+    name: `cross ${broker} 1k x ${rate}/s`, broker,
+    args: ['fanout', '--connections', '1000', '--rate', String(rate), '--duration', '10', '--concurrency', '4'],
+    metrics: ['delivered_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'first_copy_p99_ms', 'lost', 'nodes_cpu_us_per_msg', 'node_a_cpu_us_per_msg',
+      'node_b_cpu_us_per_msg', 'broker_cpu_us_per_msg'] }))),
+].filter((s) => !ONLY.length || ONLY.some((o) => s.name.includes(o)));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -65,32 +87,43 @@ async function waitReady(port, child, timeoutMs = 30000) {
   throw new Error('server did not start');
 }
 
-async function startServer(kind) {
+// `env` is added to the server's environment (a cluster's adapter settings); `log`, when given,
+// is a file for the server's stdout and stderr (read back when a cluster does not form).
+async function startServer(kind, { env = {}, log = null } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const base = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir() };
+  const logFd = log ? fs.openSync(log, 'a') : null;
+  const stdio = logFd === null ? 'ignore' : ['ignore', logFd, logFd];
   let child;
   if (kind === 'sockudo' || kind === 'baseline') {
-    child = spawn(kind === 'sockudo' ? NODE_BIN : BASELINE_BIN, [], { stdio: 'ignore', env: { ...base, HOST: '127.0.0.1', PORT: String(port),
+    child = spawn(kind === 'sockudo' ? NODE_BIN : BASELINE_BIN, [], { stdio, env: { ...base, HOST: '127.0.0.1', PORT: String(port),
       METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn',
-      SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBERS_PER_CHANNEL: '100000' } });
+      SOCKUDO_DEFAULT_APP_MAX_PRESENCE_MEMBERS_PER_CHANNEL: '100000', ...env } });
   } else {
     // soketi reads .env from its working directory: run it in an empty one. Its UDP discovery is
     // pointed at loopback.
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'soketi-bench-'));
-    child = spawn(process.execPath, [SOKETI_BIN, 'start'], { cwd, stdio: 'ignore', env: { ...base,
+    child = spawn(process.execPath, [SOKETI_BIN, 'start'], { cwd, stdio, env: { ...base,
       SOKETI_HOST: '127.0.0.1', SOKETI_PORT: String(port), SOKETI_METRICS_SERVER_PORT: String(metricsPort),
       SOKETI_CLUSTER_HOST: '127.0.0.1', SOKETI_CLUSTER_BROADCAST_ADDRESS: '127.0.0.1', SOKETI_CLUSTER_PORT: String(await freePort()),
       SOKETI_DEFAULT_APP_ID: 'app-id', SOKETI_DEFAULT_APP_KEY: 'app-key', SOKETI_DEFAULT_APP_SECRET: 'app-secret',
-      SOKETI_PRESENCE_MAX_MEMBERS: '100000' } });
+      SOKETI_PRESENCE_MAX_MEMBERS: '100000', ...env } });
     child.cwdToRemove = cwd;
   }
-  await waitReady(port, child);
-  return { kind, port, metricsPort, pid: child.pid, child };
+  if (logFd !== null) fs.closeSync(logFd);  // the child has its own copy
+  const server = { kind, port, metricsPort, pid: child.pid, child };
+  try {
+    await waitReady(port, child);
+  } catch (e) {
+    await stopServer(server);
+    throw e;
+  }
+  return server;
 }
 
 async function stopServer(server) {
-  if (server.child.exitCode === null) {
+  if (server.child.exitCode === null && server.child.signalCode === null) {
     const exited = new Promise((resolve) => server.child.on('exit', resolve));
     server.child.kill('SIGTERM');
     const timer = setTimeout(() => server.child.kill('SIGKILL'), 15000);
@@ -100,9 +133,137 @@ async function stopServer(server) {
   if (server.child.cwdToRemove) fs.rmSync(server.child.cwdToRemove, { recursive: true, force: true });
 }
 
-function runBench(server, scenario) {
+// Sends `text` on a fresh loopback TCP connection; resolves with what arrives until `enough(data)`
+// (false on an error or after 1 s).
+function tcpExchange(port, text, enough) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    const finish = (ok) => { clearTimeout(timer); sock.destroy(); resolve(ok ? data : false); };
+    const timer = setTimeout(() => finish(false), 1000);
+    sock.on('connect', () => { if (text) sock.write(text); });
+    sock.on('data', (d) => { data += d; if (enough(data)) finish(true); });
+    sock.on('error', () => finish(false));
+  });
+}
+
+// Polls `probe` every 100 ms until it returns true, at most `timeoutMs`; throws `what` past it.
+async function pollUntil(probe, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// A fresh broker on a free loopback port, without persistence; resolves once it answers.
+async function startBroker(driver, log) {
+  const port = await freePort();
+  const logFd = fs.openSync(log, 'a');
+  let child;
+  let probe;
+  if (driver === 'redis') {
+    const bin = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => fs.existsSync(p));
+    if (!bin) throw new Error('redis-server is not installed (make deps)');
+    child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', path.dirname(log)], { stdio: ['ignore', logFd, logFd] });
+    probe = async () => /\+PONG/.test(await tcpExchange(port, 'PING\r\n', (d) => d.includes('\r\n')) || '');
+  } else {
+    const bin = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => fs.existsSync(p));
+    if (!bin) throw new Error('nats-server is not installed (make deps)');
+    child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', logFd, logFd] });
+    probe = async () => /^INFO /.test(await tcpExchange(port, '', (d) => d.includes('\r\n')) || '');
+  }
+  fs.closeSync(logFd);
+  const broker = { kind: driver, port, pid: child.pid, child };
+  try {
+    await pollUntil(async () => {
+      if (child.exitCode !== null) throw new Error(`${driver} broker exited with ${child.exitCode}`);
+      return probe();
+    }, 10000, `the ${driver} broker to answer`);
+  } catch (e) {
+    await stopServer(broker);
+    throw e;
+  }
+  return broker;
+}
+
+// The adapter settings that put a node of `kind` on `broker`.
+function clusterEnv(kind, broker) {
+  if (kind === 'soketi') {
+    return broker.kind === 'redis'
+      ? { SOKETI_ADAPTER_DRIVER: 'redis', SOKETI_DB_REDIS_HOST: '127.0.0.1', SOKETI_DB_REDIS_PORT: String(broker.port) }
+      : { SOKETI_ADAPTER_DRIVER: 'nats', SOKETI_ADAPTER_NATS_SERVERS: JSON.stringify([`127.0.0.1:${broker.port}`]) };
+  }
+  return broker.kind === 'redis'
+    ? { ADAPTER_DRIVER: 'redis', REDIS_URL: `redis://127.0.0.1:${broker.port}` }
+    : { ADAPTER_DRIVER: 'nats', NATS_SERVERS: `nats://127.0.0.1:${broker.port}` };
+}
+
+// The value of an unlabelled gauge at the node's /metrics, or undefined.
+function readGauge(metricsPort, name) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        const line = body.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+        resolve(line ? Number(line.split(' ').pop()) : undefined);
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+const tail = (file) => { try { return fs.readFileSync(file, 'utf8').slice(-600); } catch (_) { return ''; } };
+
+// One cross-node run: broker, node A and node B of `kind`, ready checks, the scenario with
+// subscribers on B and publishes to A, then B, A and the broker stopped (only those processes).
+async function runCross(kind, scenario) {
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-bench-cross-'));
+  const log = (name) => path.join(logDir, `${name}.log`);
+  const nodes = [];
+  let broker = null;
+  try {
+    broker = await startBroker(scenario.broker, log('broker'));
+    const env = clusterEnv(kind, broker);
+    nodes.push(await startServer(kind, { env, log: log('node-a') }));
+    nodes.push(await startServer(kind, { env, log: log('node-b') }));
+    const [a, b] = nodes;
+    if (kind !== 'soketi') {
+      await pollUntil(async () => {
+        for (const n of nodes) if ((await readGauge(n.metricsPort, 'sockudo_cluster_nodes')) !== 2) return false;
+        return true;
+      }, 30000, 'sockudo_cluster_nodes to read 2 on both nodes');
+    }
+    // Every kind: an event published to A reaches a subscriber on B (bounded: 10 s).
+    const probe = spawnSync(BENCH_BIN, ['probe', '--port', String(b.port), '--publish-port', String(a.port), '--duration', '10',
+      '--label', kind], { encoding: 'utf8', timeout: 30000 });
+    if (probe.status !== 0) throw new Error(`no event crossed from node A to node B: ${(probe.stdout || '').trim()}`);
+    const out = runBench(b, scenario, ['--publish-port', String(a.port), '--extra-pid', String(a.pid),
+      '--broker-pid', String(broker.pid)]);
+    if (typeof out.server_cpu_us_per_msg === 'number') {
+      out.nodes_cpu_us_per_msg = out.server_cpu_us_per_msg;
+      out.node_a_cpu_us_per_msg = out.extra_cpu_us_per_msg;
+      out.node_b_cpu_us_per_msg = out.server_cpu_us_per_msg - out.extra_cpu_us_per_msg;
+    }
+    return out;
+  } catch (e) {
+    const logs = ['broker', 'node-a', 'node-b'].map((n) => `${n}: ${tail(log(n))}`).join('\n');
+    return { error: `${e.message}\n${logs}` };
+  } finally {
+    for (const n of nodes.reverse()) await stopServer(n);
+    if (broker) await stopServer(broker);
+    fs.rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+function runBench(server, scenario, more = []) {
   const extra = scenario.args[0] === 'memory' ? ['--metrics-port', String(server.metricsPort)] : [];
-  const r = spawnSync(BENCH_BIN, [...scenario.args, ...extra, '--port', String(server.port), '--server-pid', String(server.pid),
+  const r = spawnSync(BENCH_BIN, [...scenario.args, ...extra, ...more, '--port', String(server.port), '--server-pid', String(server.pid),
     '--label', server.kind], { encoding: 'utf8', timeout: 240000 });
   const line = (r.stdout || '').trim().split('\n').pop();
   try { return JSON.parse(line); } catch (_) { return { error: (r.stderr || '').slice(-400) }; }
@@ -115,6 +276,7 @@ async function main() {
   if (SERVERS.includes('baseline') && !fs.existsSync(BASELINE_BIN)) throw new Error('BENCH_BASELINE_BIN must name a sockudo-node binary');
   for (const bin of [NODE_BIN, BENCH_BIN]) if (!fs.existsSync(bin)) throw new Error(`missing ${bin}: run make build`);
   if (SERVERS.includes('soketi') && !fs.existsSync(SOKETI_BIN)) throw new Error('soketi is not installed (make bench installs it)');
+  if (!SCENARIOS.length) throw new Error(`--only ${ONLY.join(',')} selects no scenario`);
   const results = {};
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of SCENARIOS) {
@@ -122,9 +284,14 @@ async function main() {
       const order = (round % 2 ? SERVERS : [...SERVERS].reverse())
         .filter((k) => !scenario.only || scenario.only.includes(k));
       for (const kind of order) {
-        const server = await startServer(kind);
-        const out = runBench(server, scenario);
-        await stopServer(server);
+        let out;
+        if (scenario.broker) {
+          out = await runCross(kind, scenario);
+        } else {
+          const server = await startServer(kind);
+          out = runBench(server, scenario);
+          await stopServer(server);
+        }
         ((results[scenario.name] ||= {})[kind] ||= []).push(out);
         process.stderr.write(`round ${round} ${scenario.name} ${kind}: ${JSON.stringify(out)}\n`);
       }

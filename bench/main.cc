@@ -24,12 +24,21 @@ Scenarios:
   memory          server bytes per idle connection, per subscription (--channels-per-connection),
                   per presence member and per queued outbound frame (--paused sockets stop
                   reading while --event-bytes events fill their queues; needs --metrics-port)
+  probe           one subscriber on --port, an event published to --http-port every 200 ms until
+                  it arrives (at most --duration s, default 10); exit 0 once it did. Checks that
+                  two nodes of a cluster pass events to each other before a cross-node run
 
 Options:
   --host H --port P            WebSocket endpoint (default 127.0.0.1:6001)
-  --http-host H --http-port P  HTTP API endpoint for publishers (default: the WebSocket one)
+  --http-host H --http-port P  HTTP API endpoint for publishers (default: the WebSocket one);
+                               --publish-host / --publish-port are the same options. Cross-node
+                               fanout: subscribers on node B (--port), publishes to node A
   --app-id ID --key K --secret S  (default app-id / app-key / app-secret)
   --server-pid PID[,PID...]    processes whose CPU and RSS are measured
+  --extra-pid PID[,PID...]     more server processes (e.g. the node published to); counted in
+                               server_cpu_* and also reported alone as extra_cpu_* (repeatable)
+  --broker-pid PID[,PID...]    the cluster's broker (redis-server, nats-server); reported apart
+                               as broker_cpu_* and broker_rss_kb, not in server_cpu_* (repeatable)
   --label NAME                 name in the report
   --connections N --rate R --duration S --concurrency C --presence --connect-parallelism N
   --metrics-port P --channels-per-connection K --paused N --event-bytes B   (memory)
@@ -70,10 +79,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--port") {
       number(d);
       o.ws.port = static_cast<int>(d);
-    } else if (arg == "--http-host") {
+    } else if (arg == "--http-host" || arg == "--publish-host") {
       o.http.host = value();
       http_set = true;
-    } else if (arg == "--http-port") {
+    } else if (arg == "--http-port" || arg == "--publish-port") {
       number(d);
       o.http.port = static_cast<int>(d);
       http_set = true;
@@ -85,9 +94,18 @@ int main(int argc, char** argv) {
       o.app.secret = value();
     } else if (arg == "--label") {
       o.label = value();
-    } else if (arg == "--server-pid") {
-      for (absl::string_view p : absl::StrSplit(value(), ',', absl::SkipEmpty()))
-        o.server_pids.push_back(std::atoi(std::string(p).c_str()));
+    } else if (arg == "--server-pid" || arg == "--extra-pid" || arg == "--broker-pid") {
+      std::vector<pid_t>& pids = arg == "--server-pid"  ? o.server_pids
+                                 : arg == "--extra-pid" ? o.extra_pids
+                                                        : o.broker_pids;
+      for (absl::string_view p : absl::StrSplit(value(), ',', absl::SkipEmpty())) {
+        int pid = 0;
+        if (!absl::SimpleAtoi(p, &pid) || pid <= 0) {
+          std::cerr << "sockudo-bench: " << arg << ": not a pid: " << p << "\n";
+          return 2;
+        }
+        pids.push_back(pid);
+      }
     } else if (arg == "--connections") {
       number(d);
       o.connections = static_cast<int>(d);
@@ -148,6 +166,8 @@ int main(int argc, char** argv) {
     rc = sockudo::bench::RunPresenceChurn(scenario);
   else if (o.scenario == "memory")
     rc = sockudo::bench::RunMemory(scenario);
+  else if (o.scenario == "probe")
+    rc = sockudo::bench::RunProbe(scenario);
   else {
     std::cerr << "sockudo-bench: unknown scenario " << o.scenario << "\n" << kUsage;
     return 2;

@@ -57,22 +57,49 @@ std::vector<std::shared_ptr<HttpPublisher>> Scenario::ConnectPublishers(int n) {
   return publishers;
 }
 
-CpuWindow::CpuWindow(const std::vector<pid_t>& pids)
-    : pids_(pids),
-      server_start_(SampleProcesses(pids).cpu_seconds),
+namespace {
+
+std::vector<pid_t> Concat(std::vector<pid_t> a, const std::vector<pid_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+CpuWindow::CpuWindow(const Options& options)
+    : server_pids_(Concat(options.server_pids, options.extra_pids)),
+      extra_pids_(options.extra_pids),
+      broker_pids_(options.broker_pids),
+      server_start_(SampleProcesses(server_pids_).cpu_seconds),
+      extra_start_(SampleProcesses(extra_pids_).cpu_seconds),
+      broker_start_(SampleProcesses(broker_pids_).cpu_seconds),
       bench_start_(SelfCpuSeconds()) {}
 
 void CpuWindow::Stop() {
-  const ProcSample end = SampleProcesses(pids_);
+  const ProcSample end = SampleProcesses(server_pids_);
   server_cpu_ = end.cpu_seconds - server_start_;
   rss_kb_ = end.rss_kb;
+  extra_cpu_ = SampleProcesses(extra_pids_).cpu_seconds - extra_start_;
+  const ProcSample broker = SampleProcesses(broker_pids_);
+  broker_cpu_ = broker.cpu_seconds - broker_start_;
+  broker_rss_kb_ = broker.rss_kb;
   bench_cpu_ = SelfCpuSeconds() - bench_start_;
 }
 
 void CpuWindow::Report(base::Json& r, const std::string& unit, double units, double seconds) const {
+  auto per_unit = [&](double cpu) { return units > 0 ? cpu * 1e6 / units : 0.0; };
   r["server_cpu_s"] = server_cpu_;
-  r["server_cpu_us_per_" + unit] = units > 0 ? server_cpu_ * 1e6 / units : 0.0;
+  r["server_cpu_us_per_" + unit] = per_unit(server_cpu_);
   r["server_rss_kb"] = rss_kb_;
+  if (!extra_pids_.empty()) {
+    r["extra_cpu_s"] = extra_cpu_;
+    r["extra_cpu_us_per_" + unit] = per_unit(extra_cpu_);
+  }
+  if (!broker_pids_.empty()) {
+    r["broker_cpu_s"] = broker_cpu_;
+    r["broker_cpu_us_per_" + unit] = per_unit(broker_cpu_);
+    r["broker_rss_kb"] = broker_rss_kb_;
+  }
   r["bench_cpu_s"] = bench_cpu_;
   r["bench_cpu_share"] = seconds > 0 ? bench_cpu_ / seconds : 0.0;
 }

@@ -26,6 +26,8 @@ struct Options {
   Endpoint http;  // where publishers send (another node, once nodes share an adapter)
   AppCredentials app;
   std::vector<pid_t> server_pids;
+  std::vector<pid_t> extra_pids;   // more server processes (another node of a cluster)
+  std::vector<pid_t> broker_pids;  // the cluster's broker: its CPU is reported apart
   int connections = 1000;
   double rate = 100;      // events/s (fanout); ops/s cap (presence churn, 0 = as fast as possible)
   double duration = 10;   // seconds of load
@@ -71,20 +73,23 @@ class Scenario {
   base::Json report_ = base::Json::object();
 };
 
-// Server and load-generator CPU over a measured window.
+// Server, broker and load-generator CPU over a measured window. The server processes are
+// --server-pid and --extra-pid together; the broker's (--broker-pid) are counted apart.
 class CpuWindow {
  public:
-  explicit CpuWindow(const std::vector<pid_t>& pids);
+  explicit CpuWindow(const Options& options);
   void Stop();
   // server_cpu_s, server_cpu_us_per_<unit> (over `units`), server_rss_kb, bench_cpu_s and
-  // bench_cpu_share (over `seconds`).
+  // bench_cpu_share (over `seconds`); with --extra-pid also extra_cpu_s and
+  // extra_cpu_us_per_<unit> (those processes alone), with --broker-pid broker_cpu_s,
+  // broker_cpu_us_per_<unit> and broker_rss_kb.
   void Report(base::Json& r, const std::string& unit, double units, double seconds) const;
 
  private:
-  std::vector<pid_t> pids_;
-  double server_start_, bench_start_;
-  double server_cpu_ = 0, bench_cpu_ = 0;
-  long rss_kb_ = 0;
+  std::vector<pid_t> server_pids_, extra_pids_, broker_pids_;
+  double server_start_, extra_start_, broker_start_, bench_start_;
+  double server_cpu_ = 0, extra_cpu_ = 0, broker_cpu_ = 0, bench_cpu_ = 0;
+  long rss_kb_ = 0, broker_rss_kb_ = 0;
 };
 
 int RunIdle(Scenario& s);
@@ -92,6 +97,7 @@ int RunFanout(Scenario& s);
 int RunPublish(Scenario& s);
 int RunPresenceChurn(Scenario& s);
 int RunMemory(Scenario& s);
+int RunProbe(Scenario& s);
 
 inline int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())

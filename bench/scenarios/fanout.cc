@@ -1,7 +1,13 @@
 // fanout: N subscribers on one channel (public, or presence with --presence), R events/s for T s
 // published through the signed HTTP API with the send time in the payload. Delivered msgs/s,
-// latency percentiles, lost messages, server CPU per delivered message.
+// latency percentiles, lost messages (accepted events x subscribers - received), server CPU per
+// delivered message. Cross-node: subscribers on node B (--port, --server-pid), publishes to node A
+// (--publish-port, --extra-pid), the broker's CPU apart (--broker-pid).
+#include <algorithm>
 #include <charconv>
+#include <climits>
+#include <cstdint>
+#include <vector>
 
 #include "bench/latency_recorder.h"
 #include "bench/proc_stats.h"
@@ -16,6 +22,13 @@ int RunFanout(Scenario& s) {
   size_t subscribed = 0;
   size_t received = 0;
   size_t member_added = 0;
+  // Per event: when its first and its last copy arrived (micros after it was sent). The first
+  // copy's latency is the path publish -> server(s) -> one socket; last - first is the time the
+  // fan-out to every subscriber took (server writes and this process's reads together).
+  struct Arrivals {
+    int64_t first = INT64_MAX, last = 0;
+  };
+  std::vector<Arrivals> arrivals;
 
   auto on_message = [&](WsClient&, std::string_view text) {
     if (text.find("\"event\":\"bench\"") != std::string_view::npos) {
@@ -24,8 +37,17 @@ int RunFanout(Scenario& s) {
       if (pos == std::string_view::npos) return;
       int64_t sent = 0;
       std::from_chars(text.data() + pos + 4, text.data() + text.size(), sent);
-      latency.Add(NowMicros() - sent);
+      const int64_t micros = NowMicros() - sent;
+      latency.Add(micros);
       ++received;
+      const size_t seq_pos = text.find("s\\\":", pos);
+      size_t seq = SIZE_MAX;
+      if (seq_pos != std::string_view::npos)
+        std::from_chars(text.data() + seq_pos + 4, text.data() + text.size(), seq);
+      if (seq < arrivals.size()) {
+        arrivals[seq].first = std::min(arrivals[seq].first, micros);
+        arrivals[seq].last = std::max(arrivals[seq].last, micros);
+      }
     } else if (text.find("pusher_internal:subscription_succeeded") != std::string_view::npos) {
       ++subscribed;
     } else if (text.find("pusher_internal:member_added") != std::string_view::npos) {
@@ -46,8 +68,9 @@ int RunFanout(Scenario& s) {
   auto publishers = s.ConnectPublishers(o.concurrency);
 
   const size_t total_events = static_cast<size_t>(o.rate * o.duration);
+  arrivals.resize(std::min<size_t>(total_events, 10'000'000));
   size_t sent = 0, accepted = 0, answered = 0;
-  CpuWindow cpu(o.server_pids);
+  CpuWindow cpu(o);
   const auto start = Clock::now();
   size_t max_lag_events = 0;
   // Open loop: event i is due at start + i/R; it goes out on the next idle publisher.
@@ -96,15 +119,27 @@ int RunFanout(Scenario& s) {
   r["rate"] = o.rate;
   r["duration_s"] = o.duration;
   r["published"] = accepted;
+  r["publish_errors"] = answered - accepted;
   r["publish_seconds"] = publish_seconds;
   r["publisher_max_lag_events"] = max_lag_events;
   r["expected"] = expected;
   r["delivered"] = received;
   r["lost"] = expected > received ? expected - received : 0;
+  r["duplicates"] = received > expected ? received - expected : 0;
   r["delivered_per_s"] = received / seconds;
   r["p50_ms"] = latency.PercentileMs(50);
   r["p99_ms"] = latency.PercentileMs(99);
   r["max_ms"] = latency.MaxMs();
+  LatencyRecorder first, spread;
+  for (const Arrivals& a : arrivals) {
+    if (a.last == 0 && a.first == INT64_MAX) continue;
+    first.Add(a.first);
+    spread.Add(a.last - a.first);
+  }
+  r["first_copy_p50_ms"] = first.PercentileMs(50);
+  r["first_copy_p99_ms"] = first.PercentileMs(99);
+  r["fanout_spread_p50_ms"] = spread.PercentileMs(50);
+  r["fanout_spread_p99_ms"] = spread.PercentileMs(99);
   cpu.Report(r, "msg", static_cast<double>(received), seconds);
   for (auto& c : clients) c->Close();
   return 0;

@@ -59,7 +59,7 @@ int RunPresenceChurn(Scenario& s) {
     started_at[c.index] = NowMicros();
     c.Send(s.SubscribeFrame(c, channel, "user-" + std::to_string(c.index)));
   };
-  CpuWindow cpu(o.server_pids);
+  CpuWindow cpu(o);
   start = Clock::now();
   running = true;
   for (auto& c : clients) {

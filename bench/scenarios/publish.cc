@@ -15,7 +15,7 @@ int RunPublish(Scenario& s) {
   bool stopping = false;
   const std::string body = base::Dump(
       {{"name", "bench"}, {"channel", "bench-publish"}, {"data", "{\"hello\":\"world\"}"}});
-  CpuWindow cpu(o.server_pids);
+  CpuWindow cpu(o);
   const auto start = Clock::now();
   std::function<void(std::shared_ptr<HttpPublisher>)> loop = [&](std::shared_ptr<HttpPublisher> p) {
     if (stopping) return;
