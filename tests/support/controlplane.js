@@ -6,7 +6,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort } = require('./server');
+const { freePort, SANITIZER_VARS } = require('./server');
 const { waitFor, httpRequest } = require('./wait');
 
 const PROTO_ROOT = path.join(__dirname, '..', '..', 'proto');
@@ -21,6 +21,7 @@ function binary() {
 
 function childEnv(extra) {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir(), LOG_LEVEL: 'info' };
+  for (const k of SANITIZER_VARS) if (process.env[k]) env[k] = process.env[k];
   return { ...env, ...extra };
 }
 

@@ -22,6 +22,8 @@ function freePort() {
 
 // Environment of the child: the caller's PATH and nothing that could configure the server by
 // accident, plus what the test asks for.
+const SANITIZER_VARS = ['ASAN_OPTIONS', 'LSAN_OPTIONS', 'UBSAN_OPTIONS', 'TSAN_OPTIONS'];
+
 function childEnv(extra) {
   // The embedded control plane (on by default with the local adapter) only where a test asks for
   // it: parallel test nodes would race for its fixed default ports.
@@ -29,6 +31,8 @@ function childEnv(extra) {
                 SOCKUDO_CONTROL_PLANE_EMBEDDED: 'false' };
   // ctest runs some files a second time with the epoll write path (see tests/CMakeLists.txt).
   if (process.env.WEBSOCKET_IO_URING) env.WEBSOCKET_IO_URING = process.env.WEBSOCKET_IO_URING;
+  // Sanitizer settings (suppressions, halt_on_error) reach the binaries under test.
+  for (const k of SANITIZER_VARS) if (process.env[k]) env[k] = process.env[k];
   // A variable given as null is left out (to test a default).
   const merged = { ...env, ...extra };
   for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
@@ -120,7 +124,7 @@ async function startServer({ env = {}, config = null, args = [] } = {}) {
   throw lastError;
 }
 
-module.exports = { startServer, runOnce, freePort, writeConfig };
+module.exports = { startServer, runOnce, freePort, writeConfig, SANITIZER_VARS };
 
 // Registers before/after hooks of node:test that start a server for the file and stop it, and
 // returns a handle whose `server` field is set once it runs; `onReady(server)` runs right after.
