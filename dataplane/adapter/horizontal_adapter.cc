@@ -519,48 +519,37 @@ void HorizontalAdapter::NotifyWatchers(const std::string& app_id, const std::str
 
 void HorizontalAdapter::SignIn(const std::string& app_id, const std::string& user_id,
                                const std::vector<std::string>& watchlist) {
-  const bool came_online = node_.users.SignIn(app_id, user_id, watchlist);
-  auto app = node_.apps.FindById(app_id);
-  if (!came_online || !app || !app->enable_watchlist_events) return;
-  if (!clustered_) return NotifyWatchers(app_id, user_id, true);
-  RunOnCluster([this, app_id, user_id] {
-    RequestBody r = NewRequest(RequestType::kCountUserConnections, app_id);
-    r.user_id_json = base::JsonString(user_id);
-    Ask(
-        std::move(r), [](const ResponseBody& resp) { return resp.sockets_count > 0; },
-        [this, app_id, user_id](Result result, bool) {
-          for (const ResponseBody& resp : result.responses) {
-            if (resp.sockets_count > 0) return;  // already online elsewhere
-          }
-          NotifyWatchers(app_id, user_id, true);
-          RequestBody update = NewRequest(RequestType::kWatchlistUpdate, app_id);
-          update.user_id_json = base::JsonString(user_id);
-          update.user_info = base::Json{{"online", true}};
-          Tell(std::move(update));
-        });
-  });
+  if (node_.users.SignIn(app_id, user_id, watchlist))
+    AnnounceWatchlistChange(app_id, user_id, true);
 }
 
 void HorizontalAdapter::SignOut(const std::string& app_id, const std::string& user_id,
                                 const std::vector<std::string>& watchlist) {
-  const bool went_offline = node_.users.SignOut(app_id, user_id, watchlist);
+  if (node_.users.SignOut(app_id, user_id, watchlist)) {
+    AnnounceWatchlistChange(app_id, user_id, false);
+  }
+}
+
+void HorizontalAdapter::AnnounceWatchlistChange(const std::string& app_id,
+                                                const std::string& user_id, bool online) {
   auto app = node_.apps.FindById(app_id);
-  if (!went_offline || !app || !app->enable_watchlist_events) return;
-  if (!clustered_) return NotifyWatchers(app_id, user_id, false);
-  RunOnCluster([this, app_id, user_id] {
+  if (!app || !app->enable_watchlist_events) return;
+  if (!clustered_) return NotifyWatchers(app_id, user_id, online);
+  // The user came online (went offline) cluster-wide only if no peer holds a connection of it.
+  RunOnCluster([this, app_id, user_id, online] {
     RequestBody r = NewRequest(RequestType::kCountUserConnections, app_id);
     r.user_id_json = base::JsonString(user_id);
     Ask(
         std::move(r), [](const ResponseBody& resp) { return resp.sockets_count > 0; },
-        [this, app_id, user_id](Result result, bool) {
+        [this, app_id, user_id, online](Result result, bool) {
           for (const ResponseBody& resp : result.responses) {
-            if (resp.sockets_count > 0) return;  // still online elsewhere
+            if (resp.sockets_count > 0) return;  // connected elsewhere
           }
-          if (node_.users.Sockets(app_id, user_id) > 0) return;  // back here meanwhile
-          NotifyWatchers(app_id, user_id, false);
+          if (!online && node_.users.Sockets(app_id, user_id) > 0) return;  // back here meanwhile
+          NotifyWatchers(app_id, user_id, online);
           RequestBody update = NewRequest(RequestType::kWatchlistUpdate, app_id);
           update.user_id_json = base::JsonString(user_id);
-          update.user_info = base::Json{{"online", false}};
+          update.user_info = base::Json{{"online", online}};
           Tell(std::move(update));
         });
   });

@@ -127,6 +127,9 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   void RemoveIfGone(const std::string& app_id, const std::string& channel,
                     const std::string& user_key, const std::string& user_id_json);
   void NotifyWatchers(const std::string& app_id, const std::string& user_id, bool online);
+  // After the user's first sign-in (last sign-out) here: online/offline for watchers everywhere,
+  // unless another node still holds a connection of the user.
+  void AnnounceWatchlistChange(const std::string& app_id, const std::string& user_id, bool online);
   void ReplicateJoin(const PresenceJoin& join);
   void ReplicateLeave(const std::string& app_id, const std::string& channel,
                       const std::string& socket_id);

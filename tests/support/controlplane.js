@@ -6,7 +6,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort, SANITIZER_VARS } = require('./server');
+const { freePort, childEnv, runBinary, watchProcess } = require('./server');
 const { waitFor, httpRequest } = require('./wait');
 
 const PROTO_ROOT = path.join(__dirname, '..', '..', 'proto');
@@ -19,22 +19,10 @@ function binary() {
   return path.join(path.dirname(path.dirname(node)), 'controlplane', 'sockudo-controlplane');
 }
 
-function childEnv(extra) {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || os.tmpdir(), LOG_LEVEL: 'info' };
-  for (const k of SANITIZER_VARS) if (process.env[k]) env[k] = process.env[k];
-  return { ...env, ...extra };
-}
+const cpEnv = (extra) => childEnv({ LOG_LEVEL: 'info', ...extra });
 
 function runOnce(args, env = {}, timeoutMs = 10000) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary(), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('timed out')); }, timeoutMs);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+  return runBinary(binary(), args, { LOG_LEVEL: 'info', ...env }, timeoutMs);
 }
 
 // Writes `apps` as an apps file in a fresh temp dir and returns its path.
@@ -51,7 +39,7 @@ async function startControlPlane({ token = 'test-token', env = {}, appsFile = nu
     const grpcPort = await freePort();
     const restPort = await freePort();
     const child = spawn(binary(), [], {
-      env: childEnv({
+      env: cpEnv({
         ADAPTER_DRIVER: 'redis',
         CONTROL_PLANE_GRPC_HOST: '127.0.0.1', CONTROL_PLANE_GRPC_PORT: String(grpcPort),
         CONTROL_PLANE_REST_HOST: '127.0.0.1', CONTROL_PLANE_REST_PORT: String(restPort),
@@ -61,26 +49,23 @@ async function startControlPlane({ token = 'test-token', env = {}, appsFile = nu
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
-    let exited = null;
-    const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+    const watched = watchProcess(child, 'sockudo-controlplane');
+    const { output, exited, exitPromise } = watched;
     try {
       await waitFor(async () => {
-        if (exited) throw new Error(`sockudo-controlplane exited (${JSON.stringify(exited)}):\n${output}`);
-        return /listening grpc=/.test(output);
+        if (exited()) throw new Error(`sockudo-controlplane exited (${JSON.stringify(exited())}):\n${output()}`);
+        return /listening grpc=/.test(output());
       }, { timeoutMs: 15000, what: 'sockudo-controlplane to listen' });
     } catch (e) {
       lastError = e;
-      if (!exited) child.kill('SIGKILL');
+      if (!exited()) child.kill('SIGKILL');
       await exitPromise;
-      if (/cannot listen|Address already in use/.test(output)) continue;  // port race
+      if (/cannot listen|Address already in use/.test(output())) continue;  // port race
       throw e;
     }
     return {
       grpcPort, restPort, child, token,
-      output: () => output,
+      output,
       // REST call with the bearer token (or `auth` when given); body is an object or a string.
       rest(method, urlPath, body = null, auth = `Bearer ${token}`) {
         const headers = auth ? { authorization: auth } : {};
@@ -92,19 +77,8 @@ async function startControlPlane({ token = 'test-token', env = {}, appsFile = nu
         }
         return httpRequest({ port: restPort, path: urlPath, method, body: text, headers });
       },
-      async stop() {
-        if (!exited) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10000);
-          await exitPromise;
-          clearTimeout(timer);
-        }
-        if (/ERROR: (Address|Leak|Thread)Sanitizer|runtime error:/.test(output)) {
-          throw new Error(`sanitizer report from sockudo-controlplane:\n${output}`);
-        }
-        if (exited.code !== 0) throw new Error(`sockudo-controlplane exited with ${JSON.stringify(exited)}:\n${output}`);
-        return exited;
-      },
+      // Stops it; asserts a clean exit and no sanitizer report.
+      stop: watched.stop,
     };
   }
   throw lastError;

@@ -1,6 +1,7 @@
 // Starts the real sockudo-node binary on free loopback ports, waits until it is ready, and stops
 // exactly the process it started.
 'use strict';
+const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -45,10 +46,10 @@ function binary() {
   return bin;
 }
 
-// Runs the binary to completion (for --help, --check-config, bad config) and returns its result.
-function runOnce(args, env = {}, timeoutMs = 10000) {
+// Runs `bin` to completion (for --help, --check-config, bad config) and returns its result.
+function runBinary(bin, args, env = {}, timeoutMs = 10000) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary(), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -56,6 +57,36 @@ function runOnce(args, env = {}, timeoutMs = 10000) {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('timed out')); }, timeoutMs);
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
+}
+
+function runOnce(args, env = {}, timeoutMs = 10000) {
+  return runBinary(binary(), args, env, timeoutMs);
+}
+
+// Collects a started process's output and exit, and stops it: SIGTERM, SIGKILL after 10 s, then
+// asserts a clean exit (code 0) and no sanitizer report in what it printed.
+function watchProcess(child, name) {
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  let exited = null;
+  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+  return {
+    output: () => output,
+    exited: () => exited,
+    exitPromise,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      assert.doesNotMatch(output, /ERROR: (Address|Leak|Thread)Sanitizer|runtime error:/, `sanitizer report from ${name}`);
+      assert.equal(exited.code, 0, `${name} exited with ${JSON.stringify(exited)}:\n${output}`);
+      return exited;
+    },
+  };
 }
 
 // Writes `config` (an object) to a temp file and returns its path.
@@ -78,14 +109,11 @@ async function startServer({ env = {}, config = null, args = [] } = {}) {
                       METRICS_PORT: String(metricsPort), WORKER_THREADS: '2', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
-    let exited = null;
-    const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+    const watched = watchProcess(child, 'sockudo-node');
+    const { output, exited, exitPromise } = watched;
     try {
       await waitFor(async () => {
-        if (exited) throw new Error(`sockudo-node exited (${JSON.stringify(exited)}):\n${output}`);
+        if (exited()) throw new Error(`sockudo-node exited (${JSON.stringify(exited())}):\n${output()}`);
         try {
           const r = await httpRequest({ port: metricsPort, path: '/ready' });
           return r.status === 200;
@@ -95,36 +123,23 @@ async function startServer({ env = {}, config = null, args = [] } = {}) {
       }, { timeoutMs: 15000, what: 'sockudo-node to become ready' });
     } catch (e) {
       lastError = e;
-      if (!exited) child.kill('SIGKILL');
+      if (!exited()) child.kill('SIGKILL');
       await exitPromise;
-      if (/Address already in use/.test(output)) continue;  // a port race: try other ports
+      if (/Address already in use/.test(output())) continue;  // a port race: try other ports
       throw e;
     }
     return {
       port, metricsPort, child,
       host: '127.0.0.1',
-      output: () => output,
-      exited: () => exited,
-      // Stops the server and fails on a crash, a non-zero exit or any sanitizer report.
-      async stop() {
-        if (!exited) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10000);
-          await exitPromise;
-          clearTimeout(timer);
-        }
-        if (/ERROR: (Address|Leak|Thread)Sanitizer|runtime error:/.test(output)) {
-          throw new Error(`sanitizer report from sockudo-node:\n${output}`);
-        }
-        if (exited.code !== 0) throw new Error(`sockudo-node exited with ${JSON.stringify(exited)}:\n${output}`);
-        return exited;
-      },
+      output, exited,
+      // Stops the server; asserts a clean exit and no sanitizer report.
+      stop: watched.stop,
     };
   }
   throw lastError;
 }
 
-module.exports = { startServer, runOnce, freePort, writeConfig, SANITIZER_VARS };
+module.exports = { startServer, runOnce, runBinary, watchProcess, childEnv, freePort, writeConfig, SANITIZER_VARS };
 
 // Registers before/after hooks of node:test that start a server for the file and stop it, and
 // returns a handle whose `server` field is set once it runs; `onReady(server)` runs right after.
