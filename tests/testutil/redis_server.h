@@ -71,31 +71,7 @@ inline int FreePort() {
 }
 
 inline bus::redis::RedisReply Convert(const redisReply* r) {
-  using bus::redis::RedisReply;
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-      out.type =
-          r->type == REDIS_REPLY_STRING ? RedisReply::Type::kString : RedisReply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
-      break;
-    default:
-      break;
-  }
-  return out;
+  return bus::redis::RedisReply::FromHiredis(r);
 }
 
 // One command on a new blocking connection to 127.0.0.1:port.

@@ -44,6 +44,8 @@ namespace boost::asio {
 class io_context;
 }
 
+struct redisReply;  // hiredis
+
 namespace sockudo::bus::redis {
 
 // A RESP2 reply, owned. Top-level server errors never appear here (they become a status); an
@@ -60,6 +62,8 @@ struct RedisReply {
   bool is_string() const { return type == Type::kString || type == Type::kStatus; }
   // "(nil)", the text, the number, or "[a, b, ...]": for logs and tests.
   std::string DebugString() const;
+  // The owned copy of a hiredis reply (nested arrays included).
+  static RedisReply FromHiredis(const ::redisReply* r);
 };
 
 // One message pushed to a subscribed connection.
