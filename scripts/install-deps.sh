@@ -12,6 +12,7 @@ packages=(
   libhiredis-dev libnats-dev prometheus-cpp-dev
   redis-server redis-tools nats-server
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libcli11-dev libyaml-cpp-dev
 )
 # Node and npm run the end-to-end tests with the real pusher-js and pusher packages.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

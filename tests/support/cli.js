@@ -1,0 +1,245 @@
+// sockudoctl in tests: runs the real binary (next to sockudo-node in the same build tree, or
+// SOCKUDOCTL_BIN) with an isolated HOME / XDG_CONFIG_HOME, starts a node with its embedded control
+// plane on free loopback ports, parses the YAML sockudoctl prints (there is no YAML package in
+// tests/package.json; sockudoctl prints a small block-style subset), and drives a terminal in a
+// private tmux server for `cluster watch`.
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startServer, freePort, SANITIZER_VARS } = require('./server');
+const { waitFor } = require('./wait');
+
+function sockudoctlBin() {
+  if (process.env.SOCKUDOCTL_BIN) return process.env.SOCKUDOCTL_BIN;
+  const node = process.env.SOCKUDO_NODE_BIN;
+  if (!node) throw new Error('SOCKUDO_NODE_BIN is not set (run the tests through ctest)');
+  return path.join(path.dirname(node), '..', 'cli', 'sockudoctl');
+}
+
+// A fresh directory as HOME and XDG_CONFIG_HOME, so no test reads or writes a real config file.
+function isolatedHome() {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudoctl-home-'));
+  return { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') };
+}
+
+// The environment of sockudoctl: PATH, an isolated home, no SOCKUDO_* of the caller, plus `env`
+// (a value of null removes the variable).
+function cliEnv(env = {}, home = isolatedHome()) {
+  const base = { PATH: process.env.PATH, ...home };
+  for (const k of SANITIZER_VARS) if (process.env[k]) base[k] = process.env[k];
+  const merged = { ...base, ...env };
+  for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
+  return merged;
+}
+
+// Runs sockudoctl to completion: { code, stdout, stderr }. `input` is written to its stdin.
+function runCli(args, { env = {}, home, input = null, timeoutMs = 20000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(sockudoctlBin(), args, { env: cliEnv(env, home), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`sockudoctl ${args.join(' ')} timed out`)); }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    if (input !== null) child.stdin.end(input); else child.stdin.end();
+  });
+}
+
+// A sockudo-node with its embedded control plane (adapter local) on free ports; `token` protects
+// it. Resolves { server, grpcPort, restPort, address, token, stop }.
+async function startEmbeddedNode({ token = null, env = {}, config = null } = {}) {
+  let lastError;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const grpcPort = await freePort();
+    const restPort = await freePort();
+    let server;
+    try {
+      server = await startServer({
+        config,
+        env: { SOCKUDO_CONTROL_PLANE_EMBEDDED: 'true', CONTROL_PLANE_GRPC_PORT: String(grpcPort),
+               CONTROL_PLANE_REST_PORT: String(restPort), LOG_LEVEL: 'info',
+               ...(token ? { CONTROL_PLANE_TOKEN: token } : {}), ...env },
+      });
+    } catch (e) {
+      // Another process took a control-plane port between freePort() and the bind: try again.
+      if (/cannot listen|Address already in use|control plane/.test(String(e.message))) { lastError = e; continue; }
+      throw e;
+    }
+    await waitFor(() => /embedded control plane: grpc/.test(server.output()), { what: 'the embedded control plane to listen' });
+    return { server, grpcPort, restPort, address: `127.0.0.1:${grpcPort}`, token, stop: () => server.stop() };
+  }
+  throw lastError;
+}
+
+// ---- YAML ----------------------------------------------------------------------------------
+// The subset sockudoctl prints (yaml-cpp block style): mappings, sequences ("- " items, maps
+// inside items), flow [] and {}, plain / double-quoted / single-quoted scalars, documents split
+// by "---". Anything else throws, so a change in the output shows up as a failing test.
+
+function yamlScalar(text) {
+  const t = text.trim();
+  if (t === '[]') return [];
+  if (t === '{}') return {};
+  if (t.startsWith('"')) return JSON.parse(t);
+  if (t.startsWith("'")) {
+    if (!t.endsWith("'") || t.length < 2) throw new Error(`YAML: unterminated '${t}`);
+    return t.slice(1, -1).replace(/''/g, "'");
+  }
+  if (t === '' || t === '~' || t === 'null') return null;
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (/^[-+]?\d+$/.test(t)) return Number(t);
+  if (/^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
+  if (/^[[{]/.test(t)) throw new Error(`YAML: flow collections are not expected: ${t}`);
+  return t;
+}
+
+// Splits "key: value" / "key:" (key plain or double-quoted); null when the line is no key.
+function yamlKey(text) {
+  let key;
+  let rest;
+  if (text.startsWith('"')) {
+    const m = /^("(?:[^"\\]|\\.)*")\s*:(?:\s+(.*)|$)/.exec(text);
+    if (!m) return null;
+    key = JSON.parse(m[1]);
+    rest = m[2] || '';
+  } else {
+    const m = /^([^\s:#][^:#]*?)\s*:(?:\s+(.*)|$)/.exec(text);
+    if (!m) return null;
+    key = m[1];
+    rest = m[2] || '';
+  }
+  return { key, rest };
+}
+
+function parseYamlDocument(text) {
+  const lines = text.split('\n')
+    .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+    .map((l) => ({ indent: l.length - l.trimStart().length, text: l.trim() }));
+  let i = 0;
+  const isItem = (line) => line.text === '-' || line.text.startsWith('- ');
+
+  function block(indent) {
+    if (i >= lines.length) return null;
+    return isItem(lines[i]) ? sequence(lines[i].indent) : mapping(lines[i].indent);
+  }
+  function value(rest, indent) {
+    if (rest !== '') return yamlScalar(rest);
+    // Nested block: deeper, or a sequence at the key's own indentation.
+    if (i < lines.length && (lines[i].indent > indent || (lines[i].indent === indent && isItem(lines[i])))) {
+      return block(indent);
+    }
+    return null;
+  }
+  function mapping(indent) {
+    const out = {};
+    while (i < lines.length && lines[i].indent === indent && !isItem(lines[i])) {
+      const kv = yamlKey(lines[i].text);
+      if (!kv) throw new Error(`YAML: not a key: ${lines[i].text}`);
+      i++;
+      out[kv.key] = value(kv.rest, indent);
+    }
+    if (i < lines.length && lines[i].indent > indent) throw new Error(`YAML: bad indentation at ${lines[i].text}`);
+    return out;
+  }
+  function sequence(indent) {
+    const out = [];
+    while (i < lines.length && lines[i].indent === indent && isItem(lines[i])) {
+      const rest = lines[i].text === '-' ? '' : lines[i].text.slice(2);
+      if (rest === '') {
+        i++;
+        out.push(i < lines.length && lines[i].indent > indent ? block(indent) : null);
+      } else if (yamlKey(rest)) {
+        // A mapping whose first key sits on the item line: continue it two columns in.
+        lines[i] = { indent: indent + 2, text: rest };
+        out.push(mapping(indent + 2));
+      } else {
+        i++;
+        out.push(yamlScalar(rest));
+      }
+    }
+    return out;
+  }
+  if (lines.length === 0) return null;
+  if (lines.length === 1 && !yamlKey(lines[0].text) && !isItem(lines[0])) return yamlScalar(lines[0].text);
+  const result = block(0);
+  if (i !== lines.length) throw new Error(`YAML: unexpected ${lines[i].text}`);
+  return result;
+}
+
+function parseYaml(text) { return parseYamlDocument(text); }
+
+// Documents of a "---"-separated stream (cluster watch -o yaml).
+function parseYamlStream(text) {
+  return text.split(/^---\s*$/m).filter((d) => d.trim() !== '').map(parseYamlDocument);
+}
+
+// ---- tables ---------------------------------------------------------------------------------
+// Parses an aligned table: the column of each header starts where the header word starts, and
+// every cell of every row starts at its column. Returns [{HEADER: cell}].
+function parseTable(text) {
+  const lines = text.split('\n').filter((l) => l !== '');
+  const header = lines[0];
+  const starts = [];
+  const re = /\S+/g;
+  let m;
+  while ((m = re.exec(header))) starts.push({ name: m[0], at: m.index });
+  return lines.slice(1).map((line) => {
+    const row = {};
+    starts.forEach((col, k) => {
+      const end = k + 1 < starts.length ? starts[k + 1].at : line.length;
+      if (col.at > 0 && line.length > col.at && line[col.at - 1] !== ' ') {
+        throw new Error(`table: cell of ${col.name} does not start at column ${col.at}: "${line}"`);
+      }
+      row[col.name] = line.slice(col.at, end).trim();
+    });
+    return row;
+  });
+}
+
+// ---- tmux -----------------------------------------------------------------------------------
+// A private tmux server (own socket, no user config) with one window running `sh`, for driving
+// sockudoctl in a real terminal. stop() kills that server only.
+class Terminal {
+  static async start({ width = 200, height = 40, env = {} } = {}) {
+    const tmux = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((p) => fs.existsSync(p));
+    if (!tmux) return null;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudoctl-tmux-'));
+    const t = new Terminal(tmux, path.join(dir, 'socket'), dir);
+    const shEnv = { ...cliEnv(env), PS1: '$ ', TERM: 'xterm-256color', ENV: '' };
+    const r = t.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', String(width), '-y', String(height), 'sh'], shEnv);
+    if (r.status !== 0) throw new Error(`tmux new-session failed: ${r.stderr}`);
+    await waitFor(() => t.capture().includes('$'), { what: 'the shell prompt in tmux' });
+    return t;
+  }
+
+  constructor(bin, socket, dir) { this.bin = bin; this.socket = socket; this.dir = dir; }
+
+  tmux(args, env = process.env) {
+    return spawnSync(this.bin, ['-S', this.socket, ...args], { encoding: 'utf8', env, timeout: 10000 });
+  }
+
+  // Types `text` and Enter.
+  type(text) { this.tmux(['send-keys', '-t', 'cli', '-l', text]); this.tmux(['send-keys', '-t', 'cli', 'Enter']); }
+  keys(...keys) { this.tmux(['send-keys', '-t', 'cli', ...keys]); }
+  // The visible screen as text (the alternate screen while a full-screen program runs).
+  capture() { return this.tmux(['capture-pane', '-p', '-t', 'cli']).stdout || ''; }
+  // With escape sequences (-e), to see what the program left behind.
+  captureRaw() { return this.tmux(['capture-pane', '-p', '-e', '-t', 'cli']).stdout || ''; }
+  format(f) { return (this.tmux(['display-message', '-p', '-t', 'cli', f]).stdout || '').trim(); }
+
+  async waitForScreen(predicate, what, timeoutMs = 10000) {
+    return waitFor(() => { const s = this.capture(); return predicate(s) ? s : false; }, { timeoutMs, what });
+  }
+
+  stop() {
+    this.tmux(['kill-server']);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { sockudoctlBin, runCli, cliEnv, isolatedHome, startEmbeddedNode, parseYaml, parseYamlStream, parseTable, Terminal };
