@@ -79,7 +79,8 @@ output::Table NodesTable(const std::vector<const v1::Node*>& nodes, bool wide) {
       row.push_back(std::to_string(node->presence_members()));
       row.push_back(node->version().empty() ? "-" : node->version());
       row.push_back(node->process_id().empty() ? "-" : node->process_id());
-      row.push_back(output::FormatAge(node->uptime_seconds() * 1000));
+      row.push_back(node->uptime_seconds() > 0 ? output::FormatAge(node->uptime_seconds() * 1000)
+                                               : "0s");
       row.push_back(output::FormatBool(node->ready()));
       row.push_back(node->bus_healthy() ? "ok" : "down");
       row.push_back(output::FormatBool(node->leader()));

@@ -103,8 +103,10 @@ class WatchState {
     ++events_;
     if (event.type() != v1::ClusterEvent::SNAPSHOT &&
         event.type() != v1::ClusterEvent::NODE_UPDATED) {
-      recent_.push_back(absl::StrCat(ClockTime(event.has_time() ? &event.time() : nullptr), "  ",
-                                     EventName(event.type()), "  ", id));
+      std::string type = EventName(event.type());
+      type.resize(std::max<size_t>(type.size(), 15), ' ');  // NODE_FORGOTTEN + 1
+      recent_.push_back(
+          absl::StrCat(ClockTime(event.has_time() ? &event.time() : nullptr), "  ", type, id));
       if (recent_.size() > kRecentEvents) recent_.pop_front();
     }
   }

@@ -213,7 +213,7 @@ class Terminal {
     const shEnv = { ...cliEnv(env), PS1: '$ ', TERM: 'xterm-256color', ENV: '' };
     const r = t.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', String(width), '-y', String(height), 'sh'], shEnv);
     if (r.status !== 0) throw new Error(`tmux new-session failed: ${r.stderr}`);
-    await waitFor(() => t.capture().includes('$'), { what: 'the shell prompt in tmux' });
+    await waitFor(() => /^[$#] ?$/m.test(t.capture()), { what: 'the shell prompt in tmux' });
     return t;
   }
 
@@ -242,4 +242,61 @@ class Terminal {
   }
 }
 
-module.exports = { sockudoctlBin, runCli, cliEnv, isolatedHome, startEmbeddedNode, parseYaml, parseYamlStream, parseTable, Terminal };
+// ---- a scripted Cluster service ------------------------------------------------------------
+// A gRPC server of sockudo.controlplane.v1.Cluster (@grpc/grpc-js) whose nodes the test sets, so
+// the views of `cluster watch` can be checked event by event. WatchCluster sends a SNAPSHOT per
+// known node, then every event given to emit(); ListNodes / GetClusterHealth answer from the same
+// nodes. Loopback, a free port, stop() ends it.
+async function startFakeCluster() {
+  const grpc = require('@grpc/grpc-js');
+  const loader = require('@grpc/proto-loader');
+  const definition = loader.loadSync('sockudo/controlplane/v1/cluster.proto', {
+    includeDirs: [path.join(__dirname, '..', '..', 'proto')], keepCase: false, longs: String, enums: String, defaults: false,
+  });
+  const Cluster = grpc.loadPackageDefinition(definition).sockudo.controlplane.v1.Cluster;
+  const nodes = new Map();
+  const streams = new Set();
+  const now = () => { const ms = Date.now(); return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 }; };
+  const server = new grpc.Server();
+  server.addService(Cluster.service, {
+    ListNodes: (call, cb) => cb(null, { nodes: [...nodes.values()] }),
+    GetNode: (call, cb) => {
+      const n = nodes.get(call.request.name.replace(/^nodes\//, ''));
+      return n ? cb(null, n) : cb({ code: grpc.status.NOT_FOUND, details: `node ${call.request.name} not found` });
+    },
+    GetClusterHealth: (call, cb) => cb(null, { status: 'HEALTHY', adapter: 'fake', busConnected: true, aliveNodes: nodes.size }),
+    WatchCluster: (call) => {
+      for (const n of nodes.values()) call.write({ type: 'SNAPSHOT', node: n, time: now() });
+      streams.add(call);
+      call.on('cancelled', () => streams.delete(call));
+      call.on('close', () => streams.delete(call));
+    },
+  });
+  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
+    (err, p) => (err ? reject(err) : resolve(p))));
+  const node = (id, extra = {}) => ({
+    name: `nodes/${id}`, id, address: `10.0.0.${id.length}:6001`, version: '0.1.0', state: 'ALIVE', connections: '0', channels: '0',
+    memoryBytes: String(32 * 1024 * 1024), lastHeartbeatTime: now(), lastHeartbeatAgeMs: '120', ready: true, busHealthy: true, ...extra,
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    watchers: () => streams.size,
+    // Sets node `id` (merging `fields`) and sends `type` about it to every open stream.
+    emit(type, id, fields = {}) {
+      const n = { ...(nodes.get(id) || node(id)), ...fields, lastHeartbeatTime: now() };
+      if (type === 'NODE_FORGOTTEN') nodes.delete(id); else nodes.set(id, n);
+      for (const call of streams) call.write({ type, node: n, time: now() });
+    },
+    // Known before any stream opens (sent as SNAPSHOT).
+    add(id, fields = {}) { nodes.set(id, node(id, fields)); },
+    // Ends every open stream with an error status, as a control plane going away would.
+    failStreams(code = grpc.status.UNAVAILABLE, details = 'control plane shutting down') {
+      for (const call of streams) call.emit('error', { code, details });
+      streams.clear();
+    },
+    stop: () => new Promise((resolve) => { for (const call of streams) call.end(); server.tryShutdown(() => resolve()); }),
+    forceStop: () => server.forceShutdown(),
+  };
+}
+
+module.exports = { startFakeCluster, sockudoctlBin, runCli, cliEnv, isolatedHome, startEmbeddedNode, parseYaml, parseYamlStream, parseTable, Terminal };
