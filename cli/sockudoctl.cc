@@ -1,11 +1,13 @@
 #include "cli/sockudoctl.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands/commands.h"
 #include "cli/suggest.h"
+#include "grpc/support/log.h"
 
 namespace sockudo::cli {
 namespace {
@@ -54,7 +56,12 @@ int ReportParseError(const CLI::App& root, const std::vector<std::string>& args,
 
 }  // namespace
 
+// gRPC's own log lines (a failed TLS handshake, say) would come before our message and say the
+// same less clearly; GRPC_VERBOSITY brings them back for debugging.
+void QuietGrpcLog(gpr_log_func_args*) {}
+
 int Run(int argc, char** argv) {
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(QuietGrpcLog);
   CLI::App root(kDescription, "sockudoctl");
   // Inherited by every subcommand created below: global flags work after any command, one
   // subcommand per level, a help column wide enough for the longest flags.

@@ -51,8 +51,14 @@ int Connection::Fail(const grpc::Status& status) const {
   if (Unreachable(status)) {
     std::cerr << "Error: cannot reach the control plane at " << target_.address << " (address from "
               << target_.address_source << "): " << code << ": " << status.error_message() << "\n";
-    if (!target_.tls && status.error_message().find("Socket closed") != std::string::npos) {
+    const std::string& message = status.error_message();
+    if (!target_.tls && message.find("Socket closed") != std::string::npos) {
       std::cerr << "Hint: does the server expect TLS (--tls)?\n";
+    } else if (target_.tls && message.find("certificate verify failed") != std::string::npos) {
+      std::cerr << "Hint: the server's certificate is not signed by a CA this client trusts "
+                   "(--ca-file)\n";
+    } else if (target_.tls && message.find("handshake") != std::string::npos) {
+      std::cerr << "Hint: does the server speak TLS? (--tls=false for plain text)\n";
     }
     return kExitUnreachable;
   }

@@ -247,7 +247,10 @@ class Terminal {
 // the views of `cluster watch` can be checked event by event. WatchCluster sends a SNAPSHOT per
 // known node, then every event given to emit(); ListNodes / GetClusterHealth answer from the same
 // nodes. Loopback, a free port, stop() ends it.
-async function startFakeCluster() {
+// Options: `tls` { key, cert } (PEM) serves TLS; `token` requires "authorization: Bearer <token>";
+// `slowHealth` leaves GetClusterHealth unanswered (deadline tests). `seen` records the metadata
+// of each call.
+async function startFakeCluster({ tls = null, token = null, slowHealth = false } = {}) {
   const grpc = require('@grpc/grpc-js');
   const loader = require('@grpc/proto-loader');
   const definition = loader.loadSync('sockudo/controlplane/v1/cluster.proto', {
@@ -257,22 +260,42 @@ async function startFakeCluster() {
   const nodes = new Map();
   const streams = new Set();
   const now = () => { const ms = Date.now(); return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 }; };
+  const seen = [];
+  const pending = [];
+  // False (and answers UNAUTHENTICATED) when the call lacks the token.
+  const authorized = (call, cb) => {
+    const auth = call.metadata.get('authorization');
+    seen.push({ authorization: auth.length ? String(auth[0]) : null, userAgent: String(call.metadata.get('user-agent')[0] || '') });
+    if (!token || auth[0] === `Bearer ${token}`) return true;
+    const error = { code: grpc.status.UNAUTHENTICATED, details: 'invalid bearer token' };
+    if (cb) cb(error); else call.emit('error', error);
+    return false;
+  };
   const server = new grpc.Server();
   server.addService(Cluster.service, {
-    ListNodes: (call, cb) => cb(null, { nodes: [...nodes.values()] }),
+    ListNodes: (call, cb) => authorized(call, cb) && cb(null, { nodes: [...nodes.values()] }),
     GetNode: (call, cb) => {
+      if (!authorized(call, cb)) return;
       const n = nodes.get(call.request.name.replace(/^nodes\//, ''));
-      return n ? cb(null, n) : cb({ code: grpc.status.NOT_FOUND, details: `node ${call.request.name} not found` });
+      cb(...(n ? [null, n] : [{ code: grpc.status.NOT_FOUND, details: `node ${call.request.name} not found` }]));
     },
-    GetClusterHealth: (call, cb) => cb(null, { status: 'HEALTHY', adapter: 'fake', busConnected: true, aliveNodes: nodes.size }),
+    GetClusterHealth: (call, cb) => {
+      if (!authorized(call, cb)) return;
+      if (slowHealth) { pending.push(cb); return; }
+      cb(null, { status: 'HEALTHY', adapter: 'fake', busConnected: true, aliveNodes: nodes.size });
+    },
     WatchCluster: (call) => {
+      if (!authorized(call, null)) return;
       for (const n of nodes.values()) call.write({ type: 'SNAPSHOT', node: n, time: now() });
       streams.add(call);
       call.on('cancelled', () => streams.delete(call));
       call.on('close', () => streams.delete(call));
     },
   });
-  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
+  const credentials = tls
+    ? grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }])
+    : grpc.ServerCredentials.createInsecure();
+  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials,
     (err, p) => (err ? reject(err) : resolve(p))));
   const node = (id, extra = {}) => ({
     name: `nodes/${id}`, id, address: `10.0.0.${id.length}:6001`, version: '0.1.0', state: 'ALIVE', connections: '0', channels: '0',
@@ -280,6 +303,7 @@ async function startFakeCluster() {
   });
   return {
     address: `127.0.0.1:${port}`,
+    seen,
     watchers: () => streams.size,
     // Sets node `id` (merging `fields`) and sends `type` about it to every open stream.
     emit(type, id, fields = {}) {
@@ -294,7 +318,11 @@ async function startFakeCluster() {
       for (const call of streams) call.emit('error', { code, details });
       streams.clear();
     },
-    stop: () => new Promise((resolve) => { for (const call of streams) call.end(); server.tryShutdown(() => resolve()); }),
+    stop: () => new Promise((resolve) => {
+      for (const call of streams) call.end();
+      for (const cb of pending.splice(0)) cb({ code: grpc.status.CANCELLED, details: 'stopping' });
+      server.tryShutdown(() => resolve());
+    }),
     forceStop: () => server.forceShutdown(),
   };
 }
