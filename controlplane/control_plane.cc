@@ -4,7 +4,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/logging.h"
+#include "common/base/status_macros.h"
+#include "common/bus/request_router.h"
 #include "controlplane/grpc/apps_grpc_service.h"
+#include "controlplane/grpc/channels_grpc_service.h"
+#include "controlplane/grpc/cluster_grpc_service.h"
+#include "controlplane/grpc/events_grpc_service.h"
+#include "controlplane/grpc/users_grpc_service.h"
 #include "controlplane/rest/rest_router.h"
 #include "controlplane/rest/rest_server.h"
 #include "grpc/grpc.h"
@@ -17,9 +24,19 @@
 namespace sockudo::controlplane {
 
 struct ControlPlane::Listeners {
-  Listeners(service::AppService* apps, const auth::TokenAuthenticator* auth)
-      : apps_grpc(apps, auth), router(apps, auth), rest(&router) {}
+  Listeners(service::Services services, const auth::TokenAuthenticator* auth)
+      : apps_grpc(services.apps, auth),
+        cluster_grpc(services.cluster, auth),
+        users_grpc(services.users, auth),
+        channels_grpc(services.channels, auth),
+        events_grpc(services.events, auth),
+        router(services, auth),
+        rest(&router) {}
   grpc_api::AppsGrpcService apps_grpc;
+  grpc_api::ClusterGrpcService cluster_grpc;
+  grpc_api::UsersGrpcService users_grpc;
+  grpc_api::ChannelsGrpcService channels_grpc;
+  grpc_api::EventsGrpcService events_grpc;
   std::unique_ptr<grpc::Server> grpc;
   rest::RestRouter router;
   rest::RestServer rest;
@@ -47,13 +64,62 @@ absl::StatusOr<ControlPlaneOptions> ControlPlane::EmbeddedOptions(
   return options;
 }
 
-ControlPlane::ControlPlane(apps::WritableAppStore* store, ControlPlaneOptions options)
-    : options_(std::move(options)), auth_(options_.token), apps_(store) {}
+void ControlPlane::FromConfig(const config::Config& config, ControlPlaneOptions* options) {
+  const auto& health = config.adapter.cluster_health;
+  options->observer.heartbeat_interval = std::chrono::milliseconds(health.heartbeat_interval_ms);
+  options->observer.node_timeout = std::chrono::milliseconds(health.node_timeout_ms);
+  if (config.adapter.driver == "local") {
+    // The embedded node heartbeats every second on the in-process bus.
+    options->observer.heartbeat_interval = std::chrono::milliseconds(1000);
+    options->observer.node_timeout = std::chrono::milliseconds(3000);
+  }
+  options->observer.request_timeout = bus::RequestBaseTimeout(config);
+  options->limits = config.limits;
+}
+
+ControlPlane::ControlPlane(apps::WritableAppStore* store, std::unique_ptr<bus::Transport> transport,
+                           ControlPlaneOptions options)
+    : options_(std::move(options)),
+      auth_(options_.token),
+      observer_(std::move(transport), options_.observer),
+      apps_(store),
+      cluster_(&observer_),
+      users_(&observer_, store),
+      channels_(&observer_, store),
+      events_(&observer_, store, options_.limits) {
+  apps_.SetWriteGate([this]() -> absl::Status {
+    if (observer_.BusHealthy()) return absl::OkStatus();
+    return absl::UnavailableError(
+        absl::StrCat("the ", std::string(observer_.adapter()),
+                     " bus is not connected: the nodes would miss this change"));
+  });
+  apps_.SetChangeObserver([this](const service::AppChange& change) { PublishAppChanged(change); });
+}
 
 ControlPlane::~ControlPlane() { Stop(); }
 
+void ControlPlane::PublishAppChanged(const service::AppChange& change) {
+  bus::RequestBody notice;
+  notice.request_type = bus::RequestType::kAppChanged;
+  notice.app_id = change.id;
+  notice.user_info = base::Json{{"action", service::AppChangeAction(change.kind)},
+                                {"key", change.old_key.empty() ? change.new_key : change.old_key}};
+  if (absl::Status st = observer_.Tell(std::move(notice)); !st.ok()) {
+    base::Logger("controlplane")
+        ->error(
+            "apps/{} {}: AppChanged not published ({}); nodes see it when their app cache "
+            "refreshes",
+            change.id, service::AppChangeAction(change.kind), std::string(st.message()));
+  }
+}
+
 absl::Status ControlPlane::Start() {
-  listeners_ = std::make_unique<Listeners>(&apps_, &auth_);
+  if (!observer_started_) {
+    SOCKUDO_RETURN_IF_ERROR(observer_.Start());
+    observer_started_ = true;
+  }
+  listeners_ = std::make_unique<Listeners>(
+      service::Services{&apps_, &cluster_, &users_, &channels_, &events_}, &auth_);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -63,6 +129,10 @@ absl::Status ControlPlane::Start() {
   builder.AddListeningPort(absl::StrCat(options_.grpc_host, ":", options_.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port_);
   builder.RegisterService(&listeners_->apps_grpc);
+  builder.RegisterService(&listeners_->cluster_grpc);
+  builder.RegisterService(&listeners_->users_grpc);
+  builder.RegisterService(&listeners_->channels_grpc);
+  builder.RegisterService(&listeners_->events_grpc);
   listeners_->grpc = builder.BuildAndStart();
   if (!listeners_->grpc || grpc_port_ == 0) {
     listeners_.reset();
@@ -80,10 +150,15 @@ absl::Status ControlPlane::Start() {
 }
 
 void ControlPlane::Stop() {
-  if (!listeners_) return;
-  listeners_->rest.Stop();
-  listeners_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  listeners_.reset();
+  if (listeners_) {
+    listeners_->rest.Stop();
+    // Pending cluster-wide calls finish (incomplete) while the gRPC server can still take their
+    // answers; watch streams end with the server.
+    observer_.Stop();
+    listeners_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    listeners_.reset();
+  }
+  observer_.Stop();
 }
 
 }  // namespace sockudo::controlplane

@@ -1,10 +1,11 @@
 // File: control_plane.h
-// Wires the control plane's services to its two listeners: gRPC (callback API, health checking
-// and reflection on) and REST/JSON, both in front of the same AppService and bearer-token check.
-// Used by sockudo-controlplane and, embedded, by sockudo-node (adapter.driver=local): then it
-// writes the node's own app store and the node applies each change through the AppService change
-// observer (apps().SetChangeObserver, set before Start). Start()/Stop() from one thread; Stop() is
-// idempotent and runs in reverse order of Start().
+// Wires the control plane: a BusObserver on the nodes' bus (spec/cluster.md §11), the services
+// (apps, cluster, users, channels, events) over it and the app store, and their two listeners:
+// gRPC (callback API, health checking and reflection on) and REST/JSON, both behind the same
+// bearer-token check. After every app write it publishes AppChanged; nodes apply it.
+// Used by sockudo-controlplane (any bus but `local`) and, embedded, by sockudo-node: then it
+// writes the node's own app store and joins the node's bus (the in-process hub with `local`).
+// Start()/Stop() from one thread; Stop() is idempotent and runs in reverse order of Start().
 #pragma once
 
 #include <memory>
@@ -13,10 +14,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/apps/app.h"
 #include "common/apps/writable_app_store.h"
+#include "common/bus/transport.h"
 #include "common/config/config.h"
 #include "controlplane/auth/token_authenticator.h"
+#include "controlplane/cluster/bus_observer.h"
 #include "controlplane/service/app_service.h"
+#include "controlplane/service/channels_service.h"
+#include "controlplane/service/cluster_service.h"
+#include "controlplane/service/events_service.h"
+#include "controlplane/service/users_service.h"
 
 namespace sockudo::controlplane {
 
@@ -26,6 +34,8 @@ struct ControlPlaneOptions {
   std::string rest_host = "0.0.0.0";
   int rest_port = 8080;              // 0 picks a free port
   std::optional<std::string> token;  // nullopt: calls are not authenticated
+  cluster::BusObserverOptions observer;
+  apps::LimitDefaults limits;  // server-wide event limits (PublishEvent)
 };
 
 class ControlPlane {
@@ -35,8 +45,12 @@ class ControlPlane {
   // so (else it is cleared). Errors name the key (both token keys set, empty token file).
   static absl::StatusOr<ControlPlaneOptions> EmbeddedOptions(
       const config::ControlPlaneConfig& config, std::string* warning);
+  // The observer's timings and the event limits from the node configuration (both binaries).
+  static void FromConfig(const config::Config& config, ControlPlaneOptions* options);
 
-  ControlPlane(apps::WritableAppStore* store, ControlPlaneOptions options);
+  // `transport` is the bus to observe (not started yet).
+  ControlPlane(apps::WritableAppStore* store, std::unique_ptr<bus::Transport> transport,
+               ControlPlaneOptions options);
   ~ControlPlane();
 
   absl::Status Start();
@@ -46,12 +60,21 @@ class ControlPlane {
   int grpc_port() const { return grpc_port_; }
   int rest_port() const { return rest_port_; }
   service::AppService& apps() { return apps_; }
+  cluster::BusObserver& observer() { return observer_; }
 
  private:
   struct Listeners;
+  void PublishAppChanged(const service::AppChange& change);
+
   ControlPlaneOptions options_;
   auth::TokenAuthenticator auth_;
+  cluster::BusObserver observer_;
   service::AppService apps_;
+  service::ClusterService cluster_;
+  service::UsersService users_;
+  service::ChannelsService channels_;
+  service::EventsService events_;
+  bool observer_started_ = false;
   std::unique_ptr<Listeners> listeners_;
   int grpc_port_ = 0;
   int rest_port_ = 0;

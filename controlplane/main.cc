@@ -1,5 +1,5 @@
 // sockudo-controlplane: flags -> LoadConfig -> app store -> ControlPlane (gRPC + REST).
-// SIGHUP reloads a `file` app store; SIGINT / SIGTERM stop.
+// apps live in Redis (app_manager.driver=redis), shared with the nodes; SIGINT / SIGTERM stop.
 #include <pthread.h>
 
 #include <csignal>
@@ -7,9 +7,10 @@
 #include <iostream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/apps/app_store_factory.h"
-#include "common/apps/file/file_app_store.h"
 #include "common/base/logging.h"
+#include "common/bus/transport_factory.h"
 #include "common/config/command_line.h"
 #include "controlplane/auth/token_authenticator.h"
 #include "controlplane/control_plane.h"
@@ -20,7 +21,9 @@ constexpr char kUsage[] =
     R"(Usage: sockudo-controlplane [--config FILE] [--check-config] [--help] [--version]
 
 The sockudo control plane: apps over gRPC (control_plane.grpc_port, default 50051) and REST/JSON
-(control_plane.rest_port, default 8080, routes under /v1/apps). Every call needs
+(control_plane.rest_port, default 8080, routes under /v1/). It joins the nodes' bus as an
+observer (ADAPTER_DRIVER redis, redis-cluster or nats) and writes apps to Redis
+(APP_MANAGER_DRIVER=redis) where the nodes read them. Every call needs
 "Authorization: Bearer <token>" (CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE).
 
   --config FILE    JSON config file (same format as sockudo-node's)
@@ -52,6 +55,14 @@ int main(int argc, char** argv) {
         "adapter.driver (ADAPTER_DRIVER) to redis, redis-cluster or nats, or use the control plane "
         "embedded in sockudo-node");
   }
+  // The nodes must read what it writes (spec/cluster.md §11).
+  if (config.app_manager.driver != "redis") {
+    return Fail(absl::StrCat("app_manager.driver=", config.app_manager.driver,
+                             ": a standalone control plane writes apps the nodes read; set "
+                             "app_manager.driver (APP_MANAGER_DRIVER) to redis on the control "
+                             "plane and the nodes, next to adapter.driver=",
+                             config.adapter.driver));
+  }
   auto token =
       sockudo::controlplane::auth::TokenAuthenticator::TokenFromConfig(config.control_plane);
   if (!token.ok()) return Fail(std::string(token.status().message()));
@@ -75,10 +86,15 @@ int main(int argc, char** argv) {
 
   auto store = sockudo::apps::MakeWritableAppStore(config);
   if (!store.ok()) return Fail(std::string(store.status().message()));
-  if (config.app_manager.driver == "memory") {
-    log->warn("app_manager.driver=memory: app changes are lost when the control plane stops");
-  }
-  log->warn("AppChanged is not published on the bus yet: nodes see app changes on their next load");
+
+  sockudo::bus::TransportDeps deps;
+  deps.fatal = [](absl::Status why) {
+    sockudo::base::Logger("controlplane")
+        ->critical("the bus is lost for good: {}", std::string(why.message()));
+    std::_Exit(3);
+  };
+  auto transport = sockudo::bus::MakeTransport(config, deps);
+  if (!transport.ok()) return Fail(std::string(transport.status().message()));
 
   sockudo::controlplane::ControlPlaneOptions cp_options{
       .grpc_host = config.control_plane.grpc_host,
@@ -87,29 +103,19 @@ int main(int argc, char** argv) {
       .rest_port = static_cast<int>(config.control_plane.rest_port),
       .token = **token,
   };
-  sockudo::controlplane::ControlPlane control_plane(store->get(), cp_options);
+  sockudo::controlplane::ControlPlane::FromConfig(config, &cp_options);
+  sockudo::controlplane::ControlPlane control_plane(store->get(), *std::move(transport),
+                                                    cp_options);
   if (auto st = control_plane.Start(); !st.ok()) return Fail(std::string(st.message()), 1);
   log->info("listening grpc={}:{} rest=http://{}:{} (apps: {} driver)", cp_options.grpc_host,
             control_plane.grpc_port(), cp_options.rest_host, control_plane.rest_port(),
             config.app_manager.driver);
   std::fflush(stdout);
 
-  auto* file_store = dynamic_cast<sockudo::apps::FileAppStore*>(store->get());
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      if (file_store == nullptr) {
-        log->info("SIGHUP: nothing to reload with app_manager.driver={}",
-                  config.app_manager.driver);
-      } else if (auto st = file_store->Reload(); st.ok()) {
-        log->info("SIGHUP: reloaded {} ({} apps)", file_store->path(), file_store->All().size());
-      } else {
-        log->error("SIGHUP: reload failed, keeping the current apps: {}",
-                   std::string(st.message()));
-      }
-      continue;
-    }
+    if (sig == SIGHUP) continue;  // nothing to reload: apps live in Redis
     log->info("signal {} received: shutting down", sig);
     break;
   }

@@ -226,4 +226,16 @@ absl::StatusOr<App> ReadApp(const Json& record) {
   return app;
 }
 
+base::Json StoredRecord(const App& app) {
+  base::Json record = app.ToJson(/*include_secret=*/true);
+  if (app.message_rate_limit.has_value()) {  // not part of App::ToJson
+    const MessageRateLimit& m = *app.message_rate_limit;
+    record["message_rate_limit"] = {{"enabled", m.enabled},
+                                    {"max_attempts", m.max_attempts},
+                                    {"decay_seconds", m.decay_seconds},
+                                    {"terminate_on_limit", m.terminate_on_limit}};
+  }
+  return record;
+}
+
 }  // namespace sockudo::apps

@@ -13,5 +13,8 @@
 namespace sockudo::apps {
 
 absl::StatusOr<App> ReadApp(const base::Json& record);
+// The full record as stores persist it (secret and message_rate_limit included); ReadApp reads
+// it back to an equal App.
+base::Json StoredRecord(const App& app);
 
 }  // namespace sockudo::apps

@@ -19,6 +19,10 @@ class AppStore {
   // HTTP API lookup by path id. nullptr when unknown.
   virtual std::shared_ptr<const App> FindById(std::string_view id) const = 0;
   virtual std::vector<std::shared_ptr<const App>> All() const = 0;
+  // An AppChanged notice for the app `id` whose key was `old_key` (spec/cluster.md §7): a store
+  // that caches records drops and refetches them. The default does nothing (the store reads its
+  // own source on every lookup).
+  virtual void Invalidate(const std::string& id, const std::string& old_key) {}
 };
 
 }  // namespace sockudo::apps

@@ -13,6 +13,16 @@ std::chrono::milliseconds RequestTimeout(RequestType type, size_t peers,
   return std::clamp(scaled, low, base);
 }
 
+std::chrono::milliseconds RequestBaseTimeout(const config::Config& config) {
+  const std::string& driver = config.adapter.driver;
+  if (driver == "redis") return std::chrono::milliseconds(config.adapter.redis.requests_timeout);
+  if (driver == "redis-cluster") {
+    return std::chrono::milliseconds(config.adapter.cluster.request_timeout_ms);
+  }
+  if (driver == "nats") return std::chrono::milliseconds(config.adapter.nats.request_timeout_ms);
+  return std::chrono::milliseconds(5000);
+}
+
 RequestRouter::RequestRouter(boost::asio::io_context& io, std::string own_node_id,
                              std::chrono::milliseconds reap_after)
     : io_(io), own_node_id_(std::move(own_node_id)), reap_after_(reap_after), reaper_(io) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/bus/envelope.h"
+#include "common/config/config.h"
 
 namespace sockudo::bus {
 
@@ -32,6 +33,9 @@ namespace sockudo::bus {
 // clamp(50 ms x (peers + 1), min(200 ms, base), base), every other type `base`.
 std::chrono::milliseconds RequestTimeout(RequestType type, size_t peers,
                                          std::chrono::milliseconds base);
+// The base request timeout of the configured driver (spec/cluster.md §6.3): the driver's
+// requests_timeout / request_timeout_ms, 5 s for `local`.
+std::chrono::milliseconds RequestBaseTimeout(const config::Config& config);
 
 class RequestRouter {
  public:

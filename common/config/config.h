@@ -157,6 +157,10 @@ struct AppManagerConfig {
   std::string file_path = "config/apps.json";
   bool cache_enabled = true;
   int64_t cache_ttl = 300;
+  std::string redis_prefix = "sockudo_apps:";  // app_manager.redis.prefix
+  // Where the `redis` driver connects: REDIS_URL, else Sentinel / database.redis (spec/config.md
+  // §5.1). Filled in by the loader.
+  RedisTarget redis;
 };
 
 struct CacheConfig {

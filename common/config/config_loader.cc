@@ -1106,9 +1106,11 @@ class Loader {
     };
     std::optional<RedisTarget> pub = url_option("adapter.redis.redis_pub_options.url");
     std::optional<RedisTarget> sub = url_option("adapter.redis.redis_sub_options.url");
+    config_.app_manager.redis = BaseTarget(r);
     if (auto url = EnvValue("REDIS_URL")) {
       if (auto target = ParseRedisUrl(*url, r)) {
-        pub = sub = *std::move(target);
+        pub = sub = *target;
+        config_.app_manager.redis = *std::move(target);
       } else {
         CannotParse("REDIS_URL", *url);
       }

@@ -1,7 +1,6 @@
 // File: apps_grpc_service.h
-// The Apps gRPC service on the callback API: authenticates the call (Authorization metadata),
-// calls the shared AppService, writes the audit line, finishes the default reactor. Methods run
-// on gRPC's callback threads; AppService is thread-safe.
+// The Apps gRPC service on the callback API: each method is one grpc/call.h Unary over the shared
+// AppService. Methods run on gRPC's callback threads; AppService is thread-safe.
 #pragma once
 
 #include "controlplane/auth/token_authenticator.h"
@@ -41,10 +40,6 @@ class AppsGrpcService final : public v1::Apps::CallbackService {
                                          v1::App* response) override;
 
  private:
-  template <typename Response, typename Fn>
-  ::grpc::ServerUnaryReactor* Unary(::grpc::CallbackServerContext* context, const char* method,
-                                    std::string resource, Response* response, Fn&& fn);
-
   service::AppService* service_;
   const auth::TokenAuthenticator* auth_;
 };

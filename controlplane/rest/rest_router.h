@@ -1,20 +1,19 @@
 // File: rest_router.h
-// REST/JSON front of the control plane: maps `/v1/...` routes to the same service calls gRPC
-// uses, translating bodies and responses with protobuf's JSON mapping. No networking here
-// (rest_server.h owns the sockets), so every route is unit-testable. Thread-safe.
+// REST/JSON front of the control plane: checks the bearer token, hands each `/v1/...` call to
+// the route of its API (routes.h: apps, cluster, users, channels, events), which calls the same
+// service method as gRPC, and turns the outcome into the HTTP answer (status code of Google's
+// REST mapping, JSON error body) and one audit line. No networking here (rest_server.h owns the
+// sockets), so every route is unit-testable. Thread-safe.
 //
-//   GET    /v1/apps?page_size=&page_token=      ListApps
-//   POST   /v1/apps?app_id=                     CreateApp        body: App
-//   GET    /v1/apps/{id}                        GetApp
-//   PATCH  /v1/apps/{id}?update_mask=a,b        UpdateApp        body: App
-//   DELETE /v1/apps/{id}                        DeleteApp
-//   POST   /v1/apps/{id}:rotateSecret|:enable|:disable
+//   router.HandleAsync(request, [](RestResponse r) { ... });   // maybe later, any thread
+//   RestResponse r = router.Handle(request);                   // waits (tests)
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "controlplane/auth/token_authenticator.h"
-#include "controlplane/service/app_service.h"
+#include "controlplane/service/services.h"
 
 namespace sockudo::controlplane::rest {
 
@@ -33,13 +32,20 @@ struct RestResponse {
 
 class RestRouter {
  public:
+  RestRouter(service::Services services, const auth::TokenAuthenticator* auth)
+      : services_(services), auth_(auth) {}
+  // The Apps API alone.
   RestRouter(service::AppService* apps, const auth::TokenAuthenticator* auth)
-      : apps_(apps), auth_(auth) {}
+      : RestRouter(service::Services{.apps = apps}, auth) {}
 
+  // `done` runs exactly once: inside this call, or later on the thread that got the answer
+  // (cluster-wide calls answer from the bus observer's thread).
+  void HandleAsync(const RestRequest& request, std::function<void(RestResponse)> done) const;
+  // HandleAsync, waiting for the answer.
   RestResponse Handle(const RestRequest& request) const;
 
  private:
-  service::AppService* apps_;
+  service::Services services_;
   const auth::TokenAuthenticator* auth_;
 };
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -63,19 +64,27 @@ class Session : public std::enable_shared_from_this<Session> {
                        too_large ? "body too large" : "malformed HTTP request",
                        "\",\"status\":\"INVALID_ARGUMENT\"}}");
       response_.keep_alive(false);
-    } else {
-      auto& req = parser_->get();
-      RestRequest request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      request.authorization = std::string(req[http::field::authorization]);
-      request.body = std::move(req.body());
-      request.peer = peer_;
-      RestResponse answer = router_->Handle(request);
-      response_.result(answer.status);
-      response_.body() = std::move(answer.body);
-      response_.keep_alive(req.keep_alive());
+      return Write();
     }
+    auto& req = parser_->get();
+    RestRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.authorization = std::string(req[http::field::authorization]);
+    request.body = std::move(req.body());
+    request.peer = peer_;
+    response_.keep_alive(req.keep_alive());
+    // Cluster-wide calls answer later, from the bus observer's thread: back to this strand.
+    router_->HandleAsync(request, [self = shared_from_this()](RestResponse answer) {
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->response_.result(answer.status);
+        self->response_.body() = std::move(answer.body);
+        self->Write();
+      });
+    });
+  }
+
+  void Write() {
     response_.prepare_payload();
     http::async_write(
         stream_, response_,

@@ -146,6 +146,7 @@ absl::StatusOr<v1::App> AppService::CreateApp(const v1::CreateAppRequest& reques
   SOCKUDO_ASSIGN_OR_RETURN(apps::App app, AppFromProto(message));
   {
     std::lock_guard<std::mutex> lock(write_mutex_);
+    if (gate_) SOCKUDO_RETURN_IF_ERROR(gate_());
     absl::Status status = store_->Create(app);
     // A generated id or key that collides is retried once with fresh randomness.
     if (absl::IsAlreadyExists(status) && (generated_id || generated_key)) {
@@ -191,6 +192,7 @@ absl::StatusOr<v1::App> AppService::UpdateApp(const v1::UpdateAppRequest& reques
   bool was_enabled = true;
   {
     std::lock_guard<std::mutex> lock(write_mutex_);
+    if (gate_) SOCKUDO_RETURN_IF_ERROR(gate_());
     auto current = store_->FindById(id);
     if (!current) return absl::NotFoundError(absl::StrCat("app ", id, " not found"));
     old_key = current->key;
@@ -215,6 +217,7 @@ absl::StatusOr<google::protobuf::Empty> AppService::DeleteApp(const v1::DeleteAp
   std::string old_key;
   {
     std::lock_guard<std::mutex> lock(write_mutex_);
+    if (gate_) SOCKUDO_RETURN_IF_ERROR(gate_());
     auto current = store_->FindById(id);
     if (!current) return absl::NotFoundError(absl::StrCat("app ", id, " not found"));
     old_key = current->key;
@@ -229,6 +232,7 @@ absl::StatusOr<v1::App> AppService::RotateAppSecret(const v1::RotateAppSecretReq
   apps::App updated;
   {
     std::lock_guard<std::mutex> lock(write_mutex_);
+    if (gate_) SOCKUDO_RETURN_IF_ERROR(gate_());
     auto current = store_->FindById(id);
     if (!current) return absl::NotFoundError(absl::StrCat("app ", id, " not found"));
     updated = *current;
@@ -252,6 +256,7 @@ absl::StatusOr<v1::App> AppService::SetEnabled(const std::string& name, bool ena
   apps::App updated;
   {
     std::lock_guard<std::mutex> lock(write_mutex_);
+    if (gate_) SOCKUDO_RETURN_IF_ERROR(gate_());
     auto current = store_->FindById(id);
     if (!current) return absl::NotFoundError(absl::StrCat("app ", id, " not found"));
     updated = *current;

@@ -44,7 +44,12 @@ class AppService {
 
   explicit AppService(apps::WritableAppStore* store, TokenGenerator tokens = nullptr);
 
+  // Checked before every write, under the write lock: an error (UNAVAILABLE while the bus is
+  // down, so that no node misses the change) refuses the write.
+  using WriteGate = std::function<absl::Status()>;
+
   void SetChangeObserver(ChangeObserver observer) { observer_ = std::move(observer); }
+  void SetWriteGate(WriteGate gate) { gate_ = std::move(gate); }
 
   absl::StatusOr<v1::ListAppsResponse> ListApps(const v1::ListAppsRequest& request) const;
   absl::StatusOr<v1::App> GetApp(const v1::GetAppRequest& request) const;
@@ -65,6 +70,7 @@ class AppService {
   apps::WritableAppStore* store_;
   TokenGenerator tokens_;
   ChangeObserver observer_;
+  WriteGate gate_;
   std::mutex write_mutex_;
 };
 

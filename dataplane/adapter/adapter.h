@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "dataplane/protocol/shared_frame.h"
+#include "common/protocol/shared_frame.h"
 
 namespace sockudo::dataplane::adapter {
 

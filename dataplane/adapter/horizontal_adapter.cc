@@ -8,11 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
+#include "common/base/process_memory.h"
+#include "common/protocol/channel_name.h"
+#include "common/protocol/close_codes.h"
+#include "common/protocol/frame.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/metrics/cluster_observer.h"
-#include "dataplane/protocol/channel_name.h"
-#include "dataplane/protocol/close_codes.h"
-#include "dataplane/protocol/frame.h"
 
 namespace sockudo::dataplane::adapter {
 
@@ -23,16 +24,6 @@ using bus::ResponseBody;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::chrono::milliseconds BaseTimeout(const config::Config& config) {
-  const std::string& driver = config.adapter.driver;
-  if (driver == "redis") return std::chrono::milliseconds(config.adapter.redis.requests_timeout);
-  if (driver == "redis-cluster") {
-    return std::chrono::milliseconds(config.adapter.cluster.request_timeout_ms);
-  }
-  if (driver == "nats") return std::chrono::milliseconds(config.adapter.nats.request_timeout_ms);
-  return std::chrono::milliseconds(5000);
-}
 
 int64_t WallMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -80,7 +71,7 @@ HorizontalAdapter::HorizontalAdapter(const config::Config& config, node::NodeCon
       clustered_(config.adapter.driver != "local"),
       health_enabled_(clustered_ && config.adapter.cluster_health.enabled),
       fallback_(std::move(fallback)),
-      request_timeout_(BaseTimeout(config)),
+      request_timeout_(bus::RequestBaseTimeout(config)),
       health_(identity_.node_id) {}
 
 HorizontalAdapter::~HorizontalAdapter() { Stop(); }
@@ -112,6 +103,11 @@ absl::Status HorizontalAdapter::Start() {
       SendHeartbeat(std::nullopt);  // first heartbeat as soon as the subscriptions are up
       ScheduleHeartbeat();
       ScheduleCleanup();
+    });
+  } else if (!clustered_ && info_.local_heartbeats) {
+    RunOnCluster([this] {
+      SendHeartbeat(std::nullopt);
+      ScheduleHeartbeat();
     });
   }
   base::Logger("adapter")->info("node {} on the {} bus", identity_.node_id, transport_->name());
@@ -833,10 +829,22 @@ void HorizontalAdapter::HandleRequest(RequestBody request, std::string address) 
       return OnHeartbeat(request);
     case RequestType::kNodeDead:
       return OnNodeDead(request);
-    case RequestType::kAppChanged:
+    case RequestType::kAppChanged: {
+      if (!app_changed_) return;
+      std::string action;
+      std::string old_key;
+      if (request.user_info.has_value() && request.user_info->is_object()) {
+        auto a = request.user_info->find("action");
+        if (a != request.user_info->end() && a->is_string()) action = a->get<std::string>();
+        auto k = request.user_info->find("key");
+        if (k != request.user_info->end() && k->is_string()) old_key = k->get<std::string>();
+      }
+      app_changed_(app, action, old_key);
+      return;
+    }
     case RequestType::kChannelCountUpdate:
     case RequestType::kChannelCountSync:
-      return;  // AppChanged is applied by the app store wrapper (control plane); the rest reserved
+      return;  // reserved
   }
   if (!bus::IsFireAndForget(request.request_type)) Respond(address, std::move(resp));
 }
@@ -865,6 +873,7 @@ base::Json HorizontalAdapter::HeartbeatMetadata() {
                     {"connections", node_.connections.Total()},
                     {"channels", channels},
                     {"presence_members", node_.presence.TotalSockets()},
+                    {"memory_bytes", base::ResidentMemoryBytes()},
                     {"apps", std::move(apps)},
                     {"ready", !draining},
                     {"bus_healthy", bus_healthy_.load()},
@@ -891,7 +900,9 @@ void HorizontalAdapter::SendHeartbeat(const std::optional<std::string>& to_node)
 
 void HorizontalAdapter::ScheduleHeartbeat() {
   heartbeat_timer_.expires_after(
-      std::chrono::milliseconds(config_.adapter.cluster_health.heartbeat_interval_ms));
+      health_enabled_
+          ? std::chrono::milliseconds(config_.adapter.cluster_health.heartbeat_interval_ms)
+          : std::chrono::milliseconds(1000));  // local heartbeats for an embedded observer
   heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping_) return;
     SendHeartbeat(std::nullopt);

@@ -41,7 +41,16 @@ struct NodeInfo {
   std::string host;
   int64_t port = 0;
   int64_t started_at_ms = 0;
+  // With the `local` driver: heartbeat on the in-process bus anyway, every second, so that the
+  // embedded control plane's cluster view shows this node (no dead-node detection runs).
+  bool local_heartbeats = false;
 };
+
+// Applies an AppChanged notice (spec/cluster.md §7): `action` is "created", "updated",
+// "deleted", "disabled", "enabled" or "secret_rotated"; `old_key` the key before the change.
+// Runs on the adapter's cluster thread.
+using AppChangedHandler = std::function<void(const std::string& app_id, const std::string& action,
+                                             const std::string& old_key)>;
 
 class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
  public:
@@ -51,6 +60,8 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   ~HorizontalAdapter() override;
 
   const std::string& node_id() const { return identity_.node_id; }
+  // Set before Start().
+  void SetAppChangedHandler(AppChangedHandler handler) { app_changed_ = std::move(handler); }
   bus::Transport& transport() { return *transport_; }
 
   // Adapter
@@ -163,6 +174,7 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   std::atomic<bool> bus_healthy_{true};
   std::atomic<size_t> known_peers_{0};
   Stats stats_;
+  AppChangedHandler app_changed_;
 };
 
 }  // namespace sockudo::dataplane::adapter

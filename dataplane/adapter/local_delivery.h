@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/protocol/shared_frame.h"
 #include "dataplane/channels/channel_registry.h"
 #include "dataplane/node/worker_state.h"
-#include "dataplane/protocol/shared_frame.h"
 #include "dataplane/users/user_registry.h"
 
 namespace sockudo::dataplane::adapter {

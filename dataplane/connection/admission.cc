@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/apps/origin_matcher.h"
-#include "dataplane/protocol/close_codes.h"
+#include "common/protocol/close_codes.h"
 
 namespace sockudo::dataplane::connection {
 

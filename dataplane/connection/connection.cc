@@ -3,8 +3,8 @@
 #include <variant>
 
 #include "common/base/logging.h"
+#include "common/protocol/close_codes.h"
 #include "dataplane/connection/handlers/handlers.h"
-#include "dataplane/protocol/close_codes.h"
 
 namespace sockudo::dataplane::connection {
 
@@ -112,6 +112,11 @@ bool Connection::Deliver(const protocol::SharedFrame& frame) {
     c.CloseWithError(cc::kOverCapacity, cm::kSlowConsumer);
   });
   return false;
+}
+
+std::shared_ptr<const apps::App> Connection::CurrentApp() const {
+  auto current = node_.apps.FindById(app_->id);
+  return current != nullptr ? current : app_;
 }
 
 void Connection::Send(std::string_view frame) {

@@ -14,12 +14,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/apps/app.h"
+#include "common/protocol/channel_name.h"
+#include "common/protocol/frame.h"
 #include "dataplane/connection/handle.h"
 #include "dataplane/connection/transport.h"
 #include "dataplane/node/node_context.h"
 #include "dataplane/node/worker_state.h"
-#include "dataplane/protocol/channel_name.h"
-#include "dataplane/protocol/frame.h"
 
 namespace sockudo::dataplane::connection {
 
@@ -94,7 +94,11 @@ class Connection {
   void CloseWithError(int code, std::string_view message);
 
   const std::string& socket_id() const { return socket_id_; }
+  // The app as it was when the socket connected (limits apply to new connections only).
   const apps::App& app() const { return *app_; }
+  // The app as the store has it now, for signature checks: a rotated secret applies to sockets
+  // that were open before the rotation. The connect-time record when the store no longer has it.
+  std::shared_ptr<const apps::App> CurrentApp() const;
   node::NodeContext& node() { return node_; }
   node::WorkerState& worker() { return worker_; }
   bool closed() const { return closed_; }

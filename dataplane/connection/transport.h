@@ -6,7 +6,7 @@
 #include <functional>
 #include <string_view>
 
-#include "dataplane/protocol/frame.h"
+#include "common/protocol/frame.h"
 
 namespace sockudo::dataplane::connection {
 

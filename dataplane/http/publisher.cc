@@ -4,71 +4,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/protocol/channel_name.h"
+#include "common/protocol/frame.h"
 #include "dataplane/http/gather.h"
-#include "dataplane/protocol/channel_name.h"
-#include "dataplane/protocol/frame.h"
 
 namespace sockudo::dataplane::http {
 
 std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
                                                          const apps::LimitDefaults& limits,
                                                          const base::Json& item) {
-  if (!item.is_object()) return JsonError(400, "The received data is incorrect");
-  EventToPublish event;
-  auto name = item.find("name");
-  if (name == item.end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
-    return JsonError(400, "The received data is incorrect");
+  auto validated = events::ValidateEvent(app, limits, item);
+  if (auto* error = std::get_if<events::EventError>(&validated)) {
+    return JsonError(error->http_status, error->message);
   }
-  event.name = name->get<std::string>();
-  if (protocol::Utf8Length(event.name) > app.EventNameLimit(limits)) {
-    return JsonError(400, absl::StrCat("Event name is too long. Maximum allowed size is ",
-                                       app.EventNameLimit(limits), "."));
-  }
-  auto data = item.find("data");
-  if (data == item.end()) return JsonError(400, "The received data is incorrect");
-  event.data = data->is_string() ? data->get<std::string>() : base::Dump(*data);
-
-  auto channels = item.find("channels");
-  auto channel = item.find("channel");
-  if (channels != item.end() && !channels->is_null()) {
-    if (!channels->is_array() || channels->empty()) {
-      return JsonError(400, "Request must contain 'channels' (list) or 'channel' (string)");
-    }
-    for (const base::Json& c : *channels) {
-      if (!c.is_string())
-        return JsonError(400, "Request must contain 'channels' (list) or 'channel' (string)");
-      event.channels.push_back(c.get<std::string>());
-    }
-  } else if (channel != item.end() && channel->is_string()) {
-    event.channels.push_back(channel->get<std::string>());
-  } else {
-    return JsonError(400, "Request must contain 'channels' (list) or 'channel' (string)");
-  }
-  const int64_t max_channels = app.EventChannelsLimit(limits);
-  if (static_cast<int64_t>(event.channels.size()) > max_channels) {
-    return JsonError(
-        400, absl::StrCat("Cannot broadcast to more than ", max_channels, " channels at once"));
-  }
-  for (const std::string& c : event.channels) {
-    if (protocol::CheckChannelName(c, app.ChannelNameLimit(limits)) != protocol::NameCheck::kOk) {
-      return JsonError(400, absl::StrCat("Invalid channel name: ", c));
-    }
-  }
-  if (event.data.size() > app.EventPayloadLimitBytes(limits)) {
-    return JsonError(413, absl::StrCat("The event data should be less than ",
-                                       app.EventPayloadLimitKb(limits), " KB."));
-  }
-  auto socket_id = item.find("socket_id");
-  if (socket_id != item.end() && socket_id->is_string())
-    event.socket_id = socket_id->get<std::string>();
-  auto info = item.find("info");
-  if (info != item.end() && info->is_string()) {
-    for (absl::string_view part :
-         absl::StrSplit(info->get<std::string>(), ',', absl::SkipEmpty())) {
-      event.info.emplace_back(part);
-    }
-  }
-  return event;
+  return std::get<EventToPublish>(std::move(validated));
 }
 
 void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event,

@@ -10,19 +10,15 @@
 
 #include "common/apps/app.h"
 #include "common/base/json.h"
+#include "common/events/event_validation.h"
 #include "dataplane/http/http_types.h"
 #include "dataplane/node/node_context.h"
 
 namespace sockudo::dataplane::http {
 
-struct EventToPublish {
-  std::string name;
-  std::string data;  // the string delivered verbatim
-  std::vector<std::string> channels;
-  std::string socket_id;          // excluded recipient, "" for none
-  std::vector<std::string> info;  // requested attributes
-};
+using events::EventToPublish;
 
+// events::ValidateEvent with its error as the HTTP API's JSON answer.
 std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
                                                          const apps::LimitDefaults& limits,
                                                          const base::Json& item);

@@ -5,9 +5,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/apps/origin_matcher.h"
+#include "common/protocol/close_codes.h"
 #include "dataplane/http/handlers/handlers.h"
 #include "dataplane/http/request_auth.h"
-#include "dataplane/protocol/close_codes.h"
 
 namespace sockudo::dataplane::http {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <mutex>
 
-#include "dataplane/protocol/channel_name.h"
+#include "common/protocol/channel_name.h"
 
 namespace sockudo::dataplane::metrics {
 

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
+#include "common/protocol/close_codes.h"
 #include "dataplane/connection/connection.h"
-#include "dataplane/protocol/close_codes.h"
 
 namespace sockudo::dataplane::server {
 

@@ -6,16 +6,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/apps/app_store_factory.h"
+#include "common/apps/file/file_app_store.h"
 #include "common/base/allocator.h"
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
 #include "common/bus/local/local_transport.h"
 #include "common/bus/transport_factory.h"
+#include "common/protocol/close_codes.h"
 #include "controlplane/control_plane.h"
 #include "dataplane/adapter/horizontal_adapter.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
-#include "dataplane/protocol/close_codes.h"
 #include "dataplane/server/app_changes.h"
 #include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
@@ -45,6 +46,7 @@ class Pool : public node::WorkerPool {
 struct Server::Impl {
   config::Config config;
   std::unique_ptr<apps::AppStore> apps;
+  std::unique_ptr<apps::WritableAppStore> writable_apps;  // embedded control plane over redis
   std::unique_ptr<node::NodeContext> node;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Pool> pool;
@@ -96,7 +98,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   const bool embedded =
       impl->config.control_plane.embedded.value_or(impl->config.adapter.driver == "local");
   apps::WritableAppStore* writable = nullptr;
-  if (embedded) {
+  if (embedded && impl->config.app_manager.driver == "redis") {
+    // The control plane writes Redis; this node reads its in-memory copy (never Redis on a
+    // worker thread), refreshed by the AppChanged the control plane publishes.
+    SOCKUDO_ASSIGN_OR_RETURN(impl->writable_apps, apps::MakeWritableAppStore(impl->config));
+    writable = impl->writable_apps.get();
+    SOCKUDO_ASSIGN_OR_RETURN(impl->apps, apps::MakeAppStore(impl->config));
+  } else if (embedded) {
     SOCKUDO_ASSIGN_OR_RETURN(auto store, apps::MakeWritableAppStore(impl->config));
     writable = store.get();
     impl->apps = std::move(store);
@@ -133,6 +141,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
                          std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count()};
+  // The embedded control plane's view of this node comes from heartbeats, on `local` too.
+  info.local_heartbeats = embedded;
   std::unique_ptr<bus::Transport> fallback;
   if (impl->config.adapter.fallback_to_local && impl->config.adapter.driver != "local") {
     fallback = std::make_unique<bus::local::LocalTransport>(impl->hub);
@@ -140,6 +150,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   impl->adapter = std::make_unique<adapter::HorizontalAdapter>(
       impl->config, *impl->node, *impl->pool, std::move(transport), std::move(info),
       std::move(fallback));
+  // AppChanged (spec/cluster.md §7), from the control plane over the bus.
+  node::NodeContext* node = impl->node.get();
+  apps::AppStore* store = impl->apps.get();
+  impl->adapter->SetAppChangedHandler([node, store](const std::string& app_id,
+                                                    const std::string& action,
+                                                    const std::string& old_key) {
+    store->Invalidate(app_id, old_key);
+    ApplyAppChange(*node, app_id, action, old_key);
+  });
   impl->node->adapter = impl->adapter.get();
   impl->router = std::make_unique<http::Router>(*impl->node);
 
@@ -185,14 +204,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
           impl->config.adapter.driver);
     }
     impl->control_plane_required = impl->config.control_plane.embedded.value_or(false);
-    impl->control_plane = std::make_unique<controlplane::ControlPlane>(writable, options);
-    // AppChanged, delivered in-process: this node is the only one reading the store.
-    node::NodeContext* node = impl->node.get();
-    impl->control_plane->apps().SetChangeObserver(
-        [node](const controlplane::service::AppChange& change) {
-          ApplyAppChange(*node, change.id, controlplane::service::AppChangeAction(change.kind),
-                         change.old_key);
-        });
+    controlplane::ControlPlane::FromConfig(impl->config, &options);
+    // The control plane observes this node's bus: the in-process hub with `local`, else its own
+    // connection to the configured bus.
+    std::unique_ptr<bus::Transport> observer_transport;
+    if (impl->config.adapter.driver == "local") {
+      observer_transport = std::make_unique<bus::local::LocalTransport>(impl->hub);
+    } else {
+      SOCKUDO_ASSIGN_OR_RETURN(observer_transport, bus::MakeTransport(impl->config, deps));
+    }
+    impl->control_plane = std::make_unique<controlplane::ControlPlane>(
+        writable, std::move(observer_transport), options);
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -239,6 +261,19 @@ absl::Status Server::Start() {
 }
 
 int Server::port() const { return impl_->main_listener->port(); }
+
+void Server::ReloadApps() {
+  auto* file = dynamic_cast<apps::FileAppStore*>(impl_->apps.get());
+  if (file == nullptr) {
+    impl_->log->info("SIGHUP: nothing to reload with app_manager.driver={}",
+                     impl_->config.app_manager.driver);
+  } else if (auto st = file->Reload(); st.ok()) {
+    impl_->log->info("SIGHUP: reloaded {} ({} apps)", file->path(), file->All().size());
+  } else {
+    impl_->log->error("SIGHUP: reload failed, keeping the current apps: {}",
+                      std::string(st.message()));
+  }
+}
 
 void Server::Stop() {
   Impl& s = *impl_;

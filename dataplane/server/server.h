@@ -25,6 +25,10 @@ class Server {
 
   int port() const;  // the bound WebSocket/HTTP port (TCP)
 
+  // SIGHUP: with app_manager.driver=file, reads the file again (an invalid file keeps the
+  // current apps); logs what happened. Other drivers have nothing to reload.
+  void ReloadApps();
+
  private:
   struct Impl;
   explicit Server(std::unique_ptr<Impl> impl);

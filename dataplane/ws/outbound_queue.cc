@@ -1,6 +1,6 @@
 #include "dataplane/ws/outbound_queue.h"
 
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
 namespace sockudo::dataplane::ws {
 

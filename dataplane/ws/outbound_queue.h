@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "dataplane/protocol/shared_frame.h"
+#include "common/protocol/shared_frame.h"
 
 namespace sockudo::dataplane::ws {
 

@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "common/base/json.h"
+#include "common/protocol/close_codes.h"
+#include "common/protocol/frame_codec.h"
 #include "dataplane/connection/admission.h"
-#include "dataplane/protocol/close_codes.h"
-#include "dataplane/protocol/frame_codec.h"
 #include "dataplane/ws/stream_types.h"
 
 namespace sockudo::dataplane::ws {

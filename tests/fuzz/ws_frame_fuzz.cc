@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
 namespace {
 
-using sockudo::dataplane::protocol::ParseClientFrame;
-using sockudo::dataplane::protocol::ParsedFrame;
+using sockudo::protocol::ParseClientFrame;
+using sockudo::protocol::ParsedFrame;
 
 void Walk(std::string bytes, uint64_t max_payload) {
   size_t offset = 0;

@@ -1,7 +1,7 @@
 // The control plane's Apps API against the real sockudo-controlplane binary: REST and gRPC give
 // the same answers, a wrong token is UNAUTHENTICATED / 401, bad input is INVALID_ARGUMENT / 400
-// naming the field, the `file` store persists and reloads on SIGHUP, and the standalone binary
-// refuses what it cannot run.
+// naming the field, apps live in the shared Redis store, and the standalone binary refuses what
+// it cannot run.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -13,11 +13,9 @@ const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, UNAUTHENTIC
 
 let cp;
 let grpc;
-let appsFile;
 
 before(async () => {
-  appsFile = writeAppsFile([{ id: 'seed', key: 'seed-key', secret: 'seed-secret' }]);
-  cp = await startControlPlane({ appsFile });
+  cp = await startControlPlane({ apps: [{ id: 'seed', key: 'seed-key', secret: 'seed-secret' }] });
   grpc = appsClient(cp.grpcPort);
 });
 after(async () => {
@@ -157,25 +155,21 @@ test('bad input is INVALID_ARGUMENT / 400 naming the field', async () => {
   assert.match(badJson.json.error.message, /^body: /);
 });
 
-test('the file store persists every write and reloads on SIGHUP', async () => {
+test('apps live in Redis: a second control plane on the same Redis reads every write', async () => {
   const created = await cp.rest('POST', '/v1/apps?app_id=persisted', { key: 'persisted-key', secret: 'p-secret' });
   assert.equal(created.status, 200, created.text);
-  const onDisk = JSON.parse(fs.readFileSync(appsFile, 'utf8'));
-  const record = onDisk.find((a) => a.id === 'persisted');
-  assert.equal(record.key, 'persisted-key');
-  assert.equal(record.secret, 'p-secret');
-
-  // An operator edits the file and sends SIGHUP: the new set is served.
-  onDisk.push({ id: 'edited', key: 'edited-key', secret: 'e' });
-  fs.writeFileSync(appsFile, JSON.stringify(onDisk));
-  cp.child.kill('SIGHUP');
-  await waitFor(async () => (await cp.rest('GET', '/v1/apps/edited')).status === 200,
-    { timeoutMs: 5000, what: 'the reloaded app' });
-  // A broken file keeps the current set.
-  fs.writeFileSync(appsFile, 'not json');
-  cp.child.kill('SIGHUP');
-  await waitFor(() => /reload failed/.test(cp.output()), { timeoutMs: 5000, what: 'the reload error' });
-  assert.equal((await cp.rest('GET', '/v1/apps/edited')).status, 200);
+  const redisUrl = cp.redis.url;
+  const keys = await cp.redis.command(['GET', 'sockudo_apps:{apps}:key:persisted-key']);
+  assert.equal(keys, 'persisted');
+  const second = await startControlPlane({ token: 'other', env: { REDIS_URL: redisUrl } });
+  try {
+    const read = await second.rest('GET', '/v1/apps/persisted');
+    assert.equal(read.status, 200, read.text);
+    assert.equal(read.json.key, 'persisted-key');
+    assert.equal(read.json.secret, undefined);  // secrets leave only on create and rotate
+  } finally {
+    await second.stop();
+  }
 });
 
 test('every call leaves an audit line with who, what and the outcome', async () => {
@@ -192,11 +186,14 @@ test('the standalone binary refuses the local adapter and a missing token', asyn
   const local = await runOnce([], { ADAPTER_DRIVER: 'local', CONTROL_PLANE_TOKEN: 't' });
   assert.equal(local.code, 2);
   assert.match(local.stderr, /adapter\.driver=local/);
-  const noToken = await runOnce([], { ADAPTER_DRIVER: 'redis' });
+  const noToken = await runOnce([], { ADAPTER_DRIVER: 'redis', APP_MANAGER_DRIVER: 'redis' });
   assert.equal(noToken.code, 2);
   assert.match(noToken.stderr, /control_plane\.auth_token/);
+  const fileStore = await runOnce([], { ADAPTER_DRIVER: 'redis', APP_MANAGER_DRIVER: 'file', CONTROL_PLANE_TOKEN: 't' });
+  assert.equal(fileStore.code, 2);
+  assert.match(fileStore.stderr, /app_manager\.driver=file: .*APP_MANAGER_DRIVER.*adapter\.driver=redis/);
   const file = writeAppsFile([]);
   fs.writeFileSync(`${file}.token`, 'from-secret-file\n');
-  const check = await runOnce(['--check-config'], { ADAPTER_DRIVER: 'redis', CONTROL_PLANE_TOKEN_FILE: `${file}.token` });
+  const check = await runOnce(['--check-config'], { ADAPTER_DRIVER: 'redis', APP_MANAGER_DRIVER: 'redis', CONTROL_PLANE_TOKEN_FILE: `${file}.token` });
   assert.equal(check.code, 0, check.stderr);
 });

@@ -197,3 +197,44 @@ test('SOCKUDO_CONTROL_PLANE_EMBEDDED=false: no control plane; the standalone bin
   assert.equal(local.code, 2);
   assert.match(local.stderr, /adapter\.driver=local/);
 });
+
+test('with the file store, the embedded control plane writes the file and the node reloads it on SIGHUP', async () => {
+  const fs = require('node:fs');
+  const { writeAppsFile } = require('../support/controlplane');
+  const file = writeAppsFile([{ id: 'seed', key: 'seed-key', secret: 'seed-secret' }]);
+  const fileRest = await freePort();
+  const node = await startServer({
+    env: { SOCKUDO_CONTROL_PLANE_EMBEDDED: 'true', APP_MANAGER_DRIVER: 'file', APP_MANAGER_FILE_PATH: file,
+           CONTROL_PLANE_GRPC_PORT: String(await freePort()), CONTROL_PLANE_REST_PORT: String(fileRest),
+           LOG_LEVEL: 'info' },
+  });
+  const call = (method, urlPath, body = null) => {
+    const text = body === null ? null : JSON.stringify(body);
+    const headers = text === null ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    return httpRequest({ port: fileRest, path: urlPath, method, body: text, headers });
+  };
+  try {
+    await waitFor(async () => (await call('GET', '/v1/apps/seed').catch(() => ({}))).status === 200,
+      { what: 'the embedded control plane' });
+    const created = await call('POST', '/v1/apps?app_id=persisted', { key: 'persisted-key', secret: 'p-secret' });
+    assert.equal(created.status, 200, created.text);
+    const onDisk = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(onDisk.find((a) => a.id === 'persisted').secret, 'p-secret');
+
+    // An operator edits the file and sends SIGHUP: the node serves the new set.
+    onDisk.push({ id: 'edited', key: 'edited-key', secret: 'e' });
+    fs.writeFileSync(file, JSON.stringify(onDisk));
+    node.child.kill('SIGHUP');
+    await waitFor(() => /SIGHUP: reloaded/.test(node.output()), { what: 'the reload' });
+    const raw = await RawClient.connect(node, 'edited-key');
+    assert.ok(raw.socketId);
+    await raw.close();
+    // A broken file keeps the current set.
+    fs.writeFileSync(file, 'not json');
+    node.child.kill('SIGHUP');
+    await waitFor(() => /reload failed/.test(node.output()), { what: 'the reload error' });
+    assert.equal((await call('GET', '/v1/apps/edited')).status, 200);
+  } finally {
+    await node.stop();
+  }
+});

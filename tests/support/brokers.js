@@ -30,6 +30,22 @@ function tcpExchange(port, text, done, timeoutMs = 1000) {
   });
 }
 
+// Sends one RESP command and reads one reply that is not an array.
+async function redisCommand(port, args) {
+  const request = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const complete = (d) => {
+    if (!d.includes('\r\n')) return false;
+    if (d[0] !== '$' || d.startsWith('$-1')) return true;
+    return d.split('\r\n').length >= 3;
+  };
+  const reply = await tcpExchange(port, request, complete);
+  if (reply.startsWith('$-1')) return null;
+  if (reply[0] === '$') return reply.split('\r\n')[1];
+  if (reply[0] === ':') return Number(reply.slice(1));
+  if (reply[0] === '-') throw new Error(reply.trim());
+  return reply.slice(1).trim();
+}
+
 // A broker process that can be killed and started again on the same port (same arguments), as
 // an operator restarting it would. `probe` resolves truthy once it answers.
 function spawnBroker(binary, args, what, probe) {
@@ -79,7 +95,12 @@ async function startRedis() {
     `redis-server on port ${port}`,
     async () => /\+PONG/.test(await tcpExchange(port, 'PING\r\n', (d) => d.includes('\r\n'))));
   await broker.start();
-  return Object.assign(broker, { port, url: `redis://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'redis', REDIS_URL: `redis://127.0.0.1:${port}` } });
+  return Object.assign(broker, {
+    port, url: `redis://127.0.0.1:${port}`,
+    env: { ADAPTER_DRIVER: 'redis', REDIS_URL: `redis://127.0.0.1:${port}` },
+    // One command; a bulk string, an integer, a status, or null.
+    command: (args) => redisCommand(port, args),
+  });
 }
 
 // nats-server on loopback; `url` is what NATS_SERVERS takes.

@@ -1,6 +1,7 @@
 // Starts the real sockudo-controlplane binary on free loopback ports, waits until its REST port
-// answers, and stops exactly the process it started. Also builds a gRPC client of the Apps API
-// from proto/ with @grpc/grpc-js + @grpc/proto-loader.
+// answers, and stops exactly the process it started (and the redis-server it started for its
+// bus and app store when the caller gave none). Also builds gRPC clients of the control plane's
+// services from proto/ with @grpc/grpc-js + @grpc/proto-loader.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -8,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { freePort, childEnv, runBinary, watchProcess } = require('./server');
 const { waitFor, httpRequest } = require('./wait');
+const { startRedis } = require('./brokers');
 
 const PROTO_ROOT = path.join(__dirname, '..', '..', 'proto');
 
@@ -33,7 +35,34 @@ function writeAppsFile(apps) {
   return file;
 }
 
-async function startControlPlane({ token = 'test-token', env = {}, appsFile = null } = {}) {
+// `env` may name the bus (ADAPTER_DRIVER, REDIS_URL, NATS_SERVERS, ...); without REDIS_URL a
+// redis-server is started for the bus and the app store. `apps` are created through the API.
+async function startControlPlane({ token = 'test-token', env = {}, apps = [] } = {}) {
+  let redis = null;
+  if (!env.REDIS_URL) {
+    redis = await startRedis();
+    env = { ADAPTER_DRIVER: 'redis', ...env, REDIS_URL: redis.url };
+  }
+  try {
+    const cp = await launchControlPlane({ token, env: { APP_MANAGER_DRIVER: 'redis', ...env } });
+    for (const app of apps) {
+      const { id, ...fields } = app;
+      const r = await cp.rest('POST', `/v1/apps?app_id=${encodeURIComponent(id)}`, fields);
+      if (r.status !== 200) throw new Error(`seeding app ${id}: ${r.status} ${r.text}`);
+    }
+    const stopProcess = cp.stop;
+    cp.redis = redis;
+    cp.stop = async () => {
+      try { await stopProcess(); } finally { if (redis) await redis.stop(); }
+    };
+    return cp;
+  } catch (e) {
+    if (redis) await redis.stop();
+    throw e;
+  }
+}
+
+async function launchControlPlane({ token, env }) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const grpcPort = await freePort();
@@ -44,7 +73,6 @@ async function startControlPlane({ token = 'test-token', env = {}, appsFile = nu
         CONTROL_PLANE_GRPC_HOST: '127.0.0.1', CONTROL_PLANE_GRPC_PORT: String(grpcPort),
         CONTROL_PLANE_REST_HOST: '127.0.0.1', CONTROL_PLANE_REST_PORT: String(restPort),
         CONTROL_PLANE_TOKEN: token,
-        ...(appsFile ? { APP_MANAGER_DRIVER: 'file', APP_MANAGER_FILE_PATH: appsFile } : {}),
         ...env,
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,24 +112,37 @@ async function startControlPlane({ token = 'test-token', env = {}, appsFile = nu
   throw lastError;
 }
 
-// A promisified gRPC client of sockudo.controlplane.v1.Apps: client.GetApp(request, token).
-function appsClient(port) {
+const SERVICE_PROTOS = {
+  Apps: 'apps.proto', Cluster: 'cluster.proto', Users: 'users.proto', Channels: 'channels.proto',
+  Events: 'events.proto',
+};
+
+// A promisified gRPC client of sockudo.controlplane.v1.<service>: client.GetApp(request, token).
+// Server-streaming methods return the call itself (client.WatchCluster(request, token).on(...)).
+function apiClient(port, service) {
   const grpc = require('@grpc/grpc-js');
   const loader = require('@grpc/proto-loader');
-  const definition = loader.loadSync('sockudo/controlplane/v1/apps.proto', {
+  const definition = loader.loadSync(`sockudo/controlplane/v1/${SERVICE_PROTOS[service]}`, {
     includeDirs: [PROTO_ROOT], keepCase: false, longs: String, enums: String, defaults: false,
   });
-  const Apps = grpc.loadPackageDefinition(definition).sockudo.controlplane.v1.Apps;
-  const raw = new Apps(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const Service = grpc.loadPackageDefinition(definition).sockudo.controlplane.v1[service];
+  const raw = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const client = { raw, close: () => raw.close() };
-  for (const method of Object.keys(Apps.service)) {
-    client[method] = (request, token) => new Promise((resolve, reject) => {
+  for (const [method, spec] of Object.entries(Service.service)) {
+    const metadataOf = (token) => {
       const metadata = new grpc.Metadata();
       if (token) metadata.set('authorization', `Bearer ${token}`);
-      raw[method](request, metadata, (err, response) => (err ? reject(err) : resolve(response)));
-    });
+      return metadata;
+    };
+    client[method] = spec.responseStream
+      ? (request, token) => raw[method](request, metadataOf(token))
+      : (request, token) => new Promise((resolve, reject) => {
+        raw[method](request, metadataOf(token), (err, response) => (err ? reject(err) : resolve(response)));
+      });
   }
   return client;
 }
 
-module.exports = { startControlPlane, runOnce, writeAppsFile, appsClient, binary };
+const appsClient = (port) => apiClient(port, 'Apps');
+
+module.exports = { startControlPlane, runOnce, writeAppsFile, appsClient, apiClient, binary };

@@ -30,12 +30,12 @@ namespace sockudo::testutil {
 // Records what the connection writes; closes are recorded too. `full` makes Write refuse.
 class FakeTransport : public dataplane::connection::Transport {
  public:
-  bool Write(const dataplane::protocol::SharedFrame& frame) override {
+  bool Write(const protocol::SharedFrame& frame) override {
     if (full) return false;
     frames.emplace_back(frame->text());
     return true;
   }
-  void Close(int code, std::string_view, dataplane::protocol::SharedFrame farewell) override {
+  void Close(int code, std::string_view, protocol::SharedFrame farewell) override {
     if (farewell) frames.emplace_back(farewell->text());
     close_code = code;
   }

@@ -99,17 +99,7 @@ absl::Status FileAppStore::Reload() {
 
 absl::Status FileAppStore::Persist(const Snapshot& next) {
   base::Json array = base::Json::array();
-  for (const auto& app : next.apps) {
-    base::Json record = app->ToJson(/*include_secret=*/true);
-    if (app->message_rate_limit.has_value()) {  // not part of App::ToJson
-      const MessageRateLimit& m = *app->message_rate_limit;
-      record["message_rate_limit"] = {{"enabled", m.enabled},
-                                      {"max_attempts", m.max_attempts},
-                                      {"decay_seconds", m.decay_seconds},
-                                      {"terminate_on_limit", m.terminate_on_limit}};
-    }
-    array.push_back(std::move(record));
-  }
+  for (const auto& app : next.apps) array.push_back(StoredRecord(*app));
   return WriteAtomically(path_,
                          array.dump(2, ' ', false, base::Json::error_handler_t::replace) + "\n");
 }

@@ -1,9 +1,9 @@
 // client-* events (spec/pusher-protocol.md §11): the acceptance rules of §11.2 in order, then a
 // relay to every other subscriber with the sender's user_id on presence channels.
 #include "absl/strings/str_cat.h"
+#include "common/protocol/close_codes.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/handlers/handlers.h"
-#include "dataplane/protocol/close_codes.h"
 
 namespace sockudo::dataplane::connection::handlers {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/protocol/frame.h"
+#include "common/protocol/frame.h"
 
 namespace sockudo::dataplane::connection {
 class Connection;

@@ -2,9 +2,9 @@
 // watchlist status of the users it watches (§10).
 #include "absl/strings/str_cat.h"
 #include "common/crypto/pusher_signature.h"
+#include "common/protocol/close_codes.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/connection/handlers/handlers.h"
-#include "dataplane/protocol/close_codes.h"
 
 namespace sockudo::dataplane::connection::handlers {
 
@@ -20,8 +20,8 @@ void HandleSignin(Connection& c, const protocol::InboundFrame& frame) {
   }
   const std::string& auth = (*data)["auth"].get_ref<const std::string&>();
   const std::string& user_data = (*data)["user_data"].get_ref<const std::string&>();
-  const apps::App& app = c.app();
-  if (!crypto::VerifyClientAuth(app.key, app.secret, auth,
+  const auto app = c.CurrentApp();  // a rotated secret counts at once
+  if (!crypto::VerifyClientAuth(app->key, app->secret, auth,
                                 absl::StrCat(c.socket_id(), "::user::", user_data))) {
     return fail(protocol::close_message::kSigninFailed);
   }
@@ -53,9 +53,9 @@ void HandleSignin(Connection& c, const protocol::InboundFrame& frame) {
   std::vector<std::string> watched = user.watchlist;
   c.SignIn(std::move(user));
   c.Send(protocol::SigninSuccessFrame(user_data));
-  if (app.enable_watchlist_events && !watched.empty()) {
+  if (app->enable_watchlist_events && !watched.empty()) {
     c.node().adapter->GetWatchlistStatus(
-        app.id, std::move(watched), [handle = c.handle()](adapter::WatchlistStatus status) {
+        app->id, std::move(watched), [handle = c.handle()](adapter::WatchlistStatus status) {
           handle.Resume([status = std::move(status)](Connection& c) {
             c.Send(protocol::WatchlistEventsFrame(status.online, status.offline));
           });

@@ -119,7 +119,8 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
       if (cd != data->end() && cd->is_string())
         absl::StrAppend(&to_sign, ":", cd->get_ref<const std::string&>());
     }
-    if (!crypto::VerifyClientAuth(app.key, app.secret, auth, to_sign)) {
+    const auto current = c.CurrentApp();  // a rotated secret counts at once
+    if (!crypto::VerifyClientAuth(current->key, current->secret, auth, to_sign)) {
       return Reject(c, channel,
                     {"AuthError",
                      absl::StrCat("Invalid signature: expected HMAC SHA256 hex digest of ", to_sign,

@@ -1,7 +1,7 @@
 // GET /apps/{app_id}/channels/{channel_name} (spec/http-api.md §3.4).
 #include "absl/strings/str_split.h"
+#include "common/protocol/channel_name.h"
 #include "dataplane/http/handlers/handlers.h"
-#include "dataplane/protocol/channel_name.h"
 
 namespace sockudo::dataplane::http::handlers {
 

@@ -1,6 +1,6 @@
 // GET /apps/{app_id}/channels/{channel_name}/users (spec/http-api.md §3.5).
+#include "common/protocol/channel_name.h"
 #include "dataplane/http/handlers/handlers.h"
-#include "dataplane/protocol/channel_name.h"
 
 namespace sockudo::dataplane::http::handlers {
 

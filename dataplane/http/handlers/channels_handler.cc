@@ -1,8 +1,8 @@
 // GET /apps/{app_id}/channels (spec/http-api.md §3.3).
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/protocol/channel_name.h"
 #include "dataplane/http/handlers/handlers.h"
-#include "dataplane/protocol/channel_name.h"
 
 namespace sockudo::dataplane::http::handlers {
 

@@ -1,7 +1,7 @@
 // POST /apps/{app_id}/users/{user_id}/terminate_connections (spec/http-api.md §3.6) and
 // force_reconnect (§3.7): every socket signed in as the user, on every node.
+#include "common/protocol/close_codes.h"
 #include "dataplane/http/handlers/handlers.h"
-#include "dataplane/protocol/close_codes.h"
 
 namespace sockudo::dataplane::http::handlers {
 

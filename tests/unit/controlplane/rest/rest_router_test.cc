@@ -5,6 +5,7 @@
 
 #include "common/apps/memory/writable_memory_app_store.h"
 #include "common/base/json.h"
+#include "controlplane/service/app_service.h"
 
 namespace sockudo::controlplane::rest {
 namespace {

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "common/bus/envelope.h"
-#include "dataplane/protocol/frame.h"
-#include "dataplane/protocol/shared_frame.h"
+#include "common/protocol/frame.h"
+#include "common/protocol/shared_frame.h"
 #include "tests/testutil/cluster_fixture.h"
 
 namespace sockudo::dataplane::adapter {

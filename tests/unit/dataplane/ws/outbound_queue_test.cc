@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
 namespace sockudo::dataplane::ws {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 namespace opcode {
 inline constexpr uint8_t kContinuation = 0x0;
@@ -43,4 +43,4 @@ size_t WriteFrameHeader(uint8_t opcode, uint64_t payload_size, uint8_t* out);
 // boundary.
 std::string ClosePayload(int code, std::string_view reason);
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -4,7 +4,7 @@
 // 4200-4299: reconnect now.
 #pragma once
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 namespace close_code {
 inline constexpr int kAppNotFound = 4001;
@@ -36,4 +36,4 @@ inline constexpr char kSlowConsumer[] = "Client is too slow to receive messages;
 inline constexpr char kSigninFailed[] = "Connection not authorized.";
 }  // namespace close_message
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -1,12 +1,12 @@
-#include "dataplane/protocol/shared_frame.h"
+#include "common/protocol/shared_frame.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 namespace {
 
 TEST(SharedFrameTest, TextFrameCarriesItsHeaderInFrontOfTheText) {
@@ -51,4 +51,4 @@ TEST(SharedFrameTest, ControlAndRawFrames) {
 }
 
 }  // namespace
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

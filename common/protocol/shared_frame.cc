@@ -1,8 +1,8 @@
-#include "dataplane/protocol/shared_frame.h"
+#include "common/protocol/shared_frame.h"
 
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 OutboundFrame::OutboundFrame(uint8_t opcode, std::string_view payload) : opcode_(opcode) {
   uint8_t header[10];
@@ -17,4 +17,4 @@ SharedFrame MakeShared(std::string_view text) {
   return std::make_shared<const OutboundFrame>(opcode::kText, text);
 }
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

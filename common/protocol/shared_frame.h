@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 class OutboundFrame {
  public:
@@ -41,4 +41,4 @@ using SharedFrame = std::shared_ptr<const OutboundFrame>;
 // A text frame carrying `text`.
 SharedFrame MakeShared(std::string_view text);
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -1,10 +1,10 @@
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 namespace {
 
 // A masked client frame as a browser would send it.
@@ -101,4 +101,4 @@ TEST(FrameCodecTest, ClosePayload) {
 }
 
 }  // namespace
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

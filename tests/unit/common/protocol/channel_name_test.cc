@@ -1,10 +1,10 @@
-#include "dataplane/protocol/channel_name.h"
+#include "common/protocol/channel_name.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 namespace {
 
 TEST(ChannelNameTest, PrefixTableFirstMatchWins) {
@@ -40,4 +40,4 @@ TEST(ChannelNameTest, LengthAndCharacters) {
 }
 
 }  // namespace
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -11,9 +11,9 @@
 #include <variant>
 
 #include "common/base/json.h"
-#include "dataplane/protocol/shared_frame.h"
+#include "common/protocol/shared_frame.h"
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 // --- server -> client ----------------------------------------------------------------------
 std::string ConnectionEstablishedFrame(std::string_view socket_id, int64_t activity_timeout);
@@ -53,4 +53,4 @@ struct ParseError {
 
 std::variant<InboundFrame, ParseError> ParseInbound(std::string_view text);
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 enum class ChannelType { kPublic, kPrivate, kPrivateEncrypted, kPresence, kServerToUser };
 
@@ -40,4 +40,4 @@ std::optional<std::string_view> ServerToUserId(std::string_view name);
 // Length of a UTF-8 string in code points.
 size_t Utf8Length(std::string_view s);
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -1,8 +1,8 @@
-#include "dataplane/protocol/frame.h"
+#include "common/protocol/frame.h"
 
 #include <gtest/gtest.h>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 namespace {
 
 TEST(FrameTest, OutboundShapes) {
@@ -54,4 +54,4 @@ TEST(FrameTest, InboundParsing) {
 }
 
 }  // namespace
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

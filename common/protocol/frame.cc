@@ -1,6 +1,6 @@
-#include "dataplane/protocol/frame.h"
+#include "common/protocol/frame.h"
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 using base::AppendJsonString;
 
@@ -161,4 +161,4 @@ std::variant<InboundFrame, ParseError> ParseInbound(std::string_view text) {
   return frame;
 }
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -1,6 +1,6 @@
-#include "dataplane/protocol/channel_name.h"
+#include "common/protocol/channel_name.h"
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 namespace {
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -51,4 +51,4 @@ NameCheck CheckChannelName(std::string_view name, size_t max_length) {
   return NameCheck::kOk;
 }
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol

@@ -1,8 +1,8 @@
-#include "dataplane/protocol/frame_codec.h"
+#include "common/protocol/frame_codec.h"
 
 #include <cstring>
 
-namespace sockudo::dataplane::protocol {
+namespace sockudo::protocol {
 
 ParsedFrame ParseClientFrame(char* data, size_t size, uint64_t max_payload) {
   ParsedFrame f;
@@ -85,4 +85,4 @@ std::string ClosePayload(int code, std::string_view reason) {
   return out;
 }
 
-}  // namespace sockudo::dataplane::protocol
+}  // namespace sockudo::protocol
