@@ -1,0 +1,3 @@
+// The control plane over two real nodes on a real nats bus (tests/support/controlplane_scenarios.js).
+'use strict';
+require('../support/controlplane_scenarios').defineControlPlaneClusterTests('nats');
