@@ -249,6 +249,9 @@ struct Config {
   // is closed with 4100, an HTTP request answered 503.
   int64_t max_inbound_buffer_mb = 128;
   int64_t shutdown_grace_period = 10;
+  // Drain: the 4200 closes of the open sockets are spread over this many seconds (at most
+  // shutdown_grace_period - 1), so their clients do not reconnect to the other nodes at once.
+  int64_t shutdown_drain_spread = 0;
   int64_t health_check_timeout_ms = 2000;
   std::string server_role = "default";
   std::string process_id;

@@ -9,11 +9,18 @@
 #include "controlplane/audit/audit_log.h"
 #include "controlplane/rest/http_status.h"
 #include "controlplane/rest/routes.h"
+#include "controlplane/web/web_assets.h"
 
 namespace sockudo::controlplane::rest {
 
 void RestRouter::HandleAsync(const RestRequest& request,
                              std::function<void(RestResponse)> done) const {
+  if (request.method == "GET" || request.method == "HEAD") {
+    const std::string path = request.target.substr(0, request.target.find('?'));
+    if (const web::WebAsset* asset = web::FindWebAsset(path)) {
+      return done(RestResponse{200, std::string(asset->body), std::string(asset->content_type)});
+    }
+  }
   auto call = std::make_shared<RestCall>();
   auto audit = std::make_shared<audit::Call>(
       audit::Call{"rest", request.peer, "anonymous", request.method, ""});

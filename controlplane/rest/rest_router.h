@@ -3,7 +3,9 @@
 // the route of its API (routes.h: apps, cluster, users, channels, events), which calls the same
 // service method as gRPC, and turns the outcome into the HTTP answer (status code of Google's
 // REST mapping, JSON error body) and one audit line. No networking here (rest_server.h owns the
-// sockets), so every route is unit-testable. Thread-safe.
+// sockets), so every route is unit-testable. Any other GET path serves the live cluster page's
+// files (controlplane/web/), which need no token: the page asks for one when the API answers
+// 401. Thread-safe.
 //
 //   router.HandleAsync(request, [](RestResponse r) { ... });   // maybe later, any thread
 //   RestResponse r = router.Handle(request);                   // waits (tests)
@@ -27,7 +29,8 @@ struct RestRequest {
 
 struct RestResponse {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON, or a page asset
+  std::string content_type = "application/json";
 };
 
 class RestRouter {

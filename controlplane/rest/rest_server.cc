@@ -78,6 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
     router_->HandleAsync(request, [self = shared_from_this()](RestResponse answer) {
       asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
         self->response_.result(answer.status);
+        self->response_.set(http::field::content_type, answer.content_type);
         self->response_.body() = std::move(answer.body);
         self->Write();
       });

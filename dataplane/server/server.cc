@@ -26,6 +26,9 @@ namespace sockudo::dataplane::server {
 
 namespace net = boost::asio;
 
+// One slice of a spread drain.
+constexpr int64_t kDrainSliceMs = 50;
+
 namespace {
 
 class Pool : public node::WorkerPool {
@@ -284,15 +287,31 @@ void Server::Stop() {
   s.node->draining.store(true);
   s.log->info("draining: closing connections with 4200");
   s.main_listener->Stop();
-  for (auto& w : s.workers) {
-    net::post(w->io(), [state = &w->state()] {
-      std::vector<connection::Connection*> all;
-      for (const auto& [serial, c] : state->connections) all.push_back(c);
-      for (connection::Connection* c : all) {
-        c->CloseWithError(protocol::close_code::kReconnectNow,
-                          protocol::close_message::kServerClosing);
-      }
-    });
+  // The 4200 closes go out in slices over shutdown_drain_spread (leaving a second of the grace
+  // period for the last close handshakes), so the clients reconnect to the other nodes gradually.
+  const int64_t spread_ms =
+      std::min(s.config.shutdown_drain_spread * 1000,
+               std::max<int64_t>(0, (s.config.shutdown_grace_period - 1) * 1000));
+  const int slices = static_cast<int>(std::max<int64_t>(1, spread_ms / kDrainSliceMs));
+  if (spread_ms > 0) {
+    s.log->info("draining: spreading the closes over {} ms", spread_ms);
+  }
+  for (int slice = 0; slice < slices; ++slice) {
+    const int left = slices - slice;  // this slice closes 1/left of what is still open
+    for (auto& w : s.workers) {
+      net::post(w->io(), [state = &w->state(), left] {
+        std::vector<connection::Connection*> all;
+        for (const auto& [serial, c] : state->connections) {
+          if (!c->closed()) all.push_back(c);  // earlier slices closed the others
+        }
+        const size_t n = (all.size() + left - 1) / left;
+        for (size_t i = 0; i < n && i < all.size(); ++i) {
+          all[i]->CloseWithError(protocol::close_code::kReconnectNow,
+                                 protocol::close_message::kServerClosing);
+        }
+      });
+    }
+    if (slice + 1 < slices) std::this_thread::sleep_for(std::chrono::milliseconds(kDrainSliceMs));
   }
   // A session ends when its close handshake completes (or after its 5 s close timeout); the
   // whole drain gets shutdown_grace_period.

@@ -265,6 +265,9 @@ void HttpSession<Stream>::Dispatch() {
 
 template <class Stream>
 void HttpSession<Stream>::Reply(http::HttpResponse r, unsigned version, bool keep_alive) {
+  // A draining node ends keep-alive connections after each answer, so clients (SDKs with a
+  // connection pool, a load balancer) move to a node that stays.
+  if (env_.node->draining.load()) keep_alive = false;
   response_ = SerializeResponse(r, version, keep_alive);
   net::async_write(stream_, net::buffer(response_),
                    [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
