@@ -226,6 +226,7 @@ ACTIVITY_TIMEOUT: {{ $v.server.activityTimeout | int | quote }}
 SOCKUDO_MAX_CONNECTIONS: {{ $v.server.maxConnections | int | quote }}
 HEALTH_CHECK_TIMEOUT_MS: {{ $v.server.healthCheckTimeoutMs | int | quote }}
 SHUTDOWN_GRACE_PERIOD: {{ $v.drain.gracePeriodSeconds | int | quote }}
+SHUTDOWN_DRAIN_SPREAD_SECONDS: {{ $v.drain.spreadSeconds | int | quote }}
 {{- with $v.server.corsOrigins }}
 CORS_ORIGINS: {{ join "," . | quote }}
 {{- end }}
