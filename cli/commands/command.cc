@@ -244,7 +244,12 @@ int CommandEnv::Failure(const std::string& message) const {
 }
 
 void CommandEnv::WarnIfPartial(const controlplane::v1::ClusterAnswer& answer) const {
-  if (answer.complete() || answer.expected_responses() == 0) return;
+  if (answer.expected_responses() == 0) {
+    std::cerr << "Warning: the control plane knows no alive node (no heartbeat heard yet?): "
+                 "nothing was asked\n";
+    return;
+  }
+  if (answer.complete()) return;
   std::cerr << "Warning: partial answer: " << answer.responses_received() << " of "
             << answer.expected_responses() << " nodes answered in time\n";
 }

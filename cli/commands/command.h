@@ -91,7 +91,7 @@ class CommandEnv {
   int UsageError(const std::string& message) const;
   // "Error: <message>" on stderr; returns 1.
   int Failure(const std::string& message) const;
-  // "Warning: partial answer ..." when not every node answered.
+  // "Warning: partial answer ..." when not every node answered, or none was asked.
   void WarnIfPartial(const controlplane::v1::ClusterAnswer& answer) const;
 
  private:

@@ -62,6 +62,7 @@ async function startEmbeddedNode({ token = null, env = {}, config = null } = {})
         config,
         env: { SOCKUDO_CONTROL_PLANE_EMBEDDED: 'true', CONTROL_PLANE_GRPC_PORT: String(grpcPort),
                CONTROL_PLANE_REST_PORT: String(restPort), LOG_LEVEL: 'info',
+               ADAPTER_CLUSTER_HEALTH_HEARTBEAT_INTERVAL_MS: '200',
                ...(token ? { CONTROL_PLANE_TOKEN: token } : {}), ...env },
       });
     } catch (e) {
@@ -70,7 +71,14 @@ async function startEmbeddedNode({ token = null, env = {}, config = null } = {})
       throw e;
     }
     await waitFor(() => /embedded control plane: grpc/.test(server.output()), { what: 'the embedded control plane to listen' });
-    return { server, grpcPort, restPort, address: `127.0.0.1:${grpcPort}`, token, stop: () => server.stop() };
+    // Its view of the node comes from the node's heartbeats: cluster-wide answers (channels,
+    // users) count the node once the first one arrived.
+    const address = `127.0.0.1:${grpcPort}`;
+    await waitFor(async () => {
+      const r = await runCli(['cluster', 'status', '-o', 'json'], { env: { SOCKUDO_SERVER: address, SOCKUDO_TOKEN: token } });
+      return r.code === 0 && JSON.parse(r.stdout).aliveNodes === 1;
+    }, { timeoutMs: 10000, intervalMs: 50, what: 'the embedded control plane to see its node alive' });
+    return { server, grpcPort, restPort, address, token, stop: () => server.stop() };
   }
   throw lastError;
 }
