@@ -15,8 +15,18 @@
 // delivered message of both nodes together, of A and B alone, and of the broker. Nodes are
 // stopped, then the broker.
 //
-// Selecting: --only / BENCH_ONLY, comma-separated substrings of scenario names, e.g.
-// `node bench/compare.js --only cross` (cross-node rows only) or `--only "cross redis,fanout 1k"`.
+// Control plane ("controlplane" group, sockudo only: soketi has no control plane): sockudo-node
+// with its embedded control plane (local adapter; REST and gRPC on free loopback ports, a random
+// bearer token, LOG_LEVEL=info so every call writes its audit line, to a temporary log), then
+// `sockudo-bench controlplane-reads`: GetApp of the default app in a closed loop, 16 calls in
+// flight, 10 s over REST (16 keep-alive connections) and 10 s over gRPC (one channel). Printed
+// apart as REST vs gRPC: calls/s, p50/p99, errors (any is a failure: exit 1), control-plane CPU
+// per call (the node's process), the load generator's CPU share, and the machine's load average
+// (the load generator shares the cores with the server).
+//
+// Selecting: --only / BENCH_ONLY, comma-separated substrings of scenario names or group names, e.g.
+// `node bench/compare.js --only cross` (cross-node rows only), `--only "cross redis,fanout 1k"` or
+// `--only controlplane`.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -24,6 +34,7 @@ const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const crypto = require('node:crypto');
 
 const root = path.resolve(__dirname, '..');
 const buildDir = process.env.BUILD_DIR || path.join(root, 'build');
@@ -63,7 +74,11 @@ const SCENARIOS = [
     args: ['fanout', '--connections', '1000', '--rate', String(rate), '--duration', '10', '--concurrency', '4'],
     metrics: ['delivered_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'first_copy_p99_ms', 'lost', 'nodes_cpu_us_per_msg', 'node_a_cpu_us_per_msg',
       'node_b_cpu_us_per_msg', 'broker_cpu_us_per_msg'] }))),
-].filter((s) => !ONLY.length || ONLY.some((o) => s.name.includes(o)));
+  // Control plane app reads (see the top); metrics are read as rest_<metric> and grpc_<metric>.
+  { name: 'controlplane GetApp c=16', group: 'controlplane', controlplane: true, only: ['sockudo'],
+    args: ['controlplane-reads', '--concurrency', '16', '--duration', '10'],
+    metrics: ['calls_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'errors', 'server_cpu_us_per_call', 'bench_cpu_share'] },
+].filter((s) => !ONLY.length || ONLY.some((o) => s.name.includes(o) || s.group === o));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -261,6 +276,33 @@ async function runCross(kind, scenario) {
   }
 }
 
+// One control-plane run: a fresh sockudo-node with its embedded control plane on free loopback
+// ports and a random token; once both ports accept, `sockudo-bench controlplane-reads` against it.
+async function runControlplane(scenario) {
+  const restPort = await freePort();
+  const grpcPort = await freePort();
+  const token = crypto.randomBytes(16).toString('hex');
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-bench-cp-'));
+  const log = path.join(logDir, 'node.log');
+  let server = null;
+  try {
+    // The node's own log (startup errors) goes to `log`; its audit lines too, so they are written
+    // as in production. The file is removed after the run.
+    server = await startServer('sockudo', { log, env: { SOCKUDO_CONTROL_PLANE_EMBEDDED: 'true',
+      CONTROL_PLANE_REST_HOST: '127.0.0.1', CONTROL_PLANE_REST_PORT: String(restPort),
+      CONTROL_PLANE_GRPC_HOST: '127.0.0.1', CONTROL_PLANE_GRPC_PORT: String(grpcPort),
+      CONTROL_PLANE_TOKEN: token, LOG_LEVEL: 'info' } });
+    await waitReady(restPort, server.child);
+    await waitReady(grpcPort, server.child);
+    return runBench(server, scenario, ['--rest', `127.0.0.1:${restPort}`, '--grpc', `127.0.0.1:${grpcPort}`, '--token', token]);
+  } catch (e) {
+    return { error: `${e.message}\n${tail(log)}` };
+  } finally {
+    if (server) await stopServer(server);
+    fs.rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
 function runBench(server, scenario, more = []) {
   const extra = scenario.args[0] === 'memory' ? ['--metrics-port', String(server.metricsPort)] : [];
   const r = spawnSync(BENCH_BIN, [...scenario.args, ...extra, ...more, '--port', String(server.port), '--server-pid', String(server.pid),
@@ -275,9 +317,11 @@ const fmt = (x) => (Number.isNaN(x) ? '-' : Math.abs(x) >= 100 ? x.toFixed(0) : 
 async function main() {
   if (SERVERS.includes('baseline') && !fs.existsSync(BASELINE_BIN)) throw new Error('BENCH_BASELINE_BIN must name a sockudo-node binary');
   for (const bin of [NODE_BIN, BENCH_BIN]) if (!fs.existsSync(bin)) throw new Error(`missing ${bin}: run make build`);
-  if (SERVERS.includes('soketi') && !fs.existsSync(SOKETI_BIN)) throw new Error('soketi is not installed (make bench installs it)');
   if (!SCENARIOS.length) throw new Error(`--only ${ONLY.join(',')} selects no scenario`);
+  const runsOn = (scenario, kind) => SERVERS.includes(kind) && (!scenario.only || scenario.only.includes(kind));
+  if (SCENARIOS.some((s) => runsOn(s, 'soketi')) && !fs.existsSync(SOKETI_BIN)) throw new Error('soketi is not installed (make bench installs it)');
   const results = {};
+  const loadStart = os.loadavg();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of SCENARIOS) {
       // Alternate which server goes first so neither always runs on a warmer machine.
@@ -287,6 +331,8 @@ async function main() {
         let out;
         if (scenario.broker) {
           out = await runCross(kind, scenario);
+        } else if (scenario.controlplane) {
+          out = await runControlplane(scenario);
         } else {
           const server = await startServer(kind);
           out = runBench(server, scenario);
@@ -297,21 +343,59 @@ async function main() {
       }
     }
   }
+  const loadEnd = os.loadavg();
   fs.writeFileSync(path.join(buildDir, 'bench-results.json'), JSON.stringify(results, null, 1));
+  const sideBySide = SCENARIOS.filter((s) => !s.controlplane);
+  if (sideBySide.length) printSideBySide(sideBySide, results);
+  for (const scenario of SCENARIOS.filter((s) => s.controlplane)) printControlplane(scenario, results, loadStart, loadEnd);
+}
+
+// Prints `rows` (the first is the header) as a Markdown table.
+function printTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(rows[0]));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows.slice(1)) console.log(line(r));
+}
+
+// The control-plane group: REST vs gRPC of sockudo alone (soketi has no control plane). Medians
+// over the rounds, except errors: their sum. Any error, or a run without a result, sets exit 1.
+function printControlplane(scenario, results, loadStart, loadEnd) {
+  const runs = (results[scenario.name] || {}).sockudo || [];
+  const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`\n${scenario.name}: sockudo only (soketi has no control plane, so no peer column). Median of ` +
+    `${runs.length} run(s); ${os.cpus().length} cores shared by the node and the load generator; ` +
+    `load average (1/5/15 min) ${load(loadStart)} before, ${load(loadEnd)} after:\n`);
+  const rows = [['metric', 'REST', 'gRPC']];
+  for (const metric of scenario.metrics) {
+    const values = ['rest', 'grpc'].map((t) => {
+      const xs = runs.map((o) => o[`${t}_${metric}`]);
+      return metric === 'errors' ? (xs.every((x) => typeof x === 'number') ? xs.reduce((a, b) => a + b, 0) : NaN) : median(xs);
+    });
+    rows.push([metric, ...values.map((x) => (metric === 'errors' && !Number.isNaN(x) ? String(x) : fmt(x)))]);
+  }
+  printTable(rows);
+  const failures = runs.flatMap((o, i) => [
+    ...(o.error ? [`run ${i + 1}: ${o.error}`] : []),
+    ...['rest', 'grpc'].filter((t) => !o.error && (o[`${t}_first_error`] || o[`${t}_errors`] !== 0))
+      .map((t) => `run ${i + 1} ${t}: ${o[`${t}_errors`]} error(s), first: ${o[`${t}_first_error`] || '-'}`)]);
+  if (!runs.length) failures.push('no run (is sockudo in --servers?)');
+  for (const f of failures) console.log(`FAILED ${f}`);
+  if (failures.length) process.exitCode = 1;
+}
+
+function printSideBySide(scenarios, results) {
   const rows = [['scenario', 'metric', ...SERVERS, SERVERS.length > 1 ? `${SERVERS[0]}/${SERVERS[1]}` : '']];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of scenarios) {
     for (const metric of scenario.metrics) {
       const values = SERVERS.map((k) => median((results[scenario.name][k] || []).map((o) => o[metric])));
       const ratio = values.length > 1 && values[1] && !Number.isNaN(values[0]) ? values[0] / values[1] : NaN;
       rows.push([scenario.name, metric, ...values.map(fmt), Number.isNaN(ratio) ? '-' : `${ratio.toFixed(2)}x`]);
     }
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   console.log(`\nMedian of ${ROUNDS} round(s), ${os.cpus().length} cores, loopback:\n`);
-  console.log(line(rows[0]));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows.slice(1)) console.log(line(r));
+  printTable(rows);
 }
 
 main().catch((e) => { console.error(e.message); process.exit(1); });

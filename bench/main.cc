@@ -24,6 +24,12 @@ Scenarios:
   memory          server bytes per idle connection, per subscription (--channels-per-connection),
                   per presence member and per queued outbound frame (--paused sockets stop
                   reading while --event-bytes events fill their queues; needs --metrics-port)
+  controlplane-reads
+                  GetApp of --app-id against a running control plane in a closed loop: over REST
+                  (--rest, --concurrency keep-alive HTTP/1.1 connections, GET /v1/apps/{id}) for
+                  --duration s, then over gRPC (--grpc, --concurrency calls in flight on one
+                  channel) for --duration s (at most 60 s and 2M calls each); calls/s, p50/p99,
+                  errors and the control plane's CPU per call (--server-pid) per transport
   probe           one subscriber on --port, an event published to --http-port every 200 ms until
                   it arrives (at most --duration s, default 10); exit 0 once it did. Checks that
                   two nodes of a cluster pass events to each other before a cross-node run
@@ -40,13 +46,34 @@ Options:
   --broker-pid PID[,PID...]    the cluster's broker (redis-server, nats-server); reported apart
                                as broker_cpu_* and broker_rss_kb, not in server_cpu_* (repeatable)
   --label NAME                 name in the report
+  --rest HOST:PORT --grpc HOST:PORT --token T   the control plane (controlplane-reads; defaults
+                               127.0.0.1:8080, 127.0.0.1:50051, no token)
   --connections N --rate R --duration S --concurrency C --presence --connect-parallelism N
   --metrics-port P --channels-per-connection K --paused N --event-bytes B   (memory)
 )";
 
 bool Loopback(const std::string& host) { return host.rfind("127.", 0) == 0 || host == "::1"; }
 
+// HOST:PORT (the port after the last ':'); false when malformed.
+bool ParseHostPort(const std::string& text, sockudo::bench::Endpoint* out) {
+  const size_t colon = text.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return false;
+  }
+  out->host = text.substr(0, colon);
+  out->port = port;
+  return true;
+}
+
 }  // namespace
+
+namespace sockudo::bench {
+// bench/scenarios/controlplane_reads.cc (its own arguments, so Options stays as it is).
+int RunControlplaneReads(Scenario& s, const Endpoint& rest, const Endpoint& grpc_endpoint,
+                         const std::string& token);
+}  // namespace sockudo::bench
 
 int main(int argc, char** argv) {
   using sockudo::bench::Options;
@@ -57,6 +84,8 @@ int main(int argc, char** argv) {
   Options o;
   o.scenario = argv[1];
   bool http_set = false;
+  sockudo::bench::Endpoint cp_rest{"127.0.0.1", 8080}, cp_grpc{"127.0.0.1", 50051};
+  std::string cp_token;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -86,6 +115,14 @@ int main(int argc, char** argv) {
       number(d);
       o.http.port = static_cast<int>(d);
       http_set = true;
+    } else if (arg == "--rest" || arg == "--grpc") {
+      const std::string v = value();
+      if (!ParseHostPort(v, arg == "--rest" ? &cp_rest : &cp_grpc)) {
+        std::cerr << "sockudo-bench: " << arg << ": expected HOST:PORT, got " << v << "\n";
+        return 2;
+      }
+    } else if (arg == "--token") {
+      cp_token = value();
     } else if (arg == "--app-id") {
       o.app.id = value();
     } else if (arg == "--key") {
@@ -139,7 +176,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!http_set) o.http = o.ws;
-  if (!Loopback(o.ws.host) || !Loopback(o.http.host)) {
+  if (!Loopback(o.ws.host) || !Loopback(o.http.host) || !Loopback(cp_rest.host) ||
+      !Loopback(cp_grpc.host)) {
     std::cerr << "sockudo-bench: only loopback targets are allowed\n";
     return 2;
   }
@@ -168,6 +206,8 @@ int main(int argc, char** argv) {
     rc = sockudo::bench::RunMemory(scenario);
   else if (o.scenario == "probe")
     rc = sockudo::bench::RunProbe(scenario);
+  else if (o.scenario == "controlplane-reads")
+    rc = sockudo::bench::RunControlplaneReads(scenario, cp_rest, cp_grpc, cp_token);
   else {
     std::cerr << "sockudo-bench: unknown scenario " << o.scenario << "\n" << kUsage;
     return 2;
