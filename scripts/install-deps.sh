@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   libhiredis-dev libnats-dev prometheus-cpp-dev
-  redis-server redis-tools nats-server
+  redis-server redis-tools nats-server tmux
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcli11-dev libyaml-cpp-dev
 )
