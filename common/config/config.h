@@ -170,6 +170,39 @@ struct CacheConfig {
   int64_t memory_max_capacity = 10000;
 };
 
+// queue (spec/config.md §9): webhook delivery jobs.
+struct QueueConfig {
+  std::string driver = "memory";  // memory, redis, redis-cluster, none
+  int64_t redis_concurrency = 5;
+  std::optional<std::string> redis_prefix = "sockudo_queue:";
+  int64_t redis_response_timeout_ms = 5000;
+  int64_t max_attempts = 5;
+  int64_t retry_base_delay_ms = 1000;
+  int64_t retry_max_delay_ms = 60000;
+  double retry_jitter = 0.2;
+  int64_t lease_duration_ms = 30000;
+  int64_t lease_renew_interval_ms = 10000;
+  int64_t stalled_batch_size = 100;
+  int64_t worker_poll_interval_ms = 500;
+  int64_t shutdown_timeout_ms = 30000;
+  int64_t completed_retention = 1000;
+  int64_t failed_retention = 10000;
+  int64_t memory_capacity = 100000;
+};
+
+// webhooks (spec/config.md §11, spec/webhooks.md).
+struct WebhooksConfig {
+  bool batching_enabled = false;
+  int64_t batching_duration_ms = 50;
+  int64_t batching_size = 100;
+  bool retry_enabled = true;
+  std::optional<int64_t> retry_max_attempts;
+  int64_t retry_max_elapsed_time_ms = 300000;
+  int64_t retry_initial_backoff_ms = 1000;
+  int64_t retry_max_backoff_ms = 60000;
+  int64_t request_timeout_ms = 10000;
+};
+
 struct SslConfig {
   bool enabled = false;
   std::string cert_path;
@@ -261,6 +294,8 @@ struct Config {
   DatabasePoolingConfig database_pooling;
   AppManagerConfig app_manager;
   CacheConfig cache;
+  QueueConfig queue;
+  WebhooksConfig webhooks;
   apps::LimitDefaults limits;
   int64_t channel_cache_ttl = 3600;  // channel_limits.cache_ttl
   HttpApiConfig http_api;

@@ -595,12 +595,12 @@ class Loader {
         warnings_.push_back(absl::StrCat(path, ": ignored: not supported by this server"));
         continue;
       }
-      if (std::any_of(std::begin(kDeferredSections), std::end(kDeferredSections),
-                      [&](std::string_view k) { return StartsWithPath(path, k); })) {
-        continue;
-      }
       if (value.is_object() && HasBindingUnder(path)) {
         Walk(value, path);
+        continue;
+      }
+      if (std::any_of(std::begin(kDeferredSections), std::end(kDeferredSections),
+                      [&](std::string_view k) { return StartsWithPath(path, k); })) {
         continue;
       }
       warnings_.push_back(absl::StrCat(path, ": unknown key"));

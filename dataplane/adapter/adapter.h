@@ -58,6 +58,7 @@ struct PresenceJoin {
 struct PresenceJoinAnswer {
   bool full = false;              // refused: a new member over max_members (nothing was kept)
   std::string subscription_data;  // {"presence":{"ids","hash","count"}}, the joiner included
+  bool member_added = false;      // this join sent member_added (the user is new cluster-wide)
 };
 
 struct WatchlistStatus {

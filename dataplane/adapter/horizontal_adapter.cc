@@ -398,7 +398,7 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
                                                                 join.user_info_json)),
                 join.socket_id, nullptr);
     }
-    return done({false, std::move(local.subscription_data)});
+    return done({false, std::move(local.subscription_data), local.new_member});
   }
   const bool new_here = local.new_member;
   RunOnCluster([this, join, new_here, done = std::move(done)] {
@@ -431,7 +431,7 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
                                                                   join.user_info_json)),
                   join.socket_id, nullptr);
       }
-      done({false, presence::SubscriptionData(all)});
+      done({false, presence::SubscriptionData(all), new_member});
     });
   });
 }
@@ -444,6 +444,9 @@ void HorizontalAdapter::LeavePresence(const std::string& app_id, const std::stri
       Broadcast(app_id, channel,
                 protocol::MakeShared(protocol::MemberRemovedFrame(channel, left.user_id_json)), "",
                 nullptr);
+      if (node_.webhooks != nullptr) {
+        node_.webhooks->EmitFor(app_id, webhooks::MemberRemoved(channel, left.user_id_json));
+      }
     }
     return;
   }
@@ -471,6 +474,9 @@ void HorizontalAdapter::RemoveIfGone(const std::string& app_id, const std::strin
         Broadcast(app_id, channel,
                   protocol::MakeShared(protocol::MemberRemovedFrame(channel, user_id_json)), "",
                   nullptr);
+        if (node_.webhooks != nullptr) {
+          node_.webhooks->EmitFor(app_id, webhooks::MemberRemoved(channel, user_id_json));
+        }
       });
 }
 

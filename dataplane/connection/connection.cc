@@ -14,7 +14,23 @@ using metrics::AppCounters;
 
 namespace {
 constexpr auto kPongTimeout = std::chrono::seconds(30);
+
+// Occupancy webhooks of this node's transitions (spec/webhooks.md §1, spec/cluster.md §8.8).
+void OccupancyWebhooks(node::NodeContext& node, const apps::App& app, const std::string& channel,
+                       bool transition, bool joined) {
+  const char* name = joined ? "channel_occupied" : "channel_vacated";
+  if (transition && webhooks::Wanted(node.webhooks, app, name)) {
+    node.webhooks->EmitFor(app.id, joined ? webhooks::ChannelOccupied(channel)
+                                          : webhooks::ChannelVacated(channel));
+  }
+  if (!protocol::ClassifyChannel(channel).IsPresence() &&
+      webhooks::Wanted(node.webhooks, app, "subscription_count")) {
+    node.webhooks->EmitFor(
+        app.id, webhooks::SubscriptionCount(
+                    channel, static_cast<int64_t>(node.channels.Count(app.id, channel))));
+  }
 }
+}  // namespace
 
 Connection::Connection(node::NodeContext& node, node::WorkerState& worker,
                        std::shared_ptr<const apps::App> app, std::string socket_id,
@@ -161,8 +177,9 @@ void Connection::AddSubscription(const std::string& channel, Subscription sub) {
   const bool pending = sub.pending;
   subscriptions_.emplace(channel, std::move(sub));
   if (!pending) {
-    node_.channels.Add(app_->id, channel);
+    const bool occupied = node_.channels.Add(app_->id, channel);
     worker_.channels.Add(app_->id, channel, this);
+    OccupancyWebhooks(node_, *app_, channel, occupied, true);
   }
 }
 
@@ -177,8 +194,9 @@ void Connection::CommitSubscription(const std::string& channel) {
   auto it = subscriptions_.find(channel);
   if (it == subscriptions_.end() || !it->second.pending) return;
   it->second.pending = false;
-  node_.channels.Add(app_->id, channel);
+  const bool occupied = node_.channels.Add(app_->id, channel);
   worker_.channels.Add(app_->id, channel, this);
+  OccupancyWebhooks(node_, *app_, channel, occupied, true);
 }
 
 void Connection::RemoveSubscription(const std::string& channel, bool member_gone) {
@@ -186,13 +204,16 @@ void Connection::RemoveSubscription(const std::string& channel, bool member_gone
   if (it == subscriptions_.end()) return;
   const Subscription sub = std::move(it->second);
   subscriptions_.erase(it);
+  bool vacated = false;
   if (!sub.pending) {
     worker_.channels.Remove(app_->id, channel, this);
-    node_.channels.Remove(app_->id, channel);
+    vacated = node_.channels.Remove(app_->id, channel);
   }
   if (sub.traits.IsPresence() && !member_gone) {
     node_.adapter->LeavePresence(app_->id, channel, socket_id_, sub.member_key);
   }
+  // After the leave flow: member_removed comes before channel_vacated (spec/webhooks.md §6).
+  if (!sub.pending) OccupancyWebhooks(node_, *app_, channel, vacated, false);
 }
 
 void Connection::SignIn(SignedInUser user) {

@@ -42,4 +42,28 @@ std::string Metrics::RenderPrometheus(const std::string& prefix, int64_t port,
   return exporter_->Render(Apps(), cluster_->Apps(), gauges);
 }
 
+void AppendWebhookGauges(const WebhookCounters& w, std::vector<NodeGauge>* out) {
+  std::vector<NodeGauge>& all = *out;
+  auto load = [](const std::atomic<int64_t>& v) { return v.load(std::memory_order_relaxed); };
+  all.push_back({"webhook_jobs_total", "Webhook jobs by outcome", load(w.sent), "counter",
+                 "outcome", "completed"});
+  all.push_back({"webhook_jobs_total", "Webhook jobs by outcome", load(w.dead_lettered),
+                 "counter", "outcome", "dead_lettered"});
+  all.push_back({"webhook_jobs_total", "Webhook jobs by outcome", load(w.retried), "counter",
+                 "outcome", "nacked"});
+  all.push_back({"webhook_jobs_total", "Webhook jobs by outcome", load(w.enqueued), "counter",
+                 "outcome", "enqueued"});
+  all.push_back({"webhook_jobs_total", "Webhook jobs by outcome", load(w.dropped), "counter",
+                 "outcome", "dropped"});
+  all.push_back({"webhook_failed_attempts_total", "Webhook HTTP attempts that failed",
+                 load(w.failed), "counter"});
+  all.push_back({"webhook_delivery_duration_ms_total", "Time spent in webhook HTTP attempts",
+                 load(w.delivery_ms_total), "counter"});
+  for (auto [state, v] : {std::pair{"wait", &w.queue_wait}, std::pair{"delayed", &w.queue_delayed},
+                          std::pair{"active", &w.queue_active}, std::pair{"dlq", &w.queue_dlq}}) {
+    all.push_back({"webhook_queue_depth", "Webhook jobs in the queue by state", load(*v), "gauge",
+                   "state", state});
+  }
+}
+
 }  // namespace sockudo::dataplane::metrics

@@ -57,6 +57,24 @@ struct NodeGauge {
   std::string label_value;
 };
 
+// Webhook delivery (spec/backends.md §5.3), updated by dataplane/webhooks.
+struct WebhookCounters {
+  std::atomic<int64_t> enqueued{0};        // jobs put on the queue
+  std::atomic<int64_t> sent{0};            // jobs delivered (2xx)
+  std::atomic<int64_t> failed{0};          // failed HTTP attempts
+  std::atomic<int64_t> retried{0};         // attempts rescheduled with backoff
+  std::atomic<int64_t> dead_lettered{0};   // jobs given up (permanent, retries exhausted)
+  std::atomic<int64_t> dropped{0};         // events lost: queue full, queue `none`, shutdown
+  std::atomic<int64_t> delivery_ms_total{0};
+  std::atomic<int64_t> queue_wait{0};      // queue depth by state, refreshed every 500 ms
+  std::atomic<int64_t> queue_delayed{0};
+  std::atomic<int64_t> queue_active{0};
+  std::atomic<int64_t> queue_dlq{0};
+};
+
+// The webhook_* samples of /metrics (webhook_jobs_total{outcome}, webhook_queue_depth{state}, ...).
+void AppendWebhookGauges(const WebhookCounters& counters, std::vector<NodeGauge>* out);
+
 class ClusterObserver;
 class PrometheusExporter;
 
@@ -74,6 +92,8 @@ class Metrics {
   ClusterObserver& cluster() { return *cluster_; }
   const ClusterObserver& cluster() const { return *cluster_; }
 
+  WebhookCounters& webhooks() { return webhooks_; }
+
   // Prometheus text exposition of the per-app counters, the cluster observations and `gauges`.
   // Metric names start with `prefix` (invalid characters become '_'); every sample has
   // port="<port>".
@@ -84,6 +104,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<AppCounters>> apps_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ClusterObserver> cluster_;
+  WebhookCounters webhooks_;
   // Built on the first scrape (again if the prefix or port changes); scrapes are serialized.
   mutable std::mutex render_mu_;
   mutable std::unique_ptr<PrometheusExporter> exporter_ ABSL_GUARDED_BY(render_mu_);

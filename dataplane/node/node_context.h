@@ -19,6 +19,7 @@
 #include "dataplane/node/worker_state.h"
 #include "dataplane/presence/presence_registry.h"
 #include "dataplane/users/user_registry.h"
+#include "dataplane/webhooks/webhook_sink.h"
 
 namespace sockudo::dataplane::node {
 
@@ -43,6 +44,7 @@ struct NodeContext {
   metrics::ShardedGauge outbound_bytes;
   adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
   WorkerPool* workers = nullptr;        // set by the Server before it accepts
+  webhooks::WebhookSink* webhooks = nullptr;  // set by the Server before it accepts; may be null
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)
 };

@@ -20,6 +20,7 @@
 #include "dataplane/server/app_changes.h"
 #include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
+#include "dataplane/webhooks/webhook_dispatcher.h"
 #include "dataplane/ws/listener.h"
 
 namespace sockudo::dataplane::server {
@@ -51,6 +52,7 @@ struct Server::Impl {
   std::unique_ptr<apps::AppStore> apps;
   std::unique_ptr<apps::WritableAppStore> writable_apps;  // embedded control plane over redis
   std::unique_ptr<node::NodeContext> node;
+  std::unique_ptr<webhooks::WebhookDispatcher> webhooks;  // outlives the workers that emit
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Pool> pool;
   bus::local::LocalHub hub;  // the in-process bus (local driver, embedded control plane)
@@ -115,6 +117,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     SOCKUDO_ASSIGN_OR_RETURN(impl->apps, apps::MakeAppStore(impl->config));
   }
   impl->node = std::make_unique<node::NodeContext>(impl->config, *impl->apps);
+  SOCKUDO_ASSIGN_OR_RETURN(impl->webhooks,
+                           webhooks::WebhookDispatcher::Create(impl->config, *impl->apps,
+                                                               impl->node->metrics.webhooks()));
+  impl->node->webhooks = impl->webhooks.get();
 
   size_t threads = static_cast<size_t>(config.worker_threads);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -226,6 +232,7 @@ absl::Status Server::Start() {
   Impl& s = *impl_;
   // Started in dependency order, stopped in reverse (Stop): the bus first, then the workers,
   // then the listeners that feed them.
+  s.webhooks->Start();
   SOCKUDO_RETURN_IF_ERROR(s.adapter->Start());
   if (s.config.unix_socket.enabled) {
     SOCKUDO_RETURN_IF_ERROR(s.main_listener->ListenUnix(s.config.unix_socket.path,
@@ -326,6 +333,8 @@ void Server::Stop() {
   s.adapter->Stop();
   for (auto& w : s.workers) w->StopNow();
   for (auto& w : s.workers) w->Join();
+  // Last: the drain's vacated / member_removed events are in; deliver or hand them over.
+  s.webhooks->Stop();
   s.housekeeper.Stop();
 }
 

@@ -63,6 +63,11 @@ void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
       app.id, channel,
       protocol::MakeShared(protocol::ClientEventFrame(frame.event, channel, data_json, user_id)),
       c.socket_id(), nullptr);
+  if (webhooks::Wanted(c.node().webhooks, app, "client_event")) {
+    c.node().webhooks->EmitFor(
+        app.id, webhooks::ClientEvent(channel, frame.event, has_data ? &*data_it : nullptr,
+                                      c.socket_id(), user_id.value_or(std::string_view())));
+  }
 }
 
 }  // namespace sockudo::dataplane::connection::handlers

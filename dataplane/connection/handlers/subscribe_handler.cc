@@ -67,6 +67,9 @@ void SendCacheReplay(Connection& c, const std::string& channel, protocol::Channe
     c.Send(protocol::ChannelEventFrame(cached->event, channel, cached->data));
   } else {
     c.Send(protocol::CacheMissFrame(channel));
+    if (webhooks::Wanted(c.node().webhooks, c.app(), "cache_miss")) {
+      c.node().webhooks->EmitFor(c.app().id, webhooks::CacheMiss(channel));
+    }
   }
 }
 
@@ -180,6 +183,14 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
                        "The maximum number of members in this channel has been reached.", 4100});
       }
       c.CommitSubscription(channel);
+      // After channel_occupied (spec/webhooks.md §6).
+      if (answer.member_added && webhooks::Wanted(c.node().webhooks, c.app(), "member_added")) {
+        const Connection::Subscription* sub = c.FindSubscription(channel);
+        if (sub != nullptr) {
+          c.node().webhooks->EmitFor(c.app().id,
+                                     webhooks::MemberAdded(channel, sub->user_id_json));
+        }
+      }
       c.MarkAuthorized();
       c.Send(protocol::SubscriptionSucceededFrame(channel, answer.subscription_data));
       SendCacheReplay(c, channel, traits);

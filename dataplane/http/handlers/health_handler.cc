@@ -83,6 +83,7 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
         {"horizontal_transport_queue_depth", "Broadcasts waiting in the bus publish pipeline",
          cluster.transport_queue_depth, "gauge", "transport", cluster.transport},
     };
+    metrics::AppendWebhookGauges(node.metrics.webhooks(), &gauges);
     for (const auto& [event, count] : cluster.transport_events) {
       gauges.push_back(
           {"nats_events_total", "NATS connection events", count, "counter", "event", event});
