@@ -195,3 +195,30 @@ test('a failing endpoint is retried with backoff, a 4xx is final, other endpoint
     await flaky.close();
   }
 });
+
+test('a slow endpoint does not hold up another endpoint', async () => {
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const slow = await startWebhookReceiver({ respond: (r) => (r.url === '/slow' ? held.then(() => 200) : 200) });
+  const node = await startServer({
+    config: { app_manager: { array: { apps: [appWith([
+      { url: slow.url('/slow'), event_types: ['channel_occupied'] },
+      { url: slow.url('/fast'), event_types: ['channel_occupied'] }])] } } },
+  });
+  const c = client(node);
+  try {
+    await connected(c);
+    const names = Array.from({ length: 12 }, (_, i) => `slow-${i}`);
+    for (const n of names) assert.ok((await subscribed(c, n)).ok);
+    // Every /slow request is still pending, yet /fast got all twelve.
+    await waitFor(() => slow.events('/fast').length === names.length, { what: 'the fast endpoint served' });
+    assert.equal(slow.delivered('/slow').length, 0);
+    release();
+    await waitFor(() => slow.events('/slow').length === names.length, { what: 'the slow endpoint catching up' });
+  } finally {
+    release();
+    c.disconnect();
+    await node.stop();
+    await slow.close();
+  }
+});

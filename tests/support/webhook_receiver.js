@@ -1,7 +1,7 @@
 // A real webhook endpoint for the tests: node's http server on a free loopback port that records
 // every POST (headers, raw body, parsed body), checks it with the official `pusher` SDK
 // (pusher.webhook({headers, rawBody}).isValid()) and answers with the status `respond(request)`
-// chooses (default 200). Stopped by close(), which ends exactly the server it started.
+// chooses (default 200; a promise of it for a slow endpoint). Stopped by close(), which ends exactly the server it started.
 'use strict';
 const http = require('node:http');
 const Pusher = require('pusher');
@@ -20,10 +20,13 @@ async function startWebhookReceiver({ appId = 'app-id', key = 'app-key', secret 
       let valid = false;
       try { valid = sdk.webhook({ headers: req.headers, rawBody }).isValid(); } catch (_) { valid = false; }
       const record = { method: req.method, url: req.url, headers: req.headers, rawBody, body, valid };
-      record.status = respond(record);
-      requests.push(record);
-      res.writeHead(record.status, { 'Content-Type': 'text/plain' });
-      res.end('ok');
+      // `respond` may return a promise (a slow endpoint); the request counts once answered.
+      Promise.resolve(respond(record)).then((status) => {
+        record.status = status;
+        requests.push(record);
+        res.writeHead(status, { 'Content-Type': 'text/plain' });
+        res.end('ok');
+      }, () => res.destroy());
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
