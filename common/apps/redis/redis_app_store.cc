@@ -11,6 +11,7 @@
 #include "common/apps/app_reader.h"
 #include "common/base/json.h"
 #include "common/base/logging.h"
+#include "common/bus/redis/blocking_redis.h"
 
 namespace sockudo::apps {
 namespace {
@@ -51,25 +52,6 @@ return 'OK')lua";
 
 }  // namespace
 
-struct RedisAppStore::Reply {
-  int type = REDIS_REPLY_NIL;
-  std::string str;
-  std::vector<Reply> elements;
-
-  static Reply From(const redisReply* r) {
-    Reply out;
-    out.type = r->type;
-    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
-        r->type == REDIS_REPLY_ERROR) {
-      out.str.assign(r->str, r->len);
-    }
-    if (r->type == REDIS_REPLY_ARRAY) {
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(From(r->element[i]));
-    }
-    return out;
-  }
-};
-
 RedisAppStore::RedisAppStore(config::RedisTarget target, std::string prefix,
                              std::chrono::milliseconds timeout)
     : target_(std::move(target)), prefix_(std::move(prefix)), timeout_(timeout) {}
@@ -93,11 +75,7 @@ absl::StatusOr<std::unique_ptr<RedisAppStore>> RedisAppStore::Connect(
   absl::Status st = store->EnsureConnected();
   store->timeout_ = saved;
   if (!st.ok()) return st;
-  if (store->context_ != nullptr) {
-    timeval tv{static_cast<time_t>(timeout.count() / 1000),
-               static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-    redisSetTimeout(store->context_, tv);
-  }
+  if (store->context_ != nullptr) bus::redis::SetBlockingTimeout(store->context_, timeout);
   return store;
 }
 
@@ -121,65 +99,25 @@ absl::Status RedisAppStore::EnsureConnected() const {
     redisFree(context_);
     context_ = nullptr;
   }
-  const std::string where = absl::StrCat(target_.host, ":", target_.port);
-  timeval tv{static_cast<time_t>(timeout_.count() / 1000),
-             static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
-  redisContext* c =
-      redisConnectWithTimeout(target_.host.c_str(), static_cast<int>(target_.port), tv);
-  if (c == nullptr || c->err != 0) {
-    std::string why = c != nullptr ? c->errstr : "out of memory";
-    if (c != nullptr) redisFree(c);
-    return absl::UnavailableError(
-        absl::StrCat("app store: cannot reach Redis at ", where, ": ", why));
-  }
-  redisSetTimeout(c, tv);
-  context_ = c;
-  auto check = [&](std::vector<std::string> argv) -> absl::Status {
-    auto r = Command(argv);
-    if (!r.ok()) return r.status();
-    if (r->type == REDIS_REPLY_ERROR) {
-      return absl::UnavailableError(absl::StrCat("app store: Redis at ", where, ": ", r->str));
-    }
-    return absl::OkStatus();
-  };
-  absl::Status st = absl::OkStatus();
-  if (target_.password.has_value()) {
-    std::vector<std::string> auth = {"AUTH"};
-    if (target_.username.has_value()) auth.push_back(*target_.username);
-    auth.push_back(*target_.password);
-    st = check(auth);
-  }
-  if (st.ok() && target_.db != 0) st = check({"SELECT", std::to_string(target_.db)});
-  if (!st.ok() && context_ != nullptr) {
-    redisFree(context_);
-    context_ = nullptr;
-  }
-  return st;
+  auto dialled = bus::redis::DialBlocking(target_, timeout_, "app store");
+  if (!dialled.ok()) return dialled.status();
+  context_ = *dialled;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<RedisAppStore::Reply> RedisAppStore::Command(
+absl::StatusOr<bus::redis::RedisReply> RedisAppStore::Command(
     const std::vector<std::string>& argv) const {
   if (context_ == nullptr) {
     return absl::UnavailableError("app store: not connected to Redis");
   }
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  for (const std::string& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lens.data()));
-  if (r == nullptr) {
-    std::string why = context_->errstr;
+  auto reply = bus::redis::CommandBlocking(context_, argv);
+  if (!reply.ok()) {
     redisFree(context_);
     context_ = nullptr;
-    return absl::UnavailableError(
-        absl::StrCat("app store: Redis at ", target_.host, ":", target_.port, ": ", why));
+    return absl::UnavailableError(absl::StrCat("app store: Redis at ", target_.host, ":",
+                                               target_.port, ": ", reply.status().message()));
   }
-  Reply out = Reply::From(r);
-  freeReplyObject(r);
-  return out;
+  return reply;
 }
 
 void RedisAppStore::LogUnreachable(const absl::Status& status) const {
@@ -206,7 +144,7 @@ absl::StatusOr<std::shared_ptr<const App>> RedisAppStore::LookupById(std::string
   if (auto st = EnsureConnected(); !st.ok()) return st;
   auto r = Command({"GET", AppKey(id)});
   if (!r.ok()) return r.status();
-  if (r->type != REDIS_REPLY_STRING) return std::shared_ptr<const App>();
+  if (r->type != bus::redis::RedisReply::Type::kString) return std::shared_ptr<const App>();
   return ParseRecord(r->str);
 }
 
@@ -217,7 +155,7 @@ absl::StatusOr<std::shared_ptr<const App>> RedisAppStore::LookupByKey(std::strin
     if (auto st = EnsureConnected(); !st.ok()) return st;
     auto r = Command({"GET", KeyIndex(key)});
     if (!r.ok()) return r.status();
-    if (r->type != REDIS_REPLY_STRING) return std::shared_ptr<const App>();
+    if (r->type != bus::redis::RedisReply::Type::kString) return std::shared_ptr<const App>();
     id = r->str;
   }
   auto app = LookupById(id);
@@ -233,11 +171,11 @@ absl::StatusOr<std::vector<std::shared_ptr<const App>>> RedisAppStore::LoadAll()
   std::vector<std::shared_ptr<const App>> out;
   if (ids->elements.empty()) return out;
   std::vector<std::string> mget = {"MGET"};
-  for (const Reply& id : ids->elements) mget.push_back(AppKey(id.str));
+  for (const bus::redis::RedisReply& id : ids->elements) mget.push_back(AppKey(id.str));
   auto records = Command(mget);
   if (!records.ok()) return records.status();
-  for (const Reply& record : records->elements) {
-    if (record.type != REDIS_REPLY_STRING) continue;  // deleted meanwhile
+  for (const bus::redis::RedisReply& record : records->elements) {
+    if (record.type != bus::redis::RedisReply::Type::kString) continue;  // deleted meanwhile
     auto app = ParseRecord(record.str);
     if (app.ok()) out.push_back(*std::move(app));
   }
@@ -282,7 +220,7 @@ absl::Status RedisAppStore::RunScript(const char* script, const std::vector<std:
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = Command(argv);
   if (!r.ok()) return r.status();
-  if (r->type == REDIS_REPLY_ERROR) {
+  if (r->type == bus::redis::RedisReply::Type::kError) {
     return absl::UnavailableError(absl::StrCat("app store: Redis refused the write: ", r->str));
   }
   if (r->str == "ERR_ID") return absl::AlreadyExistsError(absl::StrCat("app id ", id, " exists"));

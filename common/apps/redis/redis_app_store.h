@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/apps/cached/cached_app_store.h"
 #include "common/apps/writable_app_store.h"
+#include "common/bus/redis/redis_connection.h"
 #include "common/config/config.h"
 
 struct redisContext;
@@ -55,14 +56,13 @@ class RedisAppStore : public WritableAppStore, public AppSource {
   absl::Status Delete(std::string_view id) override;
 
  private:
-  struct Reply;
   RedisAppStore(config::RedisTarget target, std::string prefix, std::chrono::milliseconds timeout);
 
   std::string AppKey(std::string_view id) const;
   std::string KeyIndex(std::string_view key) const;
   std::string IdsKey() const;
   // Runs one command (reconnecting first when needed). Caller holds mu_.
-  absl::StatusOr<Reply> Command(const std::vector<std::string>& argv) const;
+  absl::StatusOr<bus::redis::RedisReply> Command(const std::vector<std::string>& argv) const;
   absl::Status EnsureConnected() const;
   absl::StatusOr<std::shared_ptr<const App>> ParseRecord(const std::string& json) const;
   absl::Status RunScript(const char* script, const std::vector<std::string>& keys,

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
+#include "common/bus/redis/blocking_redis.h"
 #include "common/crypto/hmac.h"
 
 namespace sockudo::dataplane::webhooks {
@@ -15,11 +16,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000),
-                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
 // KEYS: wait jobs notify seq. ARGV: payload.
@@ -106,13 +102,6 @@ std::string BaseOf(const std::string& prefix) {
 
 }  // namespace
 
-struct RedisQueue::Reply {
-  int type = 0;
-  std::string str;
-  int64_t integer = 0;
-  std::vector<std::string> elements;
-};
-
 RedisQueue::RedisQueue(Options options)
     : options_(std::move(options)),
       base_(BaseOf(options_.prefix)),
@@ -143,48 +132,10 @@ absl::StatusOr<redisContext*> RedisQueue::Acquire() {
       return c;
     }
   }
-  const config::RedisTarget& t = options_.target;
-  const std::string where = absl::StrCat(t.host, ":", t.port);
-  const timeval tv = ToTimeval(options_.timeout.count() > 0 ? options_.timeout
-                                                            : std::chrono::milliseconds(5000));
-  redisContext* c = redisConnectWithTimeout(t.host.c_str(), static_cast<int>(t.port), tv);
-  if (c == nullptr || c->err != 0) {
-    std::string why = c != nullptr ? c->errstr : "out of memory";
-    if (c != nullptr) redisFree(c);
-    return absl::UnavailableError(absl::StrCat("webhook queue: cannot reach Redis at ", where,
-                                               ": ", why));
-  }
-  redisSetTimeout(c, tv);
-  auto check = [&](std::vector<std::string> argv) -> absl::Status {
-    std::vector<const char*> args;
-    std::vector<size_t> lens;
-    for (const std::string& a : argv) {
-      args.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
-    if (r == nullptr) return absl::UnavailableError(absl::StrCat("webhook queue: ", c->errstr));
-    absl::Status st = r->type == REDIS_REPLY_ERROR
-                          ? absl::UnavailableError(absl::StrCat("webhook queue: ", where, ": ",
-                                                                std::string(r->str, r->len)))
-                          : absl::OkStatus();
-    freeReplyObject(r);
-    return st;
-  };
-  absl::Status st = absl::OkStatus();
-  if (t.password.has_value()) {
-    std::vector<std::string> auth = {"AUTH"};
-    if (t.username.has_value()) auth.push_back(*t.username);
-    auth.push_back(*t.password);
-    st = check(auth);
-  }
-  if (st.ok() && t.db != 0) st = check({"SELECT", std::to_string(t.db)});
-  if (!st.ok()) {
-    redisFree(c);
-    return st;
-  }
-  return c;
+  return bus::redis::DialBlocking(
+      options_.target,
+      options_.timeout.count() > 0 ? options_.timeout : std::chrono::milliseconds(5000),
+      "webhook queue");
 }
 
 void RedisQueue::Release(redisContext* c, bool broken) {
@@ -196,45 +147,23 @@ void RedisQueue::Release(redisContext* c, bool broken) {
   idle_.push_back(c);
 }
 
-absl::StatusOr<RedisQueue::Reply> RedisQueue::Run(const std::vector<std::string>& argv,
-                                                  std::chrono::milliseconds timeout) {
+absl::StatusOr<bus::redis::RedisReply> RedisQueue::Run(const std::vector<std::string>& argv,
+                                                       std::chrono::milliseconds timeout) {
   auto c = Acquire();
   if (!c.ok()) return c.status();
-  if (timeout.count() > 0) redisSetTimeout(*c, ToTimeval(timeout));
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  for (const std::string& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(*c, static_cast<int>(args.size()), args.data(), lens.data()));
-  if (r == nullptr) {
-    std::string why = (*c)->errstr;
+  if (timeout.count() > 0) bus::redis::SetBlockingTimeout(*c, timeout);
+  auto out = bus::redis::CommandBlocking(*c, argv);
+  if (!out.ok()) {
     Release(*c, true);
     return absl::UnavailableError(absl::StrCat("webhook queue: Redis ", options_.target.host, ":",
-                                               options_.target.port, ": ", why));
+                                               options_.target.port, ": ", out.status().message()));
   }
-  Reply out;
-  out.type = r->type;
-  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
-      r->type == REDIS_REPLY_ERROR) {
-    out.str.assign(r->str, r->len);
-  } else if (r->type == REDIS_REPLY_INTEGER) {
-    out.integer = r->integer;
-  } else if (r->type == REDIS_REPLY_ARRAY) {
-    for (size_t i = 0; i < r->elements; ++i) {
-      const redisReply* e = r->element[i];
-      out.elements.emplace_back(e->type == REDIS_REPLY_STRING ? std::string(e->str, e->len) : "");
-    }
-  }
-  freeReplyObject(r);
   if (timeout.count() > 0 && timeout != options_.timeout && options_.timeout.count() > 0) {
-    redisSetTimeout(*c, ToTimeval(options_.timeout));
+    bus::redis::SetBlockingTimeout(*c, options_.timeout);
   }
   Release(*c, false);
-  if (out.type == REDIS_REPLY_ERROR) {
-    return absl::InternalError(absl::StrCat("webhook queue: Redis error: ", out.str));
+  if (out->type == bus::redis::RedisReply::Type::kError) {
+    return absl::InternalError(absl::StrCat("webhook queue: Redis error: ", out->str));
   }
   return out;
 }
@@ -248,9 +177,9 @@ void RedisQueue::LogError(const absl::Status& st) {
 }
 
 absl::Status RedisQueue::Enqueue(const std::string& payload) {
-  auto r = Run({"EVAL", kEnqueue, "4", Key("wait"), Key("jobs"), Key("notify"), Key("seq"),
-                payload},
-               options_.timeout);
+  auto r =
+      Run({"EVAL", kEnqueue, "4", Key("wait"), Key("jobs"), Key("notify"), Key("seq"), payload},
+          options_.timeout);
   if (!r.ok()) {
     LogError(r.status());
     return r.status();
@@ -263,15 +192,15 @@ std::optional<QueuedJob> RedisQueue::ClaimOnce() {
   const std::string token = absl::StrCat(node_, ":", seq_.fetch_add(1) + 1);
   auto r = Run({"EVAL", kClaim, "8", Key("wait"), Key("delayed"), Key("active"), Key("tokens"),
                 Key("jobs"), Key("expiries"), Key("dlq"), Key("failures"), std::to_string(now),
-                std::to_string(now + options_.lease.count()), token,
-                std::to_string(options_.batch), std::to_string(options_.max_lease_expiries)},
+                std::to_string(now + options_.lease.count()), token, std::to_string(options_.batch),
+                std::to_string(options_.max_lease_expiries)},
                options_.timeout);
   if (!r.ok()) {
     LogError(r.status());
     return std::nullopt;
   }
-  if (r->type != REDIS_REPLY_ARRAY || r->elements.size() != 2) return std::nullopt;
-  return QueuedJob{r->elements[0], r->elements[1], token};
+  if (!r->is_array() || r->elements.size() != 2) return std::nullopt;
+  return QueuedJob{r->elements[0].str, r->elements[1].str, token};
 }
 
 std::optional<QueuedJob> RedisQueue::Claim(std::chrono::milliseconds wait) {

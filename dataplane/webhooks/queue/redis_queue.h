@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/bus/redis/redis_connection.h"
 #include "common/config/config.h"
 #include "dataplane/webhooks/queue/queue.h"
 
@@ -56,12 +57,11 @@ class RedisQueue : public Queue {
   const std::string& base() const { return base_; }
 
  private:
-  struct Reply;
   explicit RedisQueue(Options options);
   absl::StatusOr<redisContext*> Acquire();
   void Release(redisContext* c, bool broken);
-  absl::StatusOr<Reply> Run(const std::vector<std::string>& argv,
-                            std::chrono::milliseconds timeout);
+  absl::StatusOr<bus::redis::RedisReply> Run(const std::vector<std::string>& argv,
+                                             std::chrono::milliseconds timeout);
   std::optional<QueuedJob> ClaimOnce();
   void LogError(const absl::Status& st);
   std::string Key(std::string_view suffix) const { return base_ + ":" + std::string(suffix); }
