@@ -79,12 +79,9 @@ WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 std::shared_ptr<const WebhookTargets> WebhookDispatcher::TargetsOf(const apps::App& app) const {
   std::lock_guard lock(targets_mu_);
   CachedTargets& slot = targets_[app.id];
-  if (slot.targets != nullptr && slot.app == &app) return slot.targets;
-  std::string source = base::Dump(app.webhooks);
-  if (slot.targets != nullptr && slot.source == source) {
-    slot.app = &app;
-    return slot.targets;
-  }
+  // Compared by value: an App's address says nothing once its record was replaced (a freed
+  // record's address can come back for another), and the list is a few objects.
+  if (slot.targets != nullptr && slot.source == app.webhooks) return slot.targets;
   auto parsed = WebhookTargets::Parse(app.webhooks);
   auto log = base::Logger("webhooks");
   if (!parsed.ok()) {
@@ -97,8 +94,7 @@ std::shared_ptr<const WebhookTargets> WebhookDispatcher::TargetsOf(const apps::A
     }
     slot.targets = std::make_shared<const WebhookTargets>(*std::move(parsed));
   }
-  slot.app = &app;
-  slot.source = std::move(source);
+  slot.source = app.webhooks;
   return slot.targets;
 }
 

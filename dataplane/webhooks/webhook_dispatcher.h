@@ -70,8 +70,7 @@ class WebhookDispatcher : public WebhookSink {
     std::chrono::steady_clock::time_point deadline;
   };
   struct CachedTargets {
-    const apps::App* app = nullptr;
-    std::string source;  // the webhooks JSON it was parsed from
+    base::Json source;  // the webhooks JSON it was parsed from
     std::shared_ptr<const WebhookTargets> targets;
   };
 
