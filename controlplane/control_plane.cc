@@ -1,6 +1,9 @@
 #include "controlplane/control_plane.h"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -64,7 +67,7 @@ absl::StatusOr<ControlPlaneOptions> ControlPlane::EmbeddedOptions(
   return options;
 }
 
-void ControlPlane::FromConfig(const config::Config& config, ControlPlaneOptions* options) {
+absl::Status ControlPlane::FromConfig(const config::Config& config, ControlPlaneOptions* options) {
   const auto& health = config.adapter.cluster_health;
   options->observer.heartbeat_interval = std::chrono::milliseconds(health.heartbeat_interval_ms);
   options->observer.node_timeout = std::chrono::milliseconds(health.node_timeout_ms);
@@ -75,6 +78,23 @@ void ControlPlane::FromConfig(const config::Config& config, ControlPlaneOptions*
   }
   options->observer.request_timeout = bus::RequestBaseTimeout(config);
   options->limits = config.limits;
+  const config::ControlPlaneTlsConfig& tls = config.control_plane.tls;
+  if (!tls.enabled) return absl::OkStatus();
+  TlsPem pem;
+  for (auto [key, path, out] :
+       {std::tuple{"control_plane.tls.cert_path", &tls.cert_path, &pem.cert_chain},
+        std::tuple{"control_plane.tls.key_path", &tls.key_path, &pem.private_key}}) {
+    std::ifstream in(*path);
+    std::stringstream text;
+    if (in) text << in.rdbuf();
+    *out = text.str();
+    if (out->find("-----BEGIN ") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": \"", *path, "\" is not a readable PEM file"));
+    }
+  }
+  options->tls = std::move(pem);
+  return absl::OkStatus();
 }
 
 ControlPlane::ControlPlane(apps::WritableAppStore* store, std::unique_ptr<bus::Transport> transport,
@@ -126,8 +146,14 @@ absl::Status ControlPlane::Start() {
   // gRPC turns SO_REUSEPORT on by default: a second process on the same port would then share
   // it silently (two nodes with an embedded control plane each answering half the calls).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(absl::StrCat(options_.grpc_host, ":", options_.grpc_port),
-                           grpc::InsecureServerCredentials(), &grpc_port_);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options_.tls.has_value()) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({options_.tls->private_key, options_.tls->cert_chain});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(absl::StrCat(options_.grpc_host, ":", options_.grpc_port), credentials,
+                           &grpc_port_);
   builder.RegisterService(&listeners_->apps_grpc);
   builder.RegisterService(&listeners_->cluster_grpc);
   builder.RegisterService(&listeners_->users_grpc);
@@ -136,10 +162,12 @@ absl::Status ControlPlane::Start() {
   listeners_->grpc = builder.BuildAndStart();
   if (!listeners_->grpc || grpc_port_ == 0) {
     listeners_.reset();
-    return absl::UnavailableError(absl::StrCat("control_plane.grpc_port: cannot listen on ",
-                                               options_.grpc_host, ":", options_.grpc_port));
+    return absl::UnavailableError(absl::StrCat(
+        "control_plane.grpc_port: cannot listen on ", options_.grpc_host, ":", options_.grpc_port,
+        options_.tls ? " (or control_plane.tls holds no usable certificate and key)" : ""));
   }
-  auto rest_port = listeners_->rest.Start(options_.rest_host, static_cast<int>(options_.rest_port));
+  auto rest_port = listeners_->rest.Start(options_.rest_host, static_cast<int>(options_.rest_port),
+                                          options_.tls ? &*options_.tls : nullptr);
   if (!rest_port.ok()) {
     listeners_->grpc->Shutdown();
     listeners_.reset();

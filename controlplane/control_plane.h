@@ -25,6 +25,7 @@
 #include "controlplane/service/cluster_service.h"
 #include "controlplane/service/events_service.h"
 #include "controlplane/service/users_service.h"
+#include "controlplane/tls_pem.h"
 
 namespace sockudo::controlplane {
 
@@ -34,6 +35,7 @@ struct ControlPlaneOptions {
   std::string rest_host = "0.0.0.0";
   int rest_port = 8080;              // 0 picks a free port
   std::optional<std::string> token;  // nullopt: calls are not authenticated
+  std::optional<TlsPem> tls;         // nullopt: both listeners speak plain text
   cluster::BusObserverOptions observer;
   apps::LimitDefaults limits;  // server-wide event limits (PublishEvent)
 };
@@ -45,8 +47,9 @@ class ControlPlane {
   // so (else it is cleared). Errors name the key (both token keys set, empty token file).
   static absl::StatusOr<ControlPlaneOptions> EmbeddedOptions(
       const config::ControlPlaneConfig& config, std::string* warning);
-  // The observer's timings and the event limits from the node configuration (both binaries).
-  static void FromConfig(const config::Config& config, ControlPlaneOptions* options);
+  // The observer's timings, the event limits and the TLS files from the node configuration (both
+  // binaries). An unreadable or empty TLS file is an error naming its key.
+  static absl::Status FromConfig(const config::Config& config, ControlPlaneOptions* options);
 
   // `transport` is the bus to observe (not started yet).
   ControlPlane(apps::WritableAppStore* store, std::unique_ptr<bus::Transport> transport,

@@ -103,12 +103,15 @@ int main(int argc, char** argv) {
       .rest_port = static_cast<int>(config.control_plane.rest_port),
       .token = **token,
   };
-  sockudo::controlplane::ControlPlane::FromConfig(config, &cp_options);
+  if (auto st = sockudo::controlplane::ControlPlane::FromConfig(config, &cp_options); !st.ok()) {
+    return Fail(std::string(st.message()));
+  }
   sockudo::controlplane::ControlPlane control_plane(store->get(), *std::move(transport),
                                                     cp_options);
   if (auto st = control_plane.Start(); !st.ok()) return Fail(std::string(st.message()), 1);
-  log->info("listening grpc={}:{} rest=http://{}:{} (apps: {} driver)", cp_options.grpc_host,
-            control_plane.grpc_port(), cp_options.rest_host, control_plane.rest_port(),
+  log->info("listening grpc={}:{}{} rest={}://{}:{} (apps: {} driver)", cp_options.grpc_host,
+            control_plane.grpc_port(), cp_options.tls ? " (TLS)" : "",
+            cp_options.tls ? "https" : "http", cp_options.rest_host, control_plane.rest_port(),
             config.app_manager.driver);
   std::fflush(stdout);
 

@@ -170,6 +170,25 @@ struct CacheConfig {
   int64_t memory_max_capacity = 10000;
 };
 
+// One per-IP limit of rate_limiter (spec/config.md §10): at most `max_requests` per window.
+struct RateLimitWindowConfig {
+  int64_t max_requests = 100;
+  int64_t window_seconds = 60;
+  std::string identifier;  // key scope: "api", "websocket_connect"
+  int64_t trust_hops = 0;  // trusted proxies in X-Forwarded-For
+};
+
+// rate_limiter (spec/config.md §10, spec/backends.md §4): the per-IP limits of the HTTP API and
+// of WebSocket upgrades (when enabled) and the store of the per-app limits.
+struct RateLimiterConfig {
+  bool enabled = false;
+  std::string driver = "memory";  // memory, redis, redis-cluster, none
+  RateLimitWindowConfig api{.max_requests = 100, .window_seconds = 60, .identifier = "api"};
+  RateLimitWindowConfig websocket{
+      .max_requests = 20, .window_seconds = 60, .identifier = "websocket_connect"};
+  std::optional<std::string> redis_prefix = "sockudo_rl:";  // null: {database.redis.key_prefix}rl:
+};
+
 // queue (spec/config.md §9): webhook delivery jobs.
 struct QueueConfig {
   std::string driver = "memory";  // memory, redis, redis-cluster, none
@@ -256,6 +275,13 @@ struct HttpApiConfig {
   double accept_traffic_memory_threshold = 0.85;
 };
 
+// TLS on the control plane's gRPC and REST listeners (ext): one PEM certificate chain and key.
+struct ControlPlaneTlsConfig {
+  bool enabled = false;
+  std::string cert_path;
+  std::string key_path;
+};
+
 struct ControlPlaneConfig {
   std::optional<bool> embedded;
   std::string grpc_host = "0.0.0.0";
@@ -264,6 +290,7 @@ struct ControlPlaneConfig {
   int64_t rest_port = 8080;
   std::optional<std::string> auth_token;
   std::optional<std::string> auth_token_file;
+  ControlPlaneTlsConfig tls;
 };
 
 struct Config {
@@ -295,6 +322,7 @@ struct Config {
   AppManagerConfig app_manager;
   CacheConfig cache;
   QueueConfig queue;
+  RateLimiterConfig rate_limiter;
   WebhooksConfig webhooks;
   apps::LimitDefaults limits;
   int64_t channel_cache_ttl = 3600;  // channel_limits.cache_ttl

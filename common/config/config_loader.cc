@@ -1236,6 +1236,15 @@ class Loader {
     if (c.metrics.enabled && hosts_overlap && c.port == c.metrics.port && !c.unix_socket.enabled) {
       Error("metrics.port", absl::StrCat("conflicts with port ", c.port));
     }
+    if (c.control_plane.tls.enabled) {
+      const ControlPlaneTlsConfig& t = c.control_plane.tls;
+      if (t.cert_path.empty() || access(t.cert_path.c_str(), R_OK) != 0) {
+        Error("control_plane.tls.cert_path", absl::StrCat("file not readable: \"", t.cert_path, "\""));
+      }
+      if (t.key_path.empty() || access(t.key_path.c_str(), R_OK) != 0) {
+        Error("control_plane.tls.key_path", absl::StrCat("file not readable: \"", t.key_path, "\""));
+      }
+    }
     if (c.control_plane.auth_token.has_value() && c.control_plane.auth_token_file.has_value()) {
       Error("control_plane.auth_token", "set either auth_token or auth_token_file, not both");
     }

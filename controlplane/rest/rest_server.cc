@@ -3,13 +3,16 @@
 #include <chrono>
 #include <exception>
 #include <thread>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "common/base/logging.h"
 
 namespace sockudo::controlplane::rest {
@@ -19,30 +22,57 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+beast::tcp_stream& Lowest(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& Lowest(TlsStream& s) { return beast::get_lowest_layer(s); }
 
 constexpr size_t kBodyLimit = 1 << 20;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
 
-// One connection: read a request, answer it, repeat while keep-alive.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: (TLS handshake,) read a request, answer it, repeat while keep-alive.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, const RestRouter* router)
-      : stream_(std::move(socket)), router_(router) {
+  Session(tcp::socket socket, const RestRouter* router, asio::ssl::context* tls)
+      : stream_(MakeStream(std::move(socket), tls)), router_(router) {
     boost::system::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
+    auto remote = Lowest(stream_).socket().remote_endpoint(ec);
     if (!ec) peer_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
   }
 
-  void Run() { Read(); }
+  void Run() {
+    if constexpr (kIsTls<Stream>) {
+      Lowest(stream_).expires_after(kReadTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();  // plain text, bad client, timeout
+                                self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
 
  private:
+  static Stream MakeStream(tcp::socket socket, asio::ssl::context* tls) {
+    if constexpr (kIsTls<Stream>) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
   void Read() {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
-    stream_.expires_after(kReadTimeout);
+    Lowest(stream_).expires_after(kReadTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -75,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.peer = peer_;
     response_.keep_alive(req.keep_alive());
     // Cluster-wide calls answer later, from the bus observer's thread: back to this strand.
-    router_->HandleAsync(request, [self = shared_from_this()](RestResponse answer) {
+    router_->HandleAsync(request, [self = this->shared_from_this()](RestResponse answer) {
       asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
         self->response_.result(answer.status);
         self->response_.set(http::field::content_type, answer.content_type);
@@ -89,7 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.prepare_payload();
     http::async_write(
         stream_, response_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -102,11 +132,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    Lowest(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Lowest(stream_).socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -125,12 +155,17 @@ struct RestServer::Impl {
         if (ec != asio::error::operation_aborted) Accept();
         return;
       }
-      std::make_shared<Session>(std::move(s), router)->Run();
+      if (tls) {
+        std::make_shared<Session<TlsStream>>(std::move(s), router, tls.get())->Run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(s), router, nullptr)->Run();
+      }
       Accept();
     });
   }
 
   const RestRouter* router;
+  std::unique_ptr<asio::ssl::context> tls;  // set: HTTPS
   asio::io_context io{1};
   tcp::acceptor acceptor;
   std::thread thread;
@@ -141,8 +176,25 @@ RestServer::RestServer(const RestRouter* router) : impl_(std::make_unique<Impl>(
 
 RestServer::~RestServer() { Stop(); }
 
-absl::StatusOr<int> RestServer::Start(const std::string& host, int port) {
+absl::StatusOr<int> RestServer::Start(const std::string& host, int port, const TlsPem* tls) {
   beast::error_code ec;
+  if (tls != nullptr) {
+    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+    context->use_certificate_chain(asio::buffer(tls->cert_chain), ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("control_plane.tls.cert_path: not a usable certificate: ", ec.message()));
+    }
+    context->use_private_key(asio::buffer(tls->private_key), asio::ssl::context::pem, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "control_plane.tls.key_path: not a usable key for the certificate: ", ec.message()));
+    }
+    impl_->tls = std::move(context);
+  }
   auto address = asio::ip::make_address(host, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("control_plane.rest_host: ", host));
   tcp::endpoint endpoint(address, static_cast<unsigned short>(port));

@@ -213,7 +213,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
           impl->config.adapter.driver);
     }
     impl->control_plane_required = impl->config.control_plane.embedded.value_or(false);
-    controlplane::ControlPlane::FromConfig(impl->config, &options);
+    SOCKUDO_RETURN_IF_ERROR(controlplane::ControlPlane::FromConfig(impl->config, &options));
     // The control plane observes this node's bus: the in-process hub with `local`, else its own
     // connection to the configured bus.
     std::unique_ptr<bus::Transport> observer_transport;
@@ -262,8 +262,10 @@ absl::Status Server::Start() {
           std::string(st.message()));
       s.control_plane.reset();
     } else {
-      s.log->info("embedded control plane: grpc {}:{}, rest http://{}:{}/v1/apps",
+      const bool tls = s.control_plane->options().tls.has_value();
+      s.log->info("embedded control plane: grpc {}:{}{}, rest {}://{}:{}/v1/apps",
                   s.control_plane->options().grpc_host, s.control_plane->grpc_port(),
+                  tls ? " (TLS)" : "", tls ? "https" : "http",
                   s.control_plane->options().rest_host, s.control_plane->rest_port());
     }
   }

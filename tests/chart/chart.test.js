@@ -631,3 +631,31 @@ chartTest('the default app comes from values with the memory app store, not with
     assert.ok(!Object.keys(m.find('ConfigMap', FULLNAME).data).some((k) => k.startsWith('SOCKUDO_DEFAULT_APP')), file);
   }
 });
+
+chartTest('controlPlane.tls.secretName mounts the TLS Secret and the control plane accepts its files', async () => {
+  const m = new Manifests(renderer.objects({ files: ['redis-values.yaml'], set: ['controlPlane.tls.secretName=cp-tls'] }), EXTERNAL_SECRETS);
+  const spec = m.deployment('controlplane').spec.template.spec;
+  const volume = spec.volumes.find((v) => v.secret && v.secret.secretName === 'cp-tls');
+  assert.ok(volume, 'a volume of Secret cp-tls');
+  const container = spec.containers[0];
+  const mount = container.volumeMounts.find((v) => v.name === volume.name);
+  assert.equal(mount.readOnly, true);
+  const env = Object.fromEntries(container.env.filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+  assert.equal(env.CONTROL_PLANE_TLS_ENABLED, 'true');
+  assert.equal(env.CONTROL_PLANE_TLS_CERT_PATH, `${mount.mountPath}/tls.crt`);
+  assert.equal(env.CONTROL_PLANE_TLS_KEY_PATH, `${mount.mountPath}/tls.key`);
+  // The files of a kubernetes.io/tls Secret at those paths pass --check-config.
+  const dir = fs.mkdtempSync(path.join(tmpRoot, 'tls-'));
+  const key = path.join(dir, 'tls.key');
+  const cert = path.join(dir, 'tls.crt');
+  const r = await runBinary('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=controlplane'], {}, 30000);
+  assert.equal(r.code, 0, r.stderr);
+  const [s] = serverContainers(m, fs.mkdtempSync(path.join(tmpRoot, 'tls-root-'))).filter((c) => c.bin === CP_BIN);
+  assert.deepEqual(s.problems, []);
+  const checked = await checkConfig(s.bin, { ...s.env, CONTROL_PLANE_TLS_CERT_PATH: cert, CONTROL_PLANE_TLS_KEY_PATH: key });
+  assert.equal(checked.code, 0, checked.stderr);
+  // Without the Secret nothing of it is rendered.
+  const plain = new Manifests(renderer.objects({ files: ['redis-values.yaml'] }), EXTERNAL_SECRETS).deployment('controlplane').spec.template.spec;
+  assert.ok(!plain.containers[0].env.some((e) => e.name.startsWith('CONTROL_PLANE_TLS_')));
+});

@@ -50,8 +50,9 @@ function runCli(args, { env = {}, home, input = null, timeoutMs = 20000 } = {}) 
 }
 
 // A sockudo-node with its embedded control plane (adapter local) on free ports; `token` protects
-// it. Resolves { server, grpcPort, restPort, address, token, stop }.
-async function startEmbeddedNode({ token = null, env = {}, config = null } = {}) {
+// it; `cliArgs` (e.g. --ca-file for a TLS control plane) go with the readiness check's calls.
+// Resolves { server, grpcPort, restPort, address, token, stop }.
+async function startEmbeddedNode({ token = null, env = {}, config = null, cliArgs = [] } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const grpcPort = await freePort();
@@ -75,7 +76,7 @@ async function startEmbeddedNode({ token = null, env = {}, config = null } = {})
     // users) count the node once the first one arrived.
     const address = `127.0.0.1:${grpcPort}`;
     await waitFor(async () => {
-      const r = await runCli(['cluster', 'status', '-o', 'json'], { env: { SOCKUDO_SERVER: address, SOCKUDO_TOKEN: token } });
+      const r = await runCli(['cluster', 'status', '-o', 'json', ...cliArgs], { env: { SOCKUDO_SERVER: address, SOCKUDO_TOKEN: token } });
       return r.code === 0 && JSON.parse(r.stdout).aliveNodes === 1;
     }, { timeoutMs: 10000, intervalMs: 50, what: 'the embedded control plane to see its node alive' });
     return { server, grpcPort, restPort, address, token, stop: () => server.stop() };
