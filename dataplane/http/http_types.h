@@ -27,11 +27,13 @@ struct HttpRequest {
   }
 };
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  Headers headers;
 };
 
 // Handlers answer through this exactly once, from any thread.

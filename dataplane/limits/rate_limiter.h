@@ -1,15 +1,17 @@
 // File: rate_limiter.h
-// Per-app token buckets refilled continuously (spec/http-api.md §5, spec/backends.md §4.2): the
-// `memory` rate-limiter driver, counted per node. Thread-safe.
+// The store of the rate limits of spec/backends.md §4: per-app token buckets (backend events,
+// read requests) and per-IP windows (HTTP API, WebSocket upgrades). Drivers: `memory`
+// (memory_rate_limiter.h, per node, answers inline) and `redis` / `redis-cluster`
+// (redis_rate_limiter.h, shared by the nodes, answers on its own thread); `none` is no limiter
+// at all (MakeRateLimiter returns null). A store that fails or times out allows the request
+// (fail open) and counts the error.
 #pragma once
 
-#include <chrono>
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
-#include <mutex>
+#include <functional>
 #include <string>
-#include <unordered_map>
-
-#include "absl/base/thread_annotations.h"
 
 namespace sockudo::dataplane::limits {
 
@@ -17,21 +19,31 @@ struct RateDecision {
   bool allowed = true;
   int64_t limit = 0;
   int64_t remaining = 0;
-  int64_t retry_after_seconds = 0;
+  // Windows: seconds until the window resets. Buckets: when denied, the Retry-After seconds.
+  int64_t reset_seconds = 0;
 };
+
+using RateDone = std::function<void(RateDecision)>;
+
+// Retry-After of a denied bucket holding `tokens`: the seconds until `cost` tokens are back.
+inline int64_t RetryAfterSeconds(double tokens, int64_t cost, int64_t per_second) {
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(std::ceil((static_cast<double>(cost) - tokens) / per_second)));
+}
 
 class RateLimiter {
  public:
-  // Takes `cost` tokens from the bucket `key` holding at most `per_second` tokens.
-  RateDecision Take(const std::string& key, int64_t per_second, int64_t cost);
+  virtual ~RateLimiter() = default;
 
- private:
-  struct Bucket {
-    double tokens;
-    std::chrono::steady_clock::time_point last;
-  };
-  std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  // Token bucket `key` of capacity `per_second`, refilled continuously at `per_second` tokens per
+  // second; takes `cost` tokens when it holds them (spec/backends.md §4.2).
+  virtual void TakeTokens(const std::string& key, int64_t per_second, int64_t cost,
+                          RateDone done) = 0;
+  // One hit on the window `key`: at most `max` per `window_seconds`.
+  virtual void Hit(const std::string& key, int64_t max, int64_t window_seconds, RateDone done) = 0;
+  // True when `done` always runs before TakeTokens / Hit return, on the caller's thread; false
+  // when it runs later on a thread of the limiter.
+  virtual bool answers_inline() const = 0;
 };
 
 }  // namespace sockudo::dataplane::limits

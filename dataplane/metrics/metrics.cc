@@ -66,4 +66,19 @@ void AppendWebhookGauges(const WebhookCounters& w, std::vector<NodeGauge>* out) 
   }
 }
 
+void AppendRateLimitGauges(const RateLimitCounters& r, std::vector<NodeGauge>* out) {
+  auto load = [](const std::atomic<int64_t>& v) { return v.load(std::memory_order_relaxed); };
+  for (size_t i = 0; i < std::size(kLimiterNames); ++i) {
+    out->push_back({"rate_limit_checks_total", "Rate-limit checks by limiter", load(r.checks[i]),
+                    "counter", "limiter", kLimiterNames[i]});
+  }
+  for (size_t i = 0; i < std::size(kLimiterNames); ++i) {
+    out->push_back({"rate_limit_triggered_total", "Requests refused by a rate limit, by limiter",
+                    load(r.triggered[i]), "counter", "limiter", kLimiterNames[i]});
+  }
+  out->push_back({"rate_limit_backend_errors_total",
+                  "Rate-limit store failures and timeouts (the request was allowed)",
+                  load(r.backend_errors), "counter"});
+}
+
 }  // namespace sockudo::dataplane::metrics

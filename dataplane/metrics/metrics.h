@@ -72,6 +72,25 @@ struct WebhookCounters {
   std::atomic<int64_t> queue_dlq{0};
 };
 
+// Rate limiting (spec/backends.md §4.4): checks and denials by limiter, store failures.
+enum class Limiter { kApi, kWebsocketConnect, kBackendEvents, kReadRequests, kClientEvents };
+inline constexpr const char* kLimiterNames[] = {"api", "websocket_connect", "backend_events",
+                                                "read_requests", "client_events"};
+struct RateLimitCounters {
+  std::atomic<int64_t> checks[5] = {};
+  std::atomic<int64_t> triggered[5] = {};
+  std::atomic<int64_t> backend_errors{0};  // store failures and timeouts (the request was allowed)
+
+  void Count(Limiter limiter, bool allowed) {
+    const auto i = static_cast<size_t>(limiter);
+    checks[i].fetch_add(1, std::memory_order_relaxed);
+    if (!allowed) triggered[i].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+// The rate_limit_* samples of /metrics.
+void AppendRateLimitGauges(const RateLimitCounters& counters, std::vector<NodeGauge>* out);
+
 // The webhook_* samples of /metrics (webhook_jobs_total{outcome}, webhook_queue_depth{state}, ...).
 void AppendWebhookGauges(const WebhookCounters& counters, std::vector<NodeGauge>* out);
 
@@ -93,6 +112,7 @@ class Metrics {
   const ClusterObserver& cluster() const { return *cluster_; }
 
   WebhookCounters& webhooks() { return webhooks_; }
+  RateLimitCounters& rate_limits() { return rate_limits_; }
 
   // Prometheus text exposition of the per-app counters, the cluster observations and `gauges`.
   // Metric names start with `prefix` (invalid characters become '_'); every sample has
@@ -105,6 +125,7 @@ class Metrics {
   std::map<std::string, std::unique_ptr<AppCounters>> apps_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ClusterObserver> cluster_;
   WebhookCounters webhooks_;
+  RateLimitCounters rate_limits_;
   // Built on the first scrape (again if the prefix or port changes); scrapes are serialized.
   mutable std::mutex render_mu_;
   mutable std::unique_ptr<PrometheusExporter> exporter_ ABSL_GUARDED_BY(render_mu_);

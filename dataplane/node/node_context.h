@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 
 #include "common/apps/app_store.h"
 #include "common/config/config.h"
@@ -38,7 +39,9 @@ struct NodeContext {
   ConnectionRegistry connections;
   cache::ChannelCache cache;
   metrics::Metrics metrics;
-  limits::RateLimiter rate_limiter;         // per-app HTTP budgets
+  // The store of the per-app and per-IP limits (rate_limiter.driver); null with `none`. Set by
+  // the Server before it accepts.
+  std::unique_ptr<limits::RateLimiter> rate_limiter;
   MemoryBudget inbound_buffers;             // partially received WebSocket messages, all sockets
   metrics::ShardedGauge outbound_messages;  // queued in per-socket outbound queues, by worker
   metrics::ShardedGauge outbound_bytes;

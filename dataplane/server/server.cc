@@ -17,6 +17,7 @@
 #include "dataplane/adapter/horizontal_adapter.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
+#include "dataplane/limits/rate_limiter_factory.h"
 #include "dataplane/server/app_changes.h"
 #include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
@@ -121,6 +122,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
                            webhooks::WebhookDispatcher::Create(impl->config, *impl->apps,
                                                                impl->node->metrics.webhooks()));
   impl->node->webhooks = impl->webhooks.get();
+  SOCKUDO_ASSIGN_OR_RETURN(impl->node->rate_limiter,
+                           limits::MakeRateLimiter(impl->config,
+                                                   &impl->node->metrics.rate_limits().backend_errors));
 
   size_t threads = static_cast<size_t>(config.worker_threads);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());

@@ -1,12 +1,18 @@
 // HttpSession, instantiated here for the three stream types.
 #include "dataplane/ws/http_session.h"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/limits/client_ip.h"
+#include "dataplane/metrics/metrics.h"
+#include "dataplane/node/node_context.h"
 #include "dataplane/ws/handshake.h"
 #include "dataplane/ws/stream_types.h"
 #include "dataplane/ws/ws_session.h"
@@ -214,11 +220,15 @@ void HttpSession<Stream>::Dispatch() {
   const std::string target(req.target());
   const size_t q = target.find('?');
   const std::string path = target.substr(0, q);
+  const bool limit_ip = !env_.metrics_listener && !ip_checked_ &&
+                        env_.node->config.rate_limiter.enabled && env_.node->rate_limiter;
+  ip_checked_ = false;
 
   if (!env_.metrics_listener && beast::websocket::is_upgrade(req)) {
     const auto relative = env_.router->StripPrefix(path);
     if (relative.has_value() && absl::StartsWith(*relative, "/app/") && relative->size() > 5 &&
         relative->find('/', 5) == std::string::npos) {
+      if (limit_ip) return CheckClientIp(true);
       auto header = [&req](bhttp::field f) -> std::optional<std::string_view> {
         auto it = req.find(f);
         if (it == req.end()) return std::nullopt;
@@ -243,6 +253,11 @@ void HttpSession<Stream>::Dispatch() {
     }
   }
 
+  if (limit_ip) {
+    const auto relative = env_.router->StripPrefix(path);
+    if (relative.has_value() && absl::StartsWith(*relative, "/apps/")) return CheckClientIp(false);
+  }
+
   http::HttpRequest request;
   request.method = std::string(req.method_string());
   request.path = path;
@@ -254,13 +269,66 @@ void HttpSession<Stream>::Dispatch() {
   request.metrics_listener = env_.metrics_listener;
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
-  env_.router->Handle(request,
-                      [self = this->shared_from_this(), version, keep_alive](http::HttpResponse r) {
-                        net::dispatch(self->stream_.get_executor(),
-                                      [self, r = std::move(r), version, keep_alive]() mutable {
-                                        self->Reply(std::move(r), version, keep_alive);
-                                      });
-                      });
+  env_.router->Handle(request, [self = this->shared_from_this(), version, keep_alive,
+                                limit_headers = std::move(ip_headers_)](http::HttpResponse r) {
+    // The per-app limit's X-RateLimit-* (already in the answer) are the more specific ones.
+    for (const auto& header : limit_headers) {
+      if (std::none_of(r.headers.begin(), r.headers.end(),
+                       [&](const auto& h) { return h.first == header.first; })) {
+        r.headers.push_back(header);
+      }
+    }
+    net::dispatch(self->stream_.get_executor(),
+                  [self, r = std::move(r), version, keep_alive]() mutable {
+                    self->Reply(std::move(r), version, keep_alive);
+                  });
+  });
+  ip_headers_.clear();
+}
+
+template <class Stream>
+void HttpSession<Stream>::CheckClientIp(bool upgrade) {
+  const config::RateLimitWindowConfig& window =
+      upgrade ? env_.node->config.rate_limiter.websocket : env_.node->config.rate_limiter.api;
+  std::string peer = "unix";
+  if constexpr (!std::is_same_v<Stream, UnixStream>) {
+    beast::error_code ec;
+    auto remote = Lowest(stream_).remote_endpoint(ec);
+    peer = ec ? "unknown" : remote.address().to_string();
+  }
+  auto& req = parser_->get();
+  auto header = [&req](std::string_view name) {
+    auto it = req.find(name);
+    return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+  };
+  const std::string ip = limits::ClientIp(peer, header("X-Forwarded-For"), header("X-Real-IP"),
+                                          window.trust_hops);
+  env_.node->rate_limiter->Hit(
+      absl::StrCat(window.identifier, ":", ip), window.max_requests, window.window_seconds,
+      [self = this->shared_from_this(), upgrade](limits::RateDecision d) {
+        net::dispatch(self->stream_.get_executor(),
+                      [self, upgrade, d] { self->OnIpDecision(upgrade, d); });
+      });
+}
+
+template <class Stream>
+void HttpSession<Stream>::OnIpDecision(bool upgrade, const limits::RateDecision& d) {
+  env_.node->metrics.rate_limits().Count(
+      upgrade ? metrics::Limiter::kWebsocketConnect : metrics::Limiter::kApi, d.allowed);
+  http::Headers headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},
+                           {"X-RateLimit-Remaining", std::to_string(d.remaining)},
+                           {"X-RateLimit-Reset", std::to_string(d.reset_seconds)}};
+  auto& req = parser_->get();
+  if (!d.allowed) {
+    // spec/backends.md §4.4; an upgrade is refused before switching protocols.
+    http::HttpResponse r = http::JsonError(429, "Too many requests.");
+    r.headers = std::move(headers);
+    r.headers.emplace_back("Retry-After", std::to_string(d.reset_seconds));
+    return Reply(std::move(r), req.version(), !upgrade && req.keep_alive());
+  }
+  if (!upgrade) ip_headers_ = std::move(headers);
+  ip_checked_ = true;
+  Dispatch();
 }
 
 template <class Stream>

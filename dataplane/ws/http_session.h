@@ -25,6 +25,7 @@
 #include <string>
 
 #include "dataplane/http/http_types.h"
+#include "dataplane/limits/rate_limiter.h"
 #include "dataplane/ws/budgeted_body.h"
 #include "dataplane/ws/session_env.h"
 
@@ -44,8 +45,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void OnHeader(boost::beast::error_code ec);
   void OnBody(boost::beast::error_code ec);
   void OnReadError(boost::beast::error_code ec);
-  // The Router's answer, or the WebSocket upgrade.
+  // The Router's answer, or the WebSocket upgrade; first the per-IP limit of the request's kind
+  // (spec/backends.md §4.1) when rate_limiter.enabled.
   void Dispatch();
+  // Asks the limiter about this request's client IP; Dispatch goes on with its decision.
+  void CheckClientIp(bool upgrade);
+  void OnIpDecision(bool upgrade, const limits::RateDecision& decision);
   // The read that starts now must be done by `deadline`; past it the read is cancelled and
   // `timed_out_` set.
   void Watch(std::chrono::steady_clock::time_point deadline);
@@ -68,6 +73,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::string response_;    // the answer being written
   bool lingering_ = false;  // a refused body is still arriving: drain it before closing
   std::string scratch_;
+  bool ip_checked_ = false;  // the per-IP limit of the request being dispatched passed
+  http::Headers ip_headers_;  // its X-RateLimit-* headers, for the HTTP API's answer
 };
 
 }  // namespace sockudo::dataplane::ws

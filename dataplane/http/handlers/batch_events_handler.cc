@@ -9,6 +9,12 @@
 
 namespace sockudo::dataplane::http::handlers {
 
+namespace {
+void PublishBatch(node::NodeContext& node, const apps::App& app,
+                  std::shared_ptr<const std::vector<EventToPublish>> shared, bool any_info,
+                  Headers headers, Respond respond);
+}  // namespace
+
 void HandleBatchEvents(const ApiCall& call, Respond respond) {
   auto batch = call.body.find("batch");
   if (batch == call.body.end() || !batch->is_array()) {
@@ -29,14 +35,24 @@ void HandleBatchEvents(const ApiCall& call, Respond respond) {
     cost += static_cast<int64_t>(events.back().channels.size());
     any_info = any_info || !events.back().info.empty();
   }
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!events.empty() && !CheckRate(call, true, cost, respond, headers)) return;
-
-  // Published in array order; answered once the bus has them all (503 if it failed one).
   auto shared = std::make_shared<const std::vector<EventToPublish>>(std::move(events));
+  if (shared->empty()) return PublishBatch(call.node, *call.app, shared, false, {}, respond);
+  CheckRate(call, true, cost, std::move(respond),
+            [node = &call.node, app = call.app, shared, any_info](Respond respond,
+                                                                  Headers headers) {
+              PublishBatch(*node, *app, shared, any_info, std::move(headers), std::move(respond));
+            });
+}
+
+namespace {
+
+// Published in array order; answered once the bus has them all (503 if it failed one).
+void PublishBatch(node::NodeContext& node, const apps::App& app,
+                  std::shared_ptr<const std::vector<EventToPublish>> shared, bool any_info,
+                  Headers headers, Respond respond) {
   auto published = Gather<absl::Status>::Create(
       shared->size(),
-      [node = &call.node, app_id = call.app->id, shared, any_info, headers = std::move(headers),
+      [node = &node, app_id = app.id, shared, any_info, headers = std::move(headers),
        respond = std::move(respond)](std::vector<absl::Status> statuses) {
         for (const absl::Status& s : statuses) {
           if (!s.ok()) return respond(PublishUnavailable());
@@ -61,9 +77,11 @@ void HandleBatchEvents(const ApiCall& call, Respond respond) {
         }
       });
   for (size_t i = 0; i < shared->size(); ++i) {
-    Publish(call.node, *call.app, (*shared)[i],
+    Publish(node, app, (*shared)[i],
             [published, i](absl::Status s) { published->Set(i, std::move(s)); });
   }
 }
+
+}  // namespace
 
 }  // namespace sockudo::dataplane::http::handlers

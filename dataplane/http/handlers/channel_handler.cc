@@ -4,10 +4,12 @@
 #include "dataplane/http/handlers/handlers.h"
 
 namespace sockudo::dataplane::http::handlers {
+namespace {
+void Answer(node::NodeContext& node, const std::string& app_id, const std::string& channel,
+            protocol::ChannelTraits traits, bool want_cache, Headers headers, Respond respond);
+}  // namespace
 
 void HandleChannel(const ApiCall& call, const std::string& channel, Respond respond) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!CheckRate(call, false, 1, respond, headers)) return;
   if (protocol::CheckChannelName(channel, call.app->ChannelNameLimit(call.node.config.limits)) !=
       protocol::NameCheck::kOk) {
     return respond(JsonError(400, "Invalid channel name: " + channel));
@@ -22,10 +24,22 @@ void HandleChannel(const ApiCall& call, const std::string& channel, Respond resp
       want_cache = want_cache || part == "cache";
     }
   }
+  CheckRate(call, false, 1, std::move(respond),
+            [node = &call.node, app_id = call.app->id, channel, traits,
+             want_cache = want_cache && traits.cache](Respond respond, Headers headers) {
+              Answer(*node, app_id, channel, traits, want_cache, std::move(headers),
+                     std::move(respond));
+            });
+}
+
+namespace {
+
+void Answer(node::NodeContext& node, const std::string& app_id, const std::string& channel,
+            protocol::ChannelTraits traits, bool want_cache, Headers headers, Respond respond) {
   std::optional<cache::CachedEvent> cached;
-  if (want_cache && traits.cache) cached = call.node.cache.Get(call.app->id, channel);
-  call.node.adapter->GetChannel(
-      call.app->id, channel,
+  if (want_cache) cached = node.cache.Get(app_id, channel);
+  node.adapter->GetChannel(
+      app_id, channel,
       [traits, cached, headers, respond](adapter::Answer<adapter::ChannelCounts> answer) {
         const adapter::ChannelCounts& counts = answer.value;
         base::Json out = {{"occupied", counts.subscription_count > 0},
@@ -40,5 +54,7 @@ void HandleChannel(const ApiCall& call, const std::string& channel, Respond resp
         respond(std::move(r));
       });
 }
+
+}  // namespace
 
 }  // namespace sockudo::dataplane::http::handlers

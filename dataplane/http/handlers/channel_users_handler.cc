@@ -3,17 +3,29 @@
 #include "dataplane/http/handlers/handlers.h"
 
 namespace sockudo::dataplane::http::handlers {
+namespace {
+void Answer(node::NodeContext& node, const std::string& app_id, const std::string& channel,
+            Headers headers, Respond respond);
+}  // namespace
 
 void HandleChannelUsers(const ApiCall& call, const std::string& channel, Respond respond) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!CheckRate(call, false, 1, respond, headers)) return;
   if (!protocol::ClassifyChannel(channel).IsPresence() ||
       protocol::CheckChannelName(channel, call.app->ChannelNameLimit(call.node.config.limits)) !=
           protocol::NameCheck::kOk) {
     return respond(JsonError(400, "The channel must be a presence channel."));
   }
-  call.node.adapter->GetPresenceMembers(
-      call.app->id, channel, [headers, respond](adapter::Answer<std::vector<std::string>> answer) {
+  CheckRate(call, false, 1, std::move(respond),
+            [node = &call.node, app_id = call.app->id, channel](Respond respond, Headers headers) {
+              Answer(*node, app_id, channel, std::move(headers), std::move(respond));
+            });
+}
+
+namespace {
+
+void Answer(node::NodeContext& node, const std::string& app_id, const std::string& channel,
+            Headers headers, Respond respond) {
+  node.adapter->GetPresenceMembers(
+      app_id, channel, [headers, respond](adapter::Answer<std::vector<std::string>> answer) {
         const std::vector<std::string>& ids = answer.value;
         // Member ids are stored as JSON values so numbers stay
         // numbers.
@@ -28,5 +40,7 @@ void HandleChannelUsers(const ApiCall& call, const std::string& channel, Respond
         respond(std::move(r));
       });
 }
+
+}  // namespace
 
 }  // namespace sockudo::dataplane::http::handlers

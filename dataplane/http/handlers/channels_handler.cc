@@ -5,10 +5,12 @@
 #include "dataplane/http/handlers/handlers.h"
 
 namespace sockudo::dataplane::http::handlers {
+namespace {
+void Answer(node::NodeContext& node, const std::string& app_id, const std::string& prefix,
+            bool want_users, Headers headers, Respond respond);
+}  // namespace
 
 void HandleChannels(const ApiCall& call, Respond respond) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!CheckRate(call, false, 1, respond, headers)) return;
   const std::string* prefix_param = call.request.Param("filter_by_prefix");
   const std::string prefix = prefix_param ? *prefix_param : "";
   bool want_users = false;
@@ -19,8 +21,19 @@ void HandleChannels(const ApiCall& call, Respond respond) {
   if (want_users && !absl::StartsWith(prefix, "presence-")) {
     return respond(JsonError(400, "user_count is only available with filter_by_prefix=presence-"));
   }
-  call.node.adapter->GetChannels(
-      call.app->id, prefix, want_users,
+  CheckRate(call, false, 1, std::move(respond),
+            [node = &call.node, app_id = call.app->id, prefix, want_users](Respond respond,
+                                                                          Headers headers) {
+              Answer(*node, app_id, prefix, want_users, std::move(headers), std::move(respond));
+            });
+}
+
+namespace {
+
+void Answer(node::NodeContext& node, const std::string& app_id, const std::string& prefix,
+            bool want_users, Headers headers, Respond respond) {
+  node.adapter->GetChannels(
+      app_id, prefix, want_users,
       [want_users, headers, respond](adapter::Answer<adapter::ChannelList> answer) {
         const adapter::ChannelList& list = answer.value;
         base::Json channels = base::Json::object();
@@ -36,5 +49,7 @@ void HandleChannels(const ApiCall& call, Respond respond) {
         respond(std::move(r));
       });
 }
+
+}  // namespace
 
 }  // namespace sockudo::dataplane::http::handlers

@@ -6,19 +6,14 @@
 #include "dataplane/http/publisher.h"
 
 namespace sockudo::dataplane::http::handlers {
+namespace {
 
-void HandleEvents(const ApiCall& call, Respond respond) {
-  auto validated = ValidateEvent(*call.app, call.node.config.limits, call.body);
-  if (auto* error = std::get_if<HttpResponse>(&validated)) return respond(std::move(*error));
-  auto shared =
-      std::make_shared<const EventToPublish>(std::get<EventToPublish>(std::move(validated)));
-  const EventToPublish& event = *shared;
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!CheckRate(call, true, static_cast<int64_t>(event.channels.size()), respond, headers)) return;
-
-  // Answer once the bus has the event (or failed to take it: 503), then with the info asked for.
-  Publish(call.node, *call.app, event,
-          [node = &call.node, app_id = call.app->id, shared, headers = std::move(headers),
+// Answers once the bus has the event (or failed to take it: 503), then with the info asked for.
+void PublishAndAnswer(node::NodeContext& node, const apps::App& app,
+                      std::shared_ptr<const EventToPublish> shared, Headers headers,
+                      Respond respond) {
+  Publish(node, app, *shared,
+          [node = &node, app_id = app.id, shared, headers = std::move(headers),
            respond = std::move(respond)](absl::Status published) mutable {
             const EventToPublish& event = *shared;
             if (!published.ok()) return respond(PublishUnavailable());
@@ -42,6 +37,20 @@ void HandleEvents(const ApiCall& call, Respond respond) {
                                     [gather, i](base::Json v) { gather->Set(i, std::move(v)); });
             }
           });
+}
+
+}  // namespace
+
+void HandleEvents(const ApiCall& call, Respond respond) {
+  auto validated = ValidateEvent(*call.app, call.node.config.limits, call.body);
+  if (auto* error = std::get_if<HttpResponse>(&validated)) return respond(std::move(*error));
+  auto shared =
+      std::make_shared<const EventToPublish>(std::get<EventToPublish>(std::move(validated)));
+  const auto cost = static_cast<int64_t>(shared->channels.size());
+  CheckRate(call, true, cost, std::move(respond),
+            [node = &call.node, app = call.app, shared](Respond respond, Headers headers) {
+              PublishAndAnswer(*node, *app, shared, std::move(headers), std::move(respond));
+            });
 }
 
 }  // namespace sockudo::dataplane::http::handlers

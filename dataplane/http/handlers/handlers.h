@@ -3,6 +3,7 @@
 // authentication; they answer through `respond` exactly once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,9 +34,12 @@ void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int c
 bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std::string& path,
                   Respond& respond);
 
-// 429 when the app's budget for this call is spent; adds the X-RateLimit headers otherwise.
-// Returns true when the call may proceed.
-bool CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond& respond,
-               std::vector<std::pair<std::string, std::string>>& headers);
+// The app's budget for this call (max_backend_events_per_second with `backend_events`, else
+// max_read_requests_per_second): when spent, answers 429 with Retry-After; otherwise runs `next`
+// with the X-RateLimit headers for its answer. Without a limit (or with rate_limiter.driver
+// `none`) `next` runs at once with no headers. With a shared store `next` runs later on a worker
+// thread, so it must not touch `call` (copy what it needs before).
+void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond respond,
+               std::function<void(Respond, Headers)> next);
 
 }  // namespace sockudo::dataplane::http::handlers

@@ -84,6 +84,7 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
          cluster.transport_queue_depth, "gauge", "transport", cluster.transport},
     };
     metrics::AppendWebhookGauges(node.metrics.webhooks(), &gauges);
+    metrics::AppendRateLimitGauges(node.metrics.rate_limits(), &gauges);
     for (const auto& [event, count] : cluster.transport_events) {
       gauges.push_back(
           {"nats_events_total", "NATS connection events", count, "counter", "event", event});

@@ -1,23 +1,42 @@
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "dataplane/http/handlers/handlers.h"
 
 namespace sockudo::dataplane::http::handlers {
 
-bool CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond& respond,
-               std::vector<std::pair<std::string, std::string>>& headers) {
+void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond respond,
+               std::function<void(Respond, Headers)> next) {
   const auto& limit = backend_events ? call.app->max_backend_events_per_second
                                      : call.app->max_read_requests_per_second;
-  if (!limit.has_value() || *limit <= 0) return true;
-  const std::string key = absl::StrCat(backend_events ? "events:" : "reads:", call.app->id);
-  const limits::RateDecision d = call.node.rate_limiter.Take(key, *limit, cost);
-  headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
-  headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
-  if (d.allowed) return true;
-  HttpResponse r = JsonError(429, "Too many requests.");
-  r.headers = headers;
-  r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_seconds));
-  respond(std::move(r));
-  return false;
+  limits::RateLimiter* limiter = call.node.rate_limiter.get();
+  if (!limit.has_value() || *limit <= 0 || limiter == nullptr) return next(std::move(respond), {});
+  // spec/backends.md §4.1
+  const std::string key =
+      absl::StrCat("app:", call.app->id, backend_events ? ":backend_events" : ":read_requests");
+  auto decide = [counters = &call.node.metrics.rate_limits(),
+                 which = backend_events ? metrics::Limiter::kBackendEvents
+                                        : metrics::Limiter::kReadRequests,
+                 respond = std::move(respond), next = std::move(next)](limits::RateDecision d) {
+    counters->Count(which, d.allowed);
+    Headers headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},
+                       {"X-RateLimit-Remaining", std::to_string(d.remaining)}};
+    if (!d.allowed) {
+      HttpResponse r = JsonError(429, "Too many requests.");
+      r.headers = std::move(headers);
+      r.headers.emplace_back("Retry-After", std::to_string(d.reset_seconds));
+      return respond(std::move(r));
+    }
+    next(respond, std::move(headers));
+  };
+  if (limiter->answers_inline()) return limiter->TakeTokens(key, *limit, cost, std::move(decide));
+  // A shared store answers on its own thread: the call goes on on a worker of this node.
+  node::WorkerPool* workers = call.node.workers;
+  const size_t index = std::hash<std::string>{}(call.app->id) % workers->size();
+  limiter->TakeTokens(key, *limit, cost,
+                      [workers, index, decide = std::move(decide)](limits::RateDecision d) {
+                        workers->Post(index, [decide, d](node::WorkerState&) { decide(d); });
+                      });
 }
 
 }  // namespace sockudo::dataplane::http::handlers
