@@ -113,14 +113,15 @@ async function startNats() {
   return Object.assign(broker, { port, url: `nats://127.0.0.1:${port}`, env: { ADAPTER_DRIVER: 'nats', NATS_SERVERS: `nats://127.0.0.1:${port}` } });
 }
 
-// A real Redis Cluster of three masters (no replicas), formed with `redis-cli --cluster create`.
-// stop() kills the three processes; start() starts them again with their nodes.conf, so the
-// cluster re-forms with the same slots, as after an operator restarts it.
-async function startRedisCluster({ masters = 3 } = {}) {
+// A real Redis Cluster of three masters (no replicas unless `replicas` per master is given), formed
+// with `redis-cli --cluster create`. stop() kills the processes; start() starts them again with
+// their nodes.conf, so the cluster re-forms with the same slots, as after an operator restarts it.
+async function startRedisCluster({ masters = 3, replicas = 0 } = {}) {
   const redisServer = which('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
   const redisCli = which('redis-cli', ['/usr/bin/redis-cli', '/usr/local/bin/redis-cli']);
   const nodes = [];
-  for (let i = 0; i < masters; i++) {
+  const total = masters * (1 + replicas);
+  for (let i = 0; i < total; i++) {
     const port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-redis-cluster-'));
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
@@ -133,11 +134,21 @@ async function startRedisCluster({ masters = 3 } = {}) {
   const clusterOk = async () => {
     for (const n of nodes) {
       const info = await tcpExchange(n.port, 'CLUSTER INFO\r\n', (d) => /cluster_known_nodes:\d+/.test(d));
-      if (!/cluster_state:ok/.test(info) || !new RegExp(`cluster_known_nodes:${masters}\\b`).test(info)) return false;
+      if (!/cluster_state:ok/.test(info) || !new RegExp(`cluster_known_nodes:${total}\\b`).test(info)) return false;
+    }
+    if (replicas) {
+      // Every node knows the replicas as replicas, and each replica's link to its master is up.
+      for (const n of nodes) {
+        const seen = await clusterNodes(n.port);
+        if (seen.filter((x) => !x.master).length !== masters * replicas) return false;
+        const info = await respCommand(n.port, ['INFO', 'replication']);
+        if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
+      }
     }
     return true;
   };
-  const create = spawnSync(redisCli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'],
+  const create = spawnSync(redisCli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    ...(replicas ? ['--cluster-replicas', String(replicas)] : []), '--cluster-yes'],
     { encoding: 'utf8', timeout: 30000 });
   if (create.status !== 0) {
     for (const n of nodes) await n.broker.stop();
@@ -167,7 +178,159 @@ async function startShardedRedisCluster() {
   return cluster;
 }
 
+// One RESP command on a fresh connection, any reply type (arrays parsed), for fixtures that need
+// CLUSTER NODES, SENTINEL or ROLE answers.
+function respCommand(port, args, timeoutMs = 2000) {
+  const request = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`;
+  const parse = (buf, i) => {  // -> [value, next index] or null when incomplete
+    const eol = buf.indexOf('\r\n', i);
+    if (eol < 0) return null;
+    const head = buf.slice(i + 1, eol);
+    switch (buf[i]) {
+      case '+': return [head, eol + 2];
+      case '-': return [new Error(head), eol + 2];
+      case ':': return [Number(head), eol + 2];
+      case '$': {
+        const n = Number(head);
+        if (n < 0) return [null, eol + 2];
+        if (buf.length - (eol + 2) < n + 2) return null;  // latin1: one char per byte
+        return [buf.slice(eol + 2, eol + 2 + n), eol + 2 + n + 2];
+      }
+      case '*': {
+        const n = Number(head);
+        if (n < 0) return [null, eol + 2];
+        const out = [];
+        let j = eol + 2;
+        for (let k = 0; k < n; k++) {
+          const r = parse(buf, j);
+          if (!r) return null;
+          out.push(r[0]);
+          j = r[1];
+        }
+        return [out, j];
+      }
+      default: throw new Error(`bad RESP reply ${JSON.stringify(buf.slice(i, i + 40))}`);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let data = '';
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer to ${args[0]} on port ${port}`)); }, timeoutMs);
+    sock.setEncoding('latin1');
+    sock.on('connect', () => sock.write(request));
+    sock.on('data', (d) => {
+      data += d;
+      const r = parse(data, 0);
+      if (!r) return;
+      clearTimeout(timer);
+      sock.destroy();
+      if (r[0] instanceof Error) reject(r[0]); else resolve(r[0]);
+    });
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+// The nodes of a Redis Cluster as its node on `port` sees them (CLUSTER NODES): [{id, port,
+// master: bool, failed: bool, masterId}].
+async function clusterNodes(port) {
+  const text = await respCommand(port, ['CLUSTER', 'NODES']);
+  return text.trim().split('\n').map((line) => {
+    const f = line.split(' ');
+    return { id: f[0], port: Number(f[1].split('@')[0].split(':').pop()), master: f[2].includes('master'),
+             failed: /fail/.test(f[2]), masterId: f[3] === '-' ? null : f[3], myself: f[2].includes('myself') };
+  });
+}
+
+// A Sentinel-managed Redis: one master, one replica, one sentinel (quorum 1, down after 1 s), so
+// that a failover (forced with SENTINEL FAILOVER, or by killing the master) takes a second or
+// two. `env` points a redis-driver node at the sentinel (DATABASE_REDIS_SENTINELS).
+async function startRedisSentinel({ name = 'mymaster' } = {}) {
+  const redisServer = which('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
+  const pong = (port) => async () => /\+PONG/.test(await tcpExchange(port, 'PING\r\n', (d) => d.includes('\r\n')));
+  const servers = [];
+  const started = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-redis-sentinel-data-'));
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+      if (i === 1) args.push('--replicaof', '127.0.0.1', String(servers[0].port));
+      const broker = spawnBroker(redisServer, args, `redis-server (sentinel-managed) on port ${port}`, pong(port));
+      await broker.start();
+      started.push(broker);
+      servers.push({ port, broker });
+    }
+    await waitFor(async () => /master_link_status:up/.test(await respCommand(servers[1].port, ['INFO', 'replication']).catch(() => '')),
+      { timeoutMs: 10000, what: 'the replica to sync' });
+    const sentinelPort = await freePort();
+    const sdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-redis-sentinel-'));
+    const conf = path.join(sdir, 'sentinel.conf');
+    fs.writeFileSync(conf, [
+      `port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${sdir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${servers[0].port} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      `sentinel parallel-syncs ${name} 1`, '',
+    ].join('\n'));
+    const sentinel = spawnBroker(redisServer, [conf, '--sentinel'], `redis sentinel on port ${sentinelPort}`, pong(sentinelPort));
+    await sentinel.start();
+    started.push(sentinel);
+    const masterPort = async () => Number((await respCommand(sentinelPort, ['SENTINEL', 'get-master-addr-by-name', name]))[1]);
+    const replicaReady = async () => {
+      const replicas = await respCommand(sentinelPort, ['SENTINEL', 'replicas', name]);
+      return replicas.some((r) => {
+        const o = {};
+        for (let k = 0; k + 1 < r.length; k += 2) o[r[k]] = r[k + 1];
+        return o.flags === 'slave' && o['master-link-status'] === 'ok';
+      });
+    };
+    await waitFor(async () => { try { return await replicaReady(); } catch (_) { return false; } },
+      { timeoutMs: 15000, what: 'the sentinel to see a healthy replica' });
+    const s = {
+      servers, sentinelPort, name, sentinel,
+      env: { ADAPTER_DRIVER: 'redis', DATABASE_REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, DATABASE_REDIS_NAME: name },
+      masterPort,
+      output: () => [...servers.map((x) => x.broker.output()), sentinel.output()].join('\n'),
+      // Forces a failover and resolves with the new master's port once it is master and the
+      // sentinel names it.
+      async failover() {
+        const before = await masterPort();
+        await waitFor(async () => {
+          if (!(await replicaReady().catch(() => false))) return false;
+          try { await respCommand(sentinelPort, ['SENTINEL', 'FAILOVER', name]); return true; } catch (_) { return false; }
+        }, { timeoutMs: 15000, what: 'SENTINEL FAILOVER to be accepted' });
+        return waitFor(async () => {
+          try {
+            const now = await masterPort();
+            if (now === before) return false;
+            const role = await respCommand(now, ['ROLE']);
+            return role[0] === 'master' ? now : false;
+          } catch (_) { return false; }
+        }, { timeoutMs: 15000, what: 'the sentinel to name a new master' });
+      },
+      // Kills the master (-9); resolves with the new master's port once the sentinel promoted it.
+      async killMaster() {
+        const before = await masterPort();
+        await servers.find((x) => x.port === before).broker.stop();
+        return waitFor(async () => {
+          try {
+            const now = await masterPort();
+            if (now === before) return false;
+            const role = await respCommand(now, ['ROLE']);
+            return role[0] === 'master' ? now : false;
+          } catch (_) { return false; }
+        }, { timeoutMs: 30000, intervalMs: 100, what: 'the sentinel to promote the replica' });
+      },
+      async stop() { for (const b of [sentinel, ...servers.map((x) => x.broker)]) await b.stop(); },
+    };
+    return s;
+  } catch (e) {
+    for (const b of started) await b.stop().catch(() => {});
+    throw e;
+  }
+}
+
 const BROKERS = { redis: startRedis, nats: startNats, 'redis-cluster': startRedisCluster,
                   'redis-cluster-sharded': startShardedRedisCluster };
 
-module.exports = { startRedis, startNats, startRedisCluster, BROKERS, tcpExchange };
+module.exports = { startRedis, startNats, startRedisCluster, startRedisSentinel, BROKERS, tcpExchange, respCommand, clusterNodes };

@@ -3,6 +3,7 @@
 // deaths are seen within a second or two; everything else is the product's defaults.
 'use strict';
 const { BROKERS } = require('./brokers');
+const { startFaultProxy, proxyGroup, portRewriter } = require('./fault_proxy');
 const { startServer } = require('./server');
 const { httpRequest, waitFor } = require('./wait');
 
@@ -18,14 +19,46 @@ async function metricValue(node, name) {
   return line ? Number(line.split(' ').pop()) : undefined;
 }
 
-// Starts the broker of `driver` and `nodes` sockudo-node processes on it; `env` is added to every
-// node's environment, `config` (an object) is every node's config file. Resolves once every node sees all the others (cluster_nodes gauge), so a
-// test never races the first heartbeat.
-async function startCluster({ driver, nodes = 2, env = {}, config = null }) {
-  const broker = await BROKERS[driver]();
-  const cluster = { driver, broker, nodes: [], env: { ...FAST_HEALTH, ...broker.env, ...env } };
+// A fault proxy (fault_proxy.js) of its own between one node and the broker: for redis and nats
+// one proxy; for Redis Cluster one per cluster node, each rewriting the ports the cluster
+// announces (CLUSTER SHARDS, -MOVED) to this node's proxies, so that every byte between the node
+// and the cluster crosses them. Resolves with { proxy, env } (env points the node at the proxy).
+async function startBusProxy(driver, broker) {
+  if (driver === 'redis' || driver === 'nats') {
+    const proxy = await startFaultProxy({ upstreamPort: broker.port, name: `${driver} link` });
+    const env = driver === 'redis' ? { REDIS_URL: `redis://127.0.0.1:${proxy.port}` }
+                                   : { NATS_SERVERS: `nats://127.0.0.1:${proxy.port}` };
+    return { proxy, env };
+  }
+  if (driver.startsWith('redis-cluster')) {
+    const proxies = [];
+    for (const n of broker.nodes) proxies.push(await startFaultProxy({ upstreamPort: n.port, name: `cluster link ${n.port}` }));
+    const map = {};
+    broker.nodes.forEach((n, i) => { map[n.port] = proxies[i].port; });
+    const rewrite = portRewriter(map);
+    for (const p of proxies) p.rewriteDown = rewrite;
+    return { proxy: proxyGroup(proxies), env: { REDIS_CLUSTER_NODES: proxies.map((p) => `127.0.0.1:${p.port}`).join(',') } };
+  }
+  throw new Error(`no bus proxy for driver ${driver}`);
+}
+
+// Starts the broker of `driver` (or uses `broker`, an already started one) and `nodes`
+// sockudo-node processes on it; `env` is added to every node's environment, `config` (an object)
+// is every node's config file. With `busProxy: true` each node reaches the broker through its own
+// fault proxy (`node.busProxy`: pause, blackhole, delay, reset...). Resolves once every node sees
+// all the others (cluster_nodes gauge), so a test never races the first heartbeat.
+async function startCluster({ driver, nodes = 2, env = {}, config = null, busProxy = false, broker: given = null }) {
+  const broker = given || await BROKERS[driver]();
+  const cluster = { driver, broker, nodes: [], proxies: [], env: { ...FAST_HEALTH, ...broker.env, ...env } };
   cluster.addNode = async (extra = {}) => {
-    const node = await startServer({ env: { ...cluster.env, ...extra }, config });
+    let proxyEnv = {};
+    let proxy = null;
+    if (busProxy) {
+      ({ proxy, env: proxyEnv } = await startBusProxy(driver, broker));
+      cluster.proxies.push(proxy);
+    }
+    const node = await startServer({ env: { ...cluster.env, ...proxyEnv, ...extra }, config });
+    node.busProxy = proxy;
     cluster.nodes.push(node);
     return node;
   };
@@ -43,6 +76,7 @@ async function startCluster({ driver, nodes = 2, env = {}, config = null }) {
       if (n.exited() && n.killed) continue;
       try { await n.stop(); } catch (e) { errors.push(e); }
     }
+    for (const p of cluster.proxies) await p.close();
     await broker.stop();
     if (errors.length) throw errors[0];
   };
@@ -63,4 +97,4 @@ async function killNode(node) {
   await waitFor(() => node.exited(), { what: 'the killed node to exit' });
 }
 
-module.exports = { startCluster, killNode, metricValue };
+module.exports = { startCluster, killNode, metricValue, startBusProxy, FAST_HEALTH };
