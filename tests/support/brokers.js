@@ -298,7 +298,7 @@ async function startRedisSentinel({ name = 'mymaster' } = {}) {
         await waitFor(async () => {
           if (!(await replicaReady().catch(() => false))) return false;
           try { await respCommand(sentinelPort, ['SENTINEL', 'FAILOVER', name]); return true; } catch (_) { return false; }
-        }, { timeoutMs: 15000, what: 'SENTINEL FAILOVER to be accepted' });
+        }, { timeoutMs: 45000, intervalMs: 200, what: 'SENTINEL FAILOVER to be accepted' });
         return waitFor(async () => {
           try {
             const now = await masterPort();
