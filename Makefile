@@ -7,8 +7,9 @@ PORT ?= 6001
 METRICS_PORT ?= 9601
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+SOAK_SECONDS ?= 600
 
-.PHONY: deps configure build run test test-asan test-tsan fuzz fuzz-smoke e2e-deps bench clean
+.PHONY: deps configure build run test test-asan test-tsan fuzz fuzz-smoke e2e-deps bench chaos soak clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -50,6 +51,15 @@ fuzz: deps
 
 fuzz-smoke: deps
 	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) JOBS=$(JOBS) ./scripts/fuzz.sh
+
+# Chaos cases, long form: more rounds and load, minutes per file (docs/chaos-and-soak.md).
+chaos: build e2e-deps
+	@cd tests && for f in chaos/*.test.js; do CHAOS_LONG=1 SOCKUDO_NODE_BIN=$(CURDIR)/$(BUILD_DIR)/dataplane/sockudo-node node --test --test-force-exit --test-reporter=spec $$f || exit 1; done
+
+# Soak: SOAK_SECONDS of mixed load on two nodes over redis, sampled into build/soak/soak.csv and
+# soak.png; fails if memory or descriptors do not come back near their baseline.
+soak: build e2e-deps
+	@SOAK_SECONDS=$(SOAK_SECONDS) SOCKUDO_NODE_BIN=$(CURDIR)/$(BUILD_DIR)/dataplane/sockudo-node SOAK_OUT_DIR=$(CURDIR)/$(BUILD_DIR)/soak node tests/soak/soak.js
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -164,7 +164,8 @@ struct AppManagerConfig {
 };
 
 struct CacheConfig {
-  std::string driver = "memory";
+  std::string driver = "memory";  // memory, redis, redis-cluster, none
+  std::optional<std::string> redis_prefix = "sockudo_cache:";  // null: {key_prefix}cache:
   int64_t memory_ttl = 300;
   int64_t memory_cleanup_interval = 60;
   int64_t memory_max_capacity = 10000;

@@ -286,6 +286,7 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"CACHE_DRIVER"},
        .choices = {"memory", "redis", "redis-cluster", "none"},
        .driver = true},
+      {.path = "cache.redis.prefix", .target = &c.cache.redis_prefix},
       {.path = "cache.memory.ttl",
        .target = &c.cache.memory_ttl,
        .env = {"CACHE_TTL_SECONDS"},

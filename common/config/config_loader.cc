@@ -1188,10 +1188,6 @@ class Loader {
       warnings_.push_back("adapter.aggregate_counts: not supported, ignored");
     ValidateAdapter();
     ValidateRedis();
-    if (c.cache.driver == "redis" || c.cache.driver == "redis-cluster") {
-      Error("cache.driver",
-            absl::StrCat("\"", c.cache.driver, "\" is not available in this build yet"));
-    }
     if (c.ssl.enabled) {
       if (c.ssl.cert_path.empty() || access(c.ssl.cert_path.c_str(), R_OK) != 0) {
         Error("ssl.cert_path", absl::StrCat("file not readable: \"", c.ssl.cert_path, "\""));

@@ -9,11 +9,12 @@ namespace sockudo::dataplane::adapter {
 namespace {
 
 void DeliverTo(const channels::ConnectionIndex::List* list, const protocol::SharedFrame& frame,
-               const std::string& except_socket_id) {
+               const std::string& except_socket_id, const std::string* channel = nullptr) {
   if (list == nullptr || list->empty()) return;
   int64_t delivered = 0;
   for (connection::Connection* c : *list) {
     if (!except_socket_id.empty() && c->socket_id() == except_socket_id) continue;
+    if (channel != nullptr) c->NoteChannelEvent(*channel);
     delivered += c->Deliver(frame);
   }
   // Every connection in one list belongs to the same app: count once for the whole fan-out.
@@ -31,7 +32,7 @@ void LocalDelivery::ToChannel(const std::string& app_id, const std::string& chan
   if (channels_.Count(app_id, channel) == 0) return;
   for (size_t i = 0; i < workers_.size(); ++i) {
     workers_.Post(i, [app_id, channel, frame, except_socket_id](node::WorkerState& w) {
-      DeliverTo(w.channels.Find(app_id, channel), frame, except_socket_id);
+      DeliverTo(w.channels.Find(app_id, channel), frame, except_socket_id, &channel);
     });
   }
 }

@@ -1,18 +1,15 @@
 // File: channel_cache.h
-// The last event of each cache channel (spec/pusher-protocol.md §9), the `memory` cache driver:
-// bounded by `cache.memory.max_capacity` (oldest entry evicted), entries expire after their TTL.
-// Thread-safe.
+// The last event of each cache channel (spec/pusher-protocol.md §9, spec/backends.md §3.3), in
+// the store `cache.driver` names: `memory` (memory_channel_cache.h, per node, answers inline) or
+// `redis` / `redis-cluster` (redis_channel_cache.h, shared by every node, answers on its own
+// thread). `none` is no cache (MakeChannelCache returns null): every cache channel misses.
+// A store that fails is a miss for reads and drops writes; nothing a client does fails for it.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <list>
-#include <mutex>
+#include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
-
-#include "absl/base/thread_annotations.h"
 
 namespace sockudo::dataplane::cache {
 
@@ -22,34 +19,21 @@ struct CachedEvent {
   int64_t ttl_seconds = -1;  // remaining whole seconds; -1 = no expiry
 };
 
+using CacheDone = std::function<void(std::optional<CachedEvent>)>;
+
 class ChannelCache {
  public:
-  using Clock = std::chrono::steady_clock;
-  ChannelCache(size_t max_entries, int64_t ttl_seconds)
-      : max_entries_(max_entries), ttl_seconds_(ttl_seconds) {}
+  virtual ~ChannelCache() = default;
 
-  void Put(const std::string& app_id, const std::string& channel, std::string event,
-           std::string data);
-  std::optional<CachedEvent> Get(const std::string& app_id, const std::string& channel) const;
-  // Drops expired entries; called periodically.
-  void Sweep();
-
- private:
-  struct Entry {
-    std::string event;
-    std::string data;
-    std::optional<Clock::time_point> expires;
-    std::list<std::string>::iterator order;
-  };
-  static std::string Key(const std::string& app_id, const std::string& channel) {
-    return app_id + '\n' + channel;
-  }
-
-  const size_t max_entries_;
-  const int64_t ttl_seconds_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::list<std::string> insertion_order_ ABSL_GUARDED_BY(mu_);
+  // Stores the channel's last event (no answer; a failure drops it).
+  virtual void Put(const std::string& app_id, const std::string& channel, std::string event,
+                   std::string data) = 0;
+  // The channel's last event, or nullopt (none, expired, or the store failed).
+  virtual void Get(const std::string& app_id, const std::string& channel, CacheDone done) = 0;
+  // True when `done` always runs before Get returns, on the caller's thread.
+  virtual bool answers_inline() const = 0;
+  // Drops expired entries (memory); called periodically.
+  virtual void Sweep() {}
 };
 
 }  // namespace sockudo::dataplane::cache

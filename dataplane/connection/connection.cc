@@ -199,11 +199,27 @@ void Connection::CommitSubscription(const std::string& channel) {
   OccupancyWebhooks(node_, *app_, channel, occupied, true);
 }
 
+void Connection::ExpectCacheReplay(const std::string& channel) {
+  auto it = subscriptions_.find(channel);
+  if (it == subscriptions_.end() || it->second.replay_pending) return;
+  it->second.replay_pending = true;
+  ++pending_replays_;
+}
+
+bool Connection::TakeCacheReplay(const std::string& channel) {
+  auto it = subscriptions_.find(channel);
+  if (it == subscriptions_.end() || !it->second.replay_pending) return false;
+  it->second.replay_pending = false;
+  --pending_replays_;
+  return true;
+}
+
 void Connection::RemoveSubscription(const std::string& channel, bool member_gone) {
   auto it = subscriptions_.find(channel);
   if (it == subscriptions_.end()) return;
   const Subscription sub = std::move(it->second);
   subscriptions_.erase(it);
+  if (sub.replay_pending) --pending_replays_;
   bool vacated = false;
   if (!sub.pending) {
     worker_.channels.Remove(app_->id, channel, this);

@@ -52,6 +52,8 @@ class Connection {
     // A presence join waiting for the adapter's answer: the socket is a member (its leave must
     // run on close) but not yet in the channel's indices.
     bool pending = false;
+    // Cache channel with a shared store: the last event is still being read.
+    bool replay_pending = false;
   };
 
   struct SignedInUser {
@@ -117,6 +119,16 @@ class Connection {
   // Subscribed (or joining) to at least one presence channel.
   bool HasPresence() const;
 
+  // Cache channels over a shared store, whose answer comes later: the replay of `channel`'s last
+  // event is on its way. A live event on the channel before it arrives makes it stale.
+  void ExpectCacheReplay(const std::string& channel);
+  // The replay arrived: true (once) when it may still be sent (subscribed, nothing newer sent).
+  bool TakeCacheReplay(const std::string& channel);
+  // A live event of `channel` goes to this socket (cheap when no replay is pending).
+  void NoteChannelEvent(const std::string& channel) {
+    if (pending_replays_ > 0) TakeCacheReplay(channel);
+  }
+
   const std::optional<SignedInUser>& user() const { return user_; }
   void SignIn(SignedInUser user);
   // Leaves the user registries (watchlist offline notices when it was the user's last socket).
@@ -144,6 +156,7 @@ class Connection {
   bool close_pending_ = false;  // a slow-consumer close is scheduled
   bool cleaned_ = false;
   uint64_t serial_ = 0;  // key in worker_.connections once open
+  int pending_replays_ = 0;  // subscriptions with replay_pending
 
   Clock::time_point last_activity_;
   std::optional<Clock::time_point> ping_sent_at_;

@@ -37,8 +37,8 @@ void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish
       node.adapter->SendToUser(app.id, std::string(*user), std::move(frame), event.socket_id, set);
       continue;
     }
-    if (protocol::ClassifyChannel(channel).cache && node.config.cache.driver != "none") {
-      node.cache.Put(app.id, channel, event.name, event.data);
+    if (protocol::ClassifyChannel(channel).cache && node.cache) {
+      node.cache->Put(app.id, channel, event.name, event.data);
     }
     node.adapter->Broadcast(app.id, channel, std::move(frame), event.socket_id, set);
   }

@@ -113,6 +113,8 @@ class Metrics {
 
   WebhookCounters& webhooks() { return webhooks_; }
   RateLimitCounters& rate_limits() { return rate_limits_; }
+  // Cache store failures and timeouts (reads missed, writes dropped).
+  std::atomic<int64_t>& cache_errors() { return cache_errors_; }
 
   // Prometheus text exposition of the per-app counters, the cluster observations and `gauges`.
   // Metric names start with `prefix` (invalid characters become '_'); every sample has
@@ -126,6 +128,7 @@ class Metrics {
   std::unique_ptr<ClusterObserver> cluster_;
   WebhookCounters webhooks_;
   RateLimitCounters rate_limits_;
+  std::atomic<int64_t> cache_errors_{0};
   // Built on the first scrape (again if the prefix or port changes); scrapes are serialized.
   mutable std::mutex render_mu_;
   mutable std::unique_ptr<PrometheusExporter> exporter_ ABSL_GUARDED_BY(render_mu_);

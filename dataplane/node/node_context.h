@@ -10,9 +10,9 @@
 #include "common/apps/app_store.h"
 #include "common/config/config.h"
 #include "dataplane/adapter/adapter.h"
-#include "dataplane/cache/channel_cache.h"
+#include "dataplane/cache/memory_channel_cache.h"
 #include "dataplane/channels/channel_registry.h"
-#include "dataplane/limits/rate_limiter.h"
+#include "dataplane/limits/memory_rate_limiter.h"
 #include "dataplane/metrics/metrics.h"
 #include "dataplane/metrics/sharded_gauge.h"
 #include "dataplane/node/connection_registry.h"
@@ -28,7 +28,9 @@ struct NodeContext {
   explicit NodeContext(const config::Config& c, apps::AppStore& store)
       : config(c),
         apps(store),
-        cache(static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl),
+        cache(std::make_unique<cache::MemoryChannelCache>(
+            static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl)),
+        rate_limiter(std::make_unique<limits::MemoryRateLimiter>()),
         inbound_buffers(static_cast<size_t>(c.max_inbound_buffer_mb) << 20) {}
 
   const config::Config& config;
@@ -37,10 +39,10 @@ struct NodeContext {
   presence::PresenceRegistry presence;
   users::UserRegistry users;
   ConnectionRegistry connections;
-  cache::ChannelCache cache;
+  // The stores `cache.driver` and `rate_limiter.driver` name, set by the Server before it
+  // accepts (memory ones until then); null with `none`.
+  std::unique_ptr<cache::ChannelCache> cache;
   metrics::Metrics metrics;
-  // The store of the per-app and per-IP limits (rate_limiter.driver); null with `none`. Set by
-  // the Server before it accepts.
   std::unique_ptr<limits::RateLimiter> rate_limiter;
   MemoryBudget inbound_buffers;             // partially received WebSocket messages, all sockets
   metrics::ShardedGauge outbound_messages;  // queued in per-socket outbound queues, by worker

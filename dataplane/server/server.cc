@@ -15,6 +15,7 @@
 #include "common/protocol/close_codes.h"
 #include "controlplane/control_plane.h"
 #include "dataplane/adapter/horizontal_adapter.h"
+#include "dataplane/cache/channel_cache_factory.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
 #include "dataplane/limits/rate_limiter_factory.h"
@@ -81,7 +82,7 @@ struct Server::Impl {
     cache_sweep->expires_after(std::chrono::seconds(config.cache.memory_cleanup_interval));
     cache_sweep->async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      node->cache.Sweep();
+      if (node->cache) node->cache->Sweep();
       ScheduleCacheSweep();
     });
   }
@@ -122,6 +123,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
                            webhooks::WebhookDispatcher::Create(impl->config, *impl->apps,
                                                                impl->node->metrics.webhooks()));
   impl->node->webhooks = impl->webhooks.get();
+  SOCKUDO_ASSIGN_OR_RETURN(impl->node->cache, cache::MakeChannelCache(
+                                                  impl->config, &impl->node->metrics.cache_errors()));
   SOCKUDO_ASSIGN_OR_RETURN(impl->node->rate_limiter,
                            limits::MakeRateLimiter(impl->config,
                                                    &impl->node->metrics.rate_limits().backend_errors));

@@ -60,17 +60,38 @@ std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c
   return member;
 }
 
-// Cache channels: the last event, or pusher:cache_miss (spec/pusher-protocol.md §9).
+// The last event, or pusher:cache_miss (and the cache_miss webhook).
+void Replay(Connection& c, const std::string& channel, const std::optional<cache::CachedEvent>& cached) {
+  if (cached.has_value()) {
+    c.Send(protocol::ChannelEventFrame(cached->event, channel, cached->data));
+    return;
+  }
+  c.Send(protocol::CacheMissFrame(channel));
+  if (webhooks::Wanted(c.node().webhooks, c.app(), "cache_miss")) {
+    c.node().webhooks->EmitFor(c.app().id, webhooks::CacheMiss(channel));
+  }
+}
+
+// Cache channels: the last event, or pusher:cache_miss (spec/pusher-protocol.md §9). A shared
+// store answers later: the replay then goes to the socket if it is still subscribed and no live
+// event of the channel reached it meanwhile (that one is newer).
 void SendCacheReplay(Connection& c, const std::string& channel, protocol::ChannelTraits traits) {
   if (!traits.cache) return;
-  if (auto cached = c.node().cache.Get(c.app().id, channel)) {
-    c.Send(protocol::ChannelEventFrame(cached->event, channel, cached->data));
-  } else {
-    c.Send(protocol::CacheMissFrame(channel));
-    if (webhooks::Wanted(c.node().webhooks, c.app(), "cache_miss")) {
-      c.node().webhooks->EmitFor(c.app().id, webhooks::CacheMiss(channel));
-    }
+  cache::ChannelCache* store = c.node().cache.get();
+  if (store == nullptr) return Replay(c, channel, std::nullopt);
+  if (store->answers_inline()) {
+    return store->Get(c.app().id, channel,
+                      [&c, &channel](std::optional<cache::CachedEvent> cached) {
+                        Replay(c, channel, cached);
+                      });
   }
+  c.ExpectCacheReplay(channel);
+  store->Get(c.app().id, channel,
+             [handle = c.handle(), channel](std::optional<cache::CachedEvent> cached) {
+               handle.Resume([channel, cached = std::move(cached)](Connection& c) {
+                 if (c.TakeCacheReplay(channel)) Replay(c, channel, cached);
+               });
+             });
 }
 
 }  // namespace

@@ -7,6 +7,9 @@ namespace sockudo::dataplane::http::handlers {
 namespace {
 void Answer(node::NodeContext& node, const std::string& app_id, const std::string& channel,
             protocol::ChannelTraits traits, bool want_cache, Headers headers, Respond respond);
+void AnswerWithCache(node::NodeContext& node, const std::string& app_id,
+                     const std::string& channel, protocol::ChannelTraits traits,
+                     std::optional<cache::CachedEvent> cached, Headers headers, Respond respond);
 }  // namespace
 
 void HandleChannel(const ApiCall& call, const std::string& channel, Respond respond) {
@@ -36,8 +39,30 @@ namespace {
 
 void Answer(node::NodeContext& node, const std::string& app_id, const std::string& channel,
             protocol::ChannelTraits traits, bool want_cache, Headers headers, Respond respond) {
-  std::optional<cache::CachedEvent> cached;
-  if (want_cache) cached = node.cache.Get(app_id, channel);
+  if (want_cache && node.cache) {
+    // The last event first (from a shared store on its own thread: back to a worker), then the
+    // counts.
+    auto counts = [node = &node, app_id, channel, traits, headers,
+                   respond](std::optional<cache::CachedEvent> cached) {
+      AnswerWithCache(*node, app_id, channel, traits, std::move(cached), headers, respond);
+    };
+    if (node.cache->answers_inline()) return node.cache->Get(app_id, channel, std::move(counts));
+    node::WorkerPool* workers = node.workers;
+    const size_t index = std::hash<std::string>{}(app_id) % workers->size();
+    return node.cache->Get(app_id, channel,
+                           [workers, index, counts](std::optional<cache::CachedEvent> cached) {
+                             workers->Post(index, [counts, cached](node::WorkerState&) {
+                               counts(cached);
+                             });
+                           });
+  }
+  AnswerWithCache(node, app_id, channel, traits, std::nullopt, std::move(headers),
+                  std::move(respond));
+}
+
+void AnswerWithCache(node::NodeContext& node, const std::string& app_id,
+                     const std::string& channel, protocol::ChannelTraits traits,
+                     std::optional<cache::CachedEvent> cached, Headers headers, Respond respond) {
   node.adapter->GetChannel(
       app_id, channel,
       [traits, cached, headers, respond](adapter::Answer<adapter::ChannelCounts> answer) {

@@ -85,6 +85,9 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
     };
     metrics::AppendWebhookGauges(node.metrics.webhooks(), &gauges);
     metrics::AppendRateLimitGauges(node.metrics.rate_limits(), &gauges);
+    gauges.push_back({"cache_backend_errors_total",
+                      "Cache store failures and timeouts (reads missed, writes dropped)",
+                      node.metrics.cache_errors().load(std::memory_order_relaxed), "counter"});
     for (const auto& [event, count] : cluster.transport_events) {
       gauges.push_back(
           {"nats_events_total", "NATS connection events", count, "counter", "event", event});

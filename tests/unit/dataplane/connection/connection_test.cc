@@ -3,10 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/apps/memory/memory_app_store.h"
+#include "dataplane/cache/channel_cache.h"
 #include "tests/testutil/node_fixture.h"
 
 namespace sockudo::dataplane::connection {
@@ -100,6 +104,62 @@ TEST(WindowCounterTest, AllowsLimitPerWindowAndRestartsAfterIt) {
   EXPECT_TRUE(counter.Take(t + std::chrono::milliseconds(500), 2, window));
   EXPECT_FALSE(counter.Take(t + std::chrono::milliseconds(999), 2, window));
   EXPECT_TRUE(counter.Take(t + std::chrono::seconds(1), 2, window));
+}
+
+}  // namespace
+}  // namespace sockudo::dataplane::connection
+
+namespace sockudo::dataplane::connection {
+namespace {
+
+// A shared cache store's answer comes later (spec/backends.md §3): held here until the test
+// releases it.
+class DeferredCache : public cache::ChannelCache {
+ public:
+  void Put(const std::string&, const std::string&, std::string, std::string) override {}
+  void Get(const std::string&, const std::string& channel, cache::CacheDone done) override {
+    pending[channel] = std::move(done);
+  }
+  bool answers_inline() const override { return false; }
+  std::map<std::string, cache::CacheDone> pending;
+};
+
+TEST_F(ConnectionTest, ALateCacheReplayIsSentUnlessANewerLiveEventOrAnUnsubscribeCameFirst) {
+  auto owned = std::make_unique<DeferredCache>();
+  DeferredCache& store = *owned;
+  node_.node->cache = std::move(owned);
+  auto subscribe = [&](const std::string& channel) {
+    connection_->OnMessage(
+        absl::StrCat(R"({"event":"pusher:subscribe","data":{"channel":")", channel, R"("}})"), t0_);
+    ASSERT_TRUE(store.pending.count(channel)) << channel;
+  };
+  const auto count = [&](std::string_view needle) {
+    return std::count_if(transport_.frames.begin(), transport_.frames.end(),
+                         [&](const std::string& f) { return f.find(needle) != std::string::npos; });
+  };
+
+  // The answer arrives after subscription_succeeded: the replay follows it.
+  subscribe("cache-a");
+  EXPECT_THAT(transport_.frames.back(), HasSubstr("subscription_succeeded"));
+  store.pending["cache-a"](cache::CachedEvent{"price", "{\"eur\":1}", 60});
+  EXPECT_EQ(transport_.frames.back(), R"({"event":"price","channel":"cache-a","data":"{\"eur\":1}"})");
+
+  // A live event of the channel reached the socket first: the older replay is dropped.
+  subscribe("cache-b");
+  connection_->NoteChannelEvent("cache-b");
+  store.pending["cache-b"](cache::CachedEvent{"stale", "{}", 60});
+  EXPECT_EQ(count("stale"), 0);
+
+  // Unsubscribed meanwhile: nothing, not even a miss.
+  subscribe("cache-c");
+  connection_->OnMessage(R"({"event":"pusher:unsubscribe","data":{"channel":"cache-c"}})", t0_);
+  store.pending["cache-c"](std::nullopt);
+  EXPECT_EQ(count("cache_miss"), 0);
+
+  // A miss that arrives while still subscribed.
+  subscribe("cache-d");
+  store.pending["cache-d"](std::nullopt);
+  EXPECT_EQ(transport_.frames.back(), R"({"event":"pusher:cache_miss","channel":"cache-d"})");
 }
 
 }  // namespace

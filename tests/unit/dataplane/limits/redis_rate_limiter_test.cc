@@ -47,8 +47,8 @@ RedisRateLimiterOptions Direct(int port, std::atomic<int64_t>* errors) {
   RedisRateLimiterOptions o;
   config::RedisTarget t;
   t.port = port;
-  o.endpoints = {t};
-  o.timeout = std::chrono::milliseconds(500);
+  o.pool.endpoints = {t};
+  o.pool.timeout = std::chrono::milliseconds(500);
   o.errors = errors;
   return o;
 }
@@ -136,9 +136,9 @@ TEST(RedisRateLimiterTest, ClusterFollowsRedirectionsToEverySlot) {
   for (size_t i = 0; i < 3; ++i) {
     config::RedisTarget t;
     t.port = cluster.port(i);
-    o.endpoints.push_back(t);
+    o.pool.endpoints.push_back(t);
   }
-  o.cluster = true;
+  o.pool.cluster = true;
   o.errors = &errors;
   RedisRateLimiter a(o);
   RedisRateLimiter b(o);

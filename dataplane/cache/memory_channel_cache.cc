@@ -1,8 +1,8 @@
-#include "dataplane/cache/channel_cache.h"
+#include "dataplane/cache/memory_channel_cache.h"
 
 namespace sockudo::dataplane::cache {
 
-void ChannelCache::Put(const std::string& app_id, const std::string& channel, std::string event,
+void MemoryChannelCache::Put(const std::string& app_id, const std::string& channel, std::string event,
                        std::string data) {
   std::lock_guard lock(mu_);
   const std::string key = Key(app_id, channel);
@@ -21,8 +21,8 @@ void ChannelCache::Put(const std::string& app_id, const std::string& channel, st
   entries_.emplace(key, std::move(entry));
 }
 
-std::optional<CachedEvent> ChannelCache::Get(const std::string& app_id,
-                                             const std::string& channel) const {
+std::optional<CachedEvent> MemoryChannelCache::Find(const std::string& app_id,
+                                                   const std::string& channel) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(Key(app_id, channel));
   if (it == entries_.end()) return std::nullopt;
@@ -35,7 +35,7 @@ std::optional<CachedEvent> ChannelCache::Get(const std::string& app_id,
   return out;
 }
 
-void ChannelCache::Sweep() {
+void MemoryChannelCache::Sweep() {
   std::lock_guard lock(mu_);
   const auto now = Clock::now();
   for (auto it = entries_.begin(); it != entries_.end();) {

@@ -1,0 +1,27 @@
+#include "dataplane/cache/channel_cache_factory.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
+#include "dataplane/cache/memory_channel_cache.h"
+#include "dataplane/cache/redis_channel_cache.h"
+
+namespace sockudo::dataplane::cache {
+
+absl::StatusOr<std::unique_ptr<ChannelCache>> MakeChannelCache(const config::Config& config,
+                                                               std::atomic<int64_t>* errors) {
+  const std::string& driver = config.cache.driver;
+  if (driver == "none") return std::unique_ptr<ChannelCache>();
+  if (driver == "memory") {
+    return std::unique_ptr<ChannelCache>(std::make_unique<MemoryChannelCache>(
+        static_cast<size_t>(config.cache.memory_max_capacity), config.channel_cache_ttl));
+  }
+  RedisChannelCacheOptions o;
+  SOCKUDO_ASSIGN_OR_RETURN(o.pool, bus::redis::PoolOptionsFor(config, driver, "cache.driver"));
+  o.pool.timeout = std::chrono::milliseconds(1000);  // spec/backends.md §2
+  o.prefix = config.cache.redis_prefix.value_or(absl::StrCat(config.redis.key_prefix, "cache:"));
+  o.ttl_seconds = config.channel_cache_ttl;
+  o.errors = errors;
+  return std::unique_ptr<ChannelCache>(std::make_unique<RedisChannelCache>(std::move(o)));
+}
+
+}  // namespace sockudo::dataplane::cache
