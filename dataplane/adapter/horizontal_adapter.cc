@@ -701,13 +701,18 @@ void HorizontalAdapter::OnMessage(bus::Incoming message) {
 
 void HorizontalAdapter::OnResubscribed() {
   // Joins and leaves were missed while the subscription was down (spec/cluster.md §8.6).
-  RunOnCluster([this] {
-    replica_.DropAllBut(identity_.node_id);
-    health_.Clear();
-    known_peers_ = 0;
-    resync_pending_ = true;
-    if (health_enabled_) SendHeartbeat(std::nullopt);
-  });
+  RunOnCluster([this] { ResyncWithPeers(); });
+}
+
+void HorizontalAdapter::ResyncWithPeers() {
+  replica_.DropAllBut(identity_.node_id);
+  // Each peer gets this node's entries again when its next heartbeat arrives (after it took the
+  // resync heartbeat below), as a newly seen peer would. The peers are not forgotten: a socket
+  // rejoining a presence channel meanwhile still gets the members they hold.
+  resync_peers_.clear();
+  for (const auto& [id, peer] : health_.table()) resync_peers_.insert(id);
+  resync_pending_ = true;
+  if (health_enabled_) SendHeartbeat(std::nullopt);
 }
 
 void HorizontalAdapter::OnHealthChanged(bool healthy) {
@@ -949,8 +954,9 @@ void HorizontalAdapter::OnHeartbeat(const RequestBody& request) {
     health_.TakeRecentlyDead(sender, now);  // a resync is not a zombie
   }
   const bool is_new = health_.OnHeartbeat(sender, now, request.user_info.value_or(base::Json()));
+  const bool owed_sync = resync_peers_.erase(sender) > 0;
   known_peers_ = health_.peers();
-  if (!is_new) return;
+  if (!is_new && !owed_sync) return;
   // Tell it about this node at once, then send it this node's presence entries, staggered.
   SendHeartbeat(sender);
   auto timer = std::make_shared<net::steady_timer>(
@@ -966,17 +972,19 @@ void HorizontalAdapter::OnNodeDead(const RequestBody& request) {
   const auto now = Clock::now();
   if (dead == identity_.node_id) {
     if (request.node_id == identity_.node_id) return;
+    // Every peer that saw this node die says so: the first one starts the resync, the others
+    // (within a node timeout) would only close the rejoined sockets a second time.
+    const auto timeout =
+        std::chrono::milliseconds(config_.adapter.cluster_health.node_timeout_ms);
+    if (declared_dead_at_.has_value() && now - *declared_dead_at_ < timeout) return;
+    declared_dead_at_ = now;
     // Declared dead while alive (a pause, a partition): the cluster already sent member_removed
     // for this node's users. Their sockets reconnect and join again (§10.3).
     base::Logger("adapter")->warn("node {} says this node is dead: resyncing", request.node_id);
     delivery_.CloseWhere("", protocol::close_code::kReconnectNow,
                          protocol::close_message::kServerClosing,
                          [](const connection::Connection& c) { return c.HasPresence(); });
-    health_.Clear();
-    known_peers_ = 0;
-    replica_.DropAllBut(identity_.node_id);
-    resync_pending_ = true;
-    SendHeartbeat(std::nullopt);
+    ResyncWithPeers();
     return;
   }
   health_.Remove(dead, now);

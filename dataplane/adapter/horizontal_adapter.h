@@ -20,6 +20,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -133,6 +134,9 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   void ScheduleHeartbeat();
   void ScheduleCleanup();
   void CleanUpDeadNodes();
+  // Joins and leaves were missed (spec/cluster.md §8.6, §10.3): drop the peers' presence entries
+  // and resync with every peer.
+  void ResyncWithPeers();
   void SyncPresenceTo(const std::string& node);
   // member_removed for a user of a dead node, unless it still has a connection somewhere.
   void RemoveIfGone(const std::string& app_id, const std::string& channel,
@@ -170,6 +174,10 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   PresenceReplica replica_;
   int64_t sequence_ = 0;
   bool resync_pending_ = false;
+  // Peers this node must send its presence state to again once they answer its resync heartbeat
+  // (they stay counted meanwhile, so cluster-wide questions still reach them).
+  std::set<std::string> resync_peers_;
+  std::optional<std::chrono::steady_clock::time_point> declared_dead_at_;  // last NodeDead of self
   bool stopping_ = false;
   std::atomic<bool> bus_healthy_{true};
   std::atomic<size_t> known_peers_{0};
