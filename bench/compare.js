@@ -74,6 +74,17 @@ const SCENARIOS = [
     args: ['fanout', '--connections', '1000', '--rate', String(rate), '--duration', '10', '--concurrency', '4'],
     metrics: ['delivered_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'first_copy_p99_ms', 'lost', 'nodes_cpu_us_per_msg', 'node_a_cpu_us_per_msg',
       'node_b_cpu_us_per_msg', 'broker_cpu_us_per_msg'] }))),
+  // Webhooks ("webhooks" group): the app's webhook points at the receiver sockudo-bench runs;
+  // occupancy cycles make channel_occupied + channel_vacated webhooks. The memory and redis queues
+  // (sockudo), soketi with its default (sync) queue; then the fan-out row again with that webhook
+  // configured (its occupancy webhooks go out while events fan out), to compare with the plain one.
+  ...['memory', 'redis'].map((queue) => ({
+    name: `webhooks ${queue} queue 200/s`, group: 'webhooks', webhooks: queue, only: queue === 'redis' ? ['sockudo'] : undefined,
+    args: ['webhooks', '--connections', '50', '--rate', '200', '--duration', '10'],
+    metrics: ['webhooks_per_s', 'p50_ms', 'p99_ms', 'lost', 'server_cpu_us_per_webhook'] })),
+  { name: 'fanout 1k x 100/s + webhooks', group: 'webhooks', webhooks: 'memory',
+    args: ['fanout', '--connections', '1000', '--rate', '100', '--duration', '10', '--concurrency', '4'],
+    metrics: ['server_cpu_us_per_msg', 'delivered_per_s', 'p50_ms', 'p99_ms', 'lost'] },
   // Control plane app reads (see the top); metrics are read as rest_<metric> and grpc_<metric>.
   { name: 'controlplane GetApp c=16', group: 'controlplane', controlplane: true, only: ['sockudo'],
     args: ['controlplane-reads', '--concurrency', '16', '--duration', '10'],
@@ -276,6 +287,39 @@ async function runCross(kind, scenario) {
   }
 }
 
+// One webhook run: the app's webhook (channel_occupied, channel_vacated) at a free loopback port
+// where sockudo-bench's receiver listens; sockudo reads it from an apps file, soketi from
+// SOKETI_DEFAULT_APP_WEBHOOKS. With `webhooks: 'redis'` a fresh redis-server holds the queue.
+async function runWebhooks(kind, scenario) {
+  const webhookPort = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-bench-webhooks-'));
+  const hooks = [{ url: `http://127.0.0.1:${webhookPort}/hook`, event_types: ['channel_occupied', 'channel_vacated'] }];
+  let broker = null;
+  let server = null;
+  try {
+    const env = {};
+    if (kind === 'soketi') {
+      env.SOKETI_DEFAULT_APP_WEBHOOKS = JSON.stringify(hooks);
+    } else {
+      const file = path.join(dir, 'apps.json');
+      fs.writeFileSync(file, JSON.stringify([{ id: 'app-id', key: 'app-key', secret: 'app-secret', webhooks: hooks }]));
+      Object.assign(env, { APP_MANAGER_DRIVER: 'file', APP_MANAGER_FILE_PATH: file });
+    }
+    if (scenario.webhooks === 'redis') {
+      broker = await startBroker('redis', path.join(dir, 'broker.log'));
+      Object.assign(env, { QUEUE_DRIVER: 'redis', REDIS_URL: `redis://127.0.0.1:${broker.port}` });
+    }
+    server = await startServer(kind, { env, log: path.join(dir, 'server.log') });
+    return runBench(server, scenario, scenario.args[0] === 'webhooks' ? ['--webhook-port', String(webhookPort)] : []);
+  } catch (e) {
+    return { error: `${e.message}\n${tail(path.join(dir, 'server.log'))}` };
+  } finally {
+    if (server) await stopServer(server);
+    if (broker) await stopServer(broker);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // One control-plane run: a fresh sockudo-node with its embedded control plane on free loopback
 // ports and a random token; once both ports accept, `sockudo-bench controlplane-reads` against it.
 async function runControlplane(scenario) {
@@ -333,6 +377,8 @@ async function main() {
           out = await runCross(kind, scenario);
         } else if (scenario.controlplane) {
           out = await runControlplane(scenario);
+        } else if (scenario.webhooks) {
+          out = await runWebhooks(kind, scenario);
         } else {
           const server = await startServer(kind);
           out = runBench(server, scenario);

@@ -30,6 +30,10 @@ Scenarios:
                   --duration s, then over gRPC (--grpc, --concurrency calls in flight on one
                   channel) for --duration s (at most 60 s and 2M calls each); calls/s, p50/p99,
                   errors and the control plane's CPU per call (--server-pid) per transport
+  webhooks        --rate occupancy cycles/s for --duration s over --connections sockets (subscribe a
+                  fresh channel, leave it): channel_occupied + channel_vacated webhooks to the
+                  receiver this process runs on 127.0.0.1:--webhook-port (the app's webhook URL);
+                  webhooks/s, delivery latency p50/p99 (subscribe -> occupied webhook), lost
   probe           one subscriber on --port, an event published to --http-port every 200 ms until
                   it arrives (at most --duration s, default 10); exit 0 once it did. Checks that
                   two nodes of a cluster pass events to each other before a cross-node run
@@ -50,6 +54,7 @@ Options:
                                127.0.0.1:8080, 127.0.0.1:50051, no token)
   --connections N --rate R --duration S --concurrency C --presence --connect-parallelism N
   --metrics-port P --channels-per-connection K --paused N --event-bytes B   (memory)
+  --webhook-port P             the webhook receiver's port (webhooks)
 )";
 
 bool Loopback(const std::string& host) { return host.rfind("127.", 0) == 0 || host == "::1"; }
@@ -73,6 +78,8 @@ namespace sockudo::bench {
 // bench/scenarios/controlplane_reads.cc (its own arguments, so Options stays as it is).
 int RunControlplaneReads(Scenario& s, const Endpoint& rest, const Endpoint& grpc_endpoint,
                          const std::string& token);
+// bench/scenarios/webhooks.cc: the port of its webhook receiver.
+int RunWebhooks(Scenario& s, int webhook_port);
 }  // namespace sockudo::bench
 
 int main(int argc, char** argv) {
@@ -86,6 +93,7 @@ int main(int argc, char** argv) {
   bool http_set = false;
   sockudo::bench::Endpoint cp_rest{"127.0.0.1", 8080}, cp_grpc{"127.0.0.1", 50051};
   std::string cp_token;
+  int webhook_port = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -167,6 +175,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--paused") {
       number(d);
       o.paused = std::clamp(static_cast<int>(d), 1, 5000);
+    } else if (arg == "--webhook-port") {
+      number(d);
+      webhook_port = std::clamp(static_cast<int>(d), 0, 65535);
     } else if (arg == "--event-bytes") {
       number(d);
       o.event_bytes = std::clamp(static_cast<int>(d), 16, 100 * 1024);
@@ -206,6 +217,8 @@ int main(int argc, char** argv) {
     rc = sockudo::bench::RunMemory(scenario);
   else if (o.scenario == "probe")
     rc = sockudo::bench::RunProbe(scenario);
+  else if (o.scenario == "webhooks")
+    rc = sockudo::bench::RunWebhooks(scenario, webhook_port);
   else if (o.scenario == "controlplane-reads")
     rc = sockudo::bench::RunControlplaneReads(scenario, cp_rest, cp_grpc, cp_token);
   else {
