@@ -2,14 +2,37 @@
 
 #include <charconv>
 #include <cmath>
+#include <regex>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/apps/origin_matcher.h"
 #include "common/base/status_macros.h"
 
 namespace sockudo::apps {
 namespace {
+
+// "http://host..." or "https://host..." with a non-empty host.
+bool HttpUrlWithHost(const std::string& url) {
+  const std::string lower = absl::AsciiStrToLower(url.substr(0, 8));
+  size_t start = 0;
+  if (absl::StartsWith(lower, "http://")) {
+    start = 7;
+  } else if (absl::StartsWith(lower, "https://")) {
+    start = 8;
+  } else {
+    return false;
+  }
+  const size_t end = url.find_first_of("/?#", start);
+  std::string authority =
+      url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (const size_t at = authority.rfind('@'); at != std::string::npos) {
+    authority = authority.substr(at + 1);
+  }
+  return !authority.empty() && authority[0] != ':';
+}
 
 using base::Json;
 
@@ -219,6 +242,26 @@ absl::StatusOr<App> ReadApp(const Json& record) {
       if (!hook.contains("event_types") || !hook["event_types"].is_array() ||
           hook["event_types"].empty()) {
         return FieldError("webhooks", "event_types must be a non-empty array");
+      }
+      // Caught here, where the app is written, rather than on every delivery attempt.
+      auto url = hook.find("url");
+      if (url == hook.end() || !url->is_string() || !HttpUrlWithHost(url->get<std::string>())) {
+        return FieldError("webhooks", "url must be an http:// or https:// URL with a host");
+      }
+      if (auto filter = hook.find("filter"); filter != hook.end() && filter->is_object()) {
+        auto pattern = filter->find("channel_pattern");
+        if (pattern != filter->end() && !pattern->is_null()) {
+          if (!pattern->is_string()) {
+            return FieldError("webhooks", "channel_pattern must be a string");
+          }
+          try {
+            std::regex compiled(pattern->get<std::string>(), std::regex::ECMAScript);
+          } catch (const std::regex_error& e) {
+            return FieldError("webhooks",
+                              absl::StrCat("invalid channel_pattern \"",
+                                           pattern->get<std::string>(), "\": ", e.what()));
+          }
+        }
       }
     }
     app.webhooks = std::move(hooks);

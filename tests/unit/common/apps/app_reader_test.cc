@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace sockudo::apps {
 namespace {
 
@@ -53,6 +55,22 @@ TEST(AppReaderTest, ErrorsNameTheField) {
                "allowed_origins: invalid pattern");
   expect_error(R"({"id":"a/b","key":"k","secret":"s"})", "id");
   expect_error(R"({"id":"a","key":"k","secret":"s","webhooks":[{"url":"x"}]})", "webhooks");
+  // A webhook that could never be delivered is refused when the app is written, not retried for
+  // minutes on every event: a URL that is not http(s) with a host, a channel_pattern that does
+  // not compile.
+  const std::string types = R"("event_types":["channel_occupied"])";
+  for (const char* url : {R"("ftp://h/x")", R"("http://")", R"("http:///path")", R"("h/x")", "3"}) {
+    const std::string json = absl::StrCat(R"({"id":"a","key":"k","secret":"s","webhooks":[{"url":)",
+                                          url, ",", types, "}]}");
+    expect_error(json.c_str(), "webhooks: url must be an http:// or https:// URL with a host");
+  }
+  expect_error(R"({"id":"a","key":"k","secret":"s","webhooks":[{"url":"http://h",
+      "event_types":["channel_occupied"],"filter":{"channel_pattern":"(unclosed"}}]})",
+               "webhooks: invalid channel_pattern \"(unclosed\"");
+  auto fine = ReadApp(Json::parse(R"({"id":"a","key":"k","secret":"s","webhooks":[
+      {"url":"https://user:pw@example.com:8443/hook?x=1","event_types":["member_added"],
+       "filter":{"channel_pattern":"^presence-room-[0-9]+$"}}]})"));
+  EXPECT_TRUE(fine.ok()) << fine.status();
 }
 
 }  // namespace
