@@ -251,7 +251,10 @@ void Connection::SignOut() {
 bool Connection::TakeClientEventToken(Clock::time_point now) {
   const int64_t limit = app_->max_client_events_per_second;
   if (limit <= 0) return true;
-  return client_events_.Take(now, limit, std::chrono::seconds(app_->ClientEventWindowSeconds()));
+  const bool allowed =
+      client_events_.Take(now, limit, std::chrono::seconds(app_->ClientEventWindowSeconds()));
+  node_.metrics.rate_limits().Count(metrics::Limiter::kClientEvents, allowed);
+  return allowed;
 }
 
 bool Connection::TakeMessageToken(Clock::time_point now) {

@@ -5,6 +5,7 @@ const assert = require('node:assert/strict');
 const Pusher = require('pusher');
 const { useServer } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
+const { httpRequest } = require('../support/wait');
 
 let sdk;
 const ctx = useServer({
@@ -107,4 +108,9 @@ test('terminate_on_limit closes with 4301', async () => {
   c.send({ event: 'client-a', channel: 'private-s', data: {} });
   c.send({ event: 'client-a', channel: 'private-s', data: {} });
   assert.equal((await c.closedPromise).code, 4301);
+  // The per-socket limit is counted with the other limiters (spec/backends.md §4.4).
+  const text = (await httpRequest({ port: ctx.server.metricsPort, path: '/metrics' })).text;
+  const sample = (name) => Number((text.match(new RegExp(`^sockudo_${name}\\{limiter="client_events"[^}]*\\} (\\d+)`, 'm')) || [])[1]);
+  assert.ok(sample('rate_limit_checks_total') >= 2, text.match(/rate_limit.*client_events.*/g).join('\n'));
+  assert.ok(sample('rate_limit_triggered_total') >= 1);
 });
