@@ -97,13 +97,13 @@ app.kubernetes.io/component: {{ .component }}
 {{/* "true" when something talks to the standalone Redis. */}}
 {{- define "sockudo.usesRedis" -}}
 {{- $v := .Values }}
-{{- if or (eq $v.adapter.driver "redis") (eq $v.appManager.driver "redis") }}true{{ end }}
+{{- if or (eq $v.adapter.driver "redis") (eq $v.appManager.driver "redis") (eq $v.cache.driver "redis") (eq $v.rateLimiter.driver "redis") (eq $v.webhooks.queueDriver "redis") }}true{{ end }}
 {{- end }}
 
 {{/* "true" when something talks to the Redis Cluster. */}}
 {{- define "sockudo.usesRedisCluster" -}}
 {{- $v := .Values }}
-{{- if eq $v.adapter.driver "redis-cluster" }}true{{ end }}
+{{- if or (eq $v.adapter.driver "redis-cluster") (eq $v.cache.driver "redis-cluster") (eq $v.rateLimiter.driver "redis-cluster") }}true{{ end }}
 {{- end }}
 
 {{/* Path of the startup probe (see probes.startup.path in values.yaml). */}}
@@ -235,6 +235,15 @@ ADAPTER_ENABLE_SOCKET_COUNTING: {{ $v.adapter.enableSocketCounting | toString | 
 ADAPTER_FAST_PRESENCE_TRANSITIONS: {{ $v.adapter.fastPresenceTransitions | toString | quote }}
 {{- end }}
 CACHE_DRIVER: {{ $v.cache.driver | quote }}
+RATE_LIMITER_ENABLED: {{ $v.rateLimiter.enabled | toString | quote }}
+RATE_LIMITER_DRIVER: {{ $v.rateLimiter.driver | quote }}
+RATE_LIMITER_API_MAX_REQUESTS: {{ $v.rateLimiter.api.maxRequests | int | quote }}
+RATE_LIMITER_API_WINDOW_SECONDS: {{ $v.rateLimiter.api.windowSeconds | int | quote }}
+RATE_LIMITER_API_TRUST_HOPS: {{ $v.rateLimiter.api.trustHops | int | quote }}
+RATE_LIMITER_WS_MAX_REQUESTS: {{ $v.rateLimiter.websocket.maxRequests | int | quote }}
+RATE_LIMITER_WS_WINDOW_SECONDS: {{ $v.rateLimiter.websocket.windowSeconds | int | quote }}
+RATE_LIMITER_WS_TRUST_HOPS: {{ $v.rateLimiter.websocket.trustHops | int | quote }}
+QUEUE_DRIVER: {{ $v.webhooks.queueDriver | quote }}
 SOCKUDO_CONTROL_PLANE_EMBEDDED: {{ include "sockudo.controlPlaneEmbedded" . | eq "true" | toString | quote }}
 {{- if eq $v.appManager.driver "memory" }}
 SOCKUDO_DEFAULT_APP_ENABLED: {{ $v.defaultApp.enabled | toString | quote }}
