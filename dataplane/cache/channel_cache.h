@@ -34,6 +34,9 @@ class ChannelCache {
   virtual bool answers_inline() const = 0;
   // Drops expired entries (memory); called periodically.
   virtual void Sweep() {}
+  // Stops answering later (what is pending is answered now: a miss); for a store with threads of
+  // its own, called by the node while its workers still run.
+  virtual void Shutdown() {}
 };
 
 }  // namespace sockudo::dataplane::cache

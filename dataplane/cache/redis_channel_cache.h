@@ -32,6 +32,7 @@ class RedisChannelCache : public ChannelCache {
            std::string data) override;
   void Get(const std::string& app_id, const std::string& channel, CacheDone done) override;
   bool answers_inline() const override { return false; }
+  void Shutdown() override { pool_.Shutdown(); }
 
  private:
   std::string Key(const std::string& app_id, const std::string& channel) const;

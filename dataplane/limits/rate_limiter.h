@@ -44,6 +44,9 @@ class RateLimiter {
   // True when `done` always runs before TakeTokens / Hit return, on the caller's thread; false
   // when it runs later on a thread of the limiter.
   virtual bool answers_inline() const = 0;
+  // Stops answering later (what is pending is answered now: allowed); for a store with threads
+  // of its own, called by the node while its workers still run.
+  virtual void Shutdown() {}
 };
 
 }  // namespace sockudo::dataplane::limits

@@ -34,6 +34,7 @@ class RedisRateLimiter : public RateLimiter {
                   RateDone done) override;
   void Hit(const std::string& key, int64_t max, int64_t window_seconds, RateDone done) override;
   bool answers_inline() const override { return false; }
+  void Shutdown() override { pool_.Shutdown(); }
 
  private:
   // Logs and counts a store failure; the caller allows the request.

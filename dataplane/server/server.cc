@@ -338,7 +338,10 @@ void Server::Stop() {
   }
   if (s.metrics_listener) s.metrics_listener->Stop();
   s.cache_sweep->cancel();
-  // Leave the cluster while the workers still run (answers to peers need them), then stop them.
+  // The shared stores answer what is pending now, while the workers that continue those requests
+  // still run; the cluster is left while they run too (answers to peers need them).
+  if (s.node->rate_limiter) s.node->rate_limiter->Shutdown();
+  if (s.node->cache) s.node->cache->Shutdown();
   s.adapter->Stop();
   for (auto& w : s.workers) w->StopNow();
   for (auto& w : s.workers) w->Join();

@@ -305,9 +305,13 @@ void HttpSession<Stream>::CheckClientIp(bool upgrade) {
                                           window.trust_hops);
   env_.node->rate_limiter->Hit(
       absl::StrCat(window.identifier, ":", ip), window.max_requests, window.window_seconds,
-      [self = this->shared_from_this(), upgrade](limits::RateDecision d) {
-        net::dispatch(self->stream_.get_executor(),
-                      [self, upgrade, d] { self->OnIpDecision(upgrade, d); });
+      [self = this->shared_from_this(), upgrade](limits::RateDecision d) mutable {
+        // The session goes with the handler: its last reference never drops on the store's
+        // thread (its sockets belong to the worker).
+        auto executor = self->stream_.get_executor();
+        net::dispatch(executor, [self = std::move(self), upgrade, d] {
+          self->OnIpDecision(upgrade, d);
+        });
       });
 }
 

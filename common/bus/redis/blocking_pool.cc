@@ -195,13 +195,17 @@ BlockingRedisPool::BlockingRedisPool(BlockingPoolOptions options, std::vector<st
   }
 }
 
-BlockingRedisPool::~BlockingRedisPool() {
+BlockingRedisPool::~BlockingRedisPool() { Shutdown(); }
+
+void BlockingRedisPool::Shutdown() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
   std::deque<Job> left;
   {
     std::lock_guard lock(mu_);

@@ -56,8 +56,13 @@ absl::StatusOr<BlockingPoolOptions> PoolOptionsFor(const config::Config& config,
 class BlockingRedisPool {
  public:
   BlockingRedisPool(BlockingPoolOptions options, std::vector<std::string> scripts = {});
-  // Answers what is still queued with UNAVAILABLE and joins the threads.
+  // Shutdown().
   ~BlockingRedisPool();
+
+  // Stops the threads (after the command each is running) and answers what is still queued with
+  // UNAVAILABLE, on the calling thread; later commands are answered so at once. Idempotent. The
+  // owner calls it while the threads its callbacks post to still exist.
+  void Shutdown();
 
   // Runs `argv`; `key` routes it in a cluster.
   void Command(std::string key, std::vector<std::string> argv, ReplyDone done);

@@ -49,12 +49,13 @@ void Answer(node::NodeContext& node, const std::string& app_id, const std::strin
     if (node.cache->answers_inline()) return node.cache->Get(app_id, channel, std::move(counts));
     node::WorkerPool* workers = node.workers;
     const size_t index = std::hash<std::string>{}(app_id) % workers->size();
-    return node.cache->Get(app_id, channel,
-                           [workers, index, counts](std::optional<cache::CachedEvent> cached) {
-                             workers->Post(index, [counts, cached](node::WorkerState&) {
-                               counts(cached);
-                             });
-                           });
+    return node.cache->Get(
+        app_id, channel,
+        [workers, index, counts = std::move(counts)](std::optional<cache::CachedEvent> cached) mutable {
+          workers->Post(index, [counts = std::move(counts), cached](node::WorkerState&) {
+            counts(cached);
+          });
+        });
   }
   AnswerWithCache(node, app_id, channel, traits, std::nullopt, std::move(headers),
                   std::move(respond));

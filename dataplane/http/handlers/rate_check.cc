@@ -33,9 +33,13 @@ void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond r
   // A shared store answers on its own thread: the call goes on on a worker of this node.
   node::WorkerPool* workers = call.node.workers;
   const size_t index = std::hash<std::string>{}(call.app->id) % workers->size();
+  // `decide` (the answer's path to the session) moves on with the work: nothing of the session
+  // is released on the store's thread.
   limiter->TakeTokens(key, *limit, cost,
-                      [workers, index, decide = std::move(decide)](limits::RateDecision d) {
-                        workers->Post(index, [decide, d](node::WorkerState&) { decide(d); });
+                      [workers, index, decide = std::move(decide)](limits::RateDecision d) mutable {
+                        workers->Post(index, [decide = std::move(decide), d](node::WorkerState&) {
+                          decide(d);
+                        });
                       });
 }
 
