@@ -22,14 +22,14 @@ std::string Address(const config::RedisTarget& t) { return absl::StrCat(t.host, 
 // One thread: its connections (one per server address) and the script SHAs each server knows.
 class BlockingRedisPool::Worker {
  public:
-  explicit Worker(BlockingRedisPool* pool) : pool_(pool) {}
+  Worker(BlockingRedisPool* pool, size_t index) : pool_(pool), index_(index) {}
   ~Worker() {
     for (auto& [address, c] : connections_) redisFree(c.context);
   }
 
   void Run() {
     Job job;
-    while (pool_->Pop(&job)) job.done(Execute(job));
+    while (pool_->Pop(index_, &job)) job.done(Execute(job));
   }
 
  private:
@@ -143,6 +143,7 @@ class BlockingRedisPool::Worker {
   }
 
   BlockingRedisPool* pool_;
+  const size_t index_;
   std::map<std::string, Connection> connections_;
   std::map<std::string, std::chrono::steady_clock::time_point> down_until_;
   std::map<uint16_t, std::string> slot_owner_;
@@ -190,8 +191,13 @@ absl::StatusOr<BlockingPoolOptions> PoolOptionsFor(const config::Config& config,
 
 BlockingRedisPool::BlockingRedisPool(BlockingPoolOptions options, std::vector<std::string> scripts)
     : options_(std::move(options)), scripts_(std::move(scripts)) {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { Worker(this).Run(); });
+  const size_t n = static_cast<size_t>(std::max(1, options_.threads));
+  {
+    std::lock_guard lock(mu_);
+    pending_.resize(n);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, i] { Worker(this, i).Run(); });
   }
 }
 
@@ -206,10 +212,14 @@ void BlockingRedisPool::Shutdown() {
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
-  std::deque<Job> left;
+  std::vector<Job> left;
   {
     std::lock_guard lock(mu_);
-    left.swap(pending_);
+    for (auto& queue : pending_) {
+      for (Job& job : queue) left.push_back(std::move(job));
+      queue.clear();
+    }
+    queued_ = 0;
   }
   for (Job& job : left) job.done(absl::UnavailableError(absl::StrCat(options_.who, ": shutting down")));
 }
@@ -229,23 +239,26 @@ void BlockingRedisPool::Script(size_t index, std::string key, std::vector<std::s
 void BlockingRedisPool::Enqueue(Job job) {
   {
     std::lock_guard lock(mu_);
-    if (!stopping_ && pending_.size() < options_.max_pending) {
-      pending_.push_back(std::move(job));
-      cv_.notify_one();
+    if (!stopping_ && queued_ < options_.max_pending) {
+      const size_t thread = std::hash<std::string>{}(job.key) % pending_.size();
+      pending_[thread].push_back(std::move(job));
+      ++queued_;
+      cv_.notify_all();
       return;
     }
   }
   job.done(absl::UnavailableError(absl::StrCat(options_.who, ": too many commands waiting")));
 }
 
-bool BlockingRedisPool::Pop(Job* out) {
+bool BlockingRedisPool::Pop(size_t thread, Job* out) {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || !pending_.empty();
+  cv_.wait(lock, [this, thread]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !pending_[thread].empty();
   });
   if (stopping_) return false;
-  *out = std::move(pending_.front());
-  pending_.pop_front();
+  *out = std::move(pending_[thread].front());
+  pending_[thread].pop_front();
+  --queued_;
   return true;
 }
 

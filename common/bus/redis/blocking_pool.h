@@ -1,7 +1,8 @@
 // File: blocking_pool.h
 // Redis commands for consumers that must never wait on a worker thread (rate limiter, cache):
 // a few threads of their own, each with blocking connections (blocking_redis.h), take commands
-// from a bounded queue and hand each reply to its callback on that thread.
+// from bounded queues and hand each reply to its callback on that thread. Commands on the same
+// key go to the same thread, so they run in the order they were issued (the last SET wins).
 //
 // Scripts given at construction are loaded on every connection (SCRIPT LOAD) and run with
 // EVALSHA; a NOSCRIPT reply (a flushed or restarted server) loads them again and retries once.
@@ -79,13 +80,14 @@ class BlockingRedisPool {
   class Worker;
 
   void Enqueue(Job job);
-  bool Pop(Job* out);
+  bool Pop(size_t thread, Job* out);
 
   const BlockingPoolOptions options_;
   const std::vector<std::string> scripts_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::deque<Job>> pending_ ABSL_GUARDED_BY(mu_);  // one queue per thread
+  size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
