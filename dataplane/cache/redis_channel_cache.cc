@@ -38,7 +38,7 @@ void RedisChannelCache::Put(const std::string& app_id, const std::string& channe
   if (ttl_seconds_ > 0) argv.insert(argv.end(), {"EX", std::to_string(ttl_seconds_)});
   pool_.Command(std::move(key), std::move(argv), [this](absl::StatusOr<RedisReply> r) {
     if (!r.ok()) return Failed(r.status());
-    failures_.store(0, std::memory_order_relaxed);
+    failures_.Succeed();
   });
 }
 
@@ -50,7 +50,7 @@ void RedisChannelCache::Get(const std::string& app_id, const std::string& channe
       Failed(r.status());
       return done(std::nullopt);
     }
-    failures_.store(0, std::memory_order_relaxed);
+    failures_.Succeed();
     if (r->is_nil() || !r->is_array() || r->elements.size() != 2) return done(std::nullopt);
     std::optional<base::Json> frame = base::ParseJson(r->elements[0].str);
     if (!frame.has_value() || !frame->is_object() || !(*frame)["event"].is_string() ||
@@ -66,8 +66,7 @@ void RedisChannelCache::Get(const std::string& app_id, const std::string& channe
 
 void RedisChannelCache::Failed(const absl::Status& why) {
   if (errors_ != nullptr) errors_->fetch_add(1, std::memory_order_relaxed);
-  const int64_t n = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if ((n & (n - 1)) == 0) {  // 1, 2, 4, 8, ...: no flood during an outage
+  if (const int64_t n = failures_.Fail(); base::FailureStreak::ShouldLog(n)) {
     base::Logger("cache")->warn("cache store failed ({} in a row; reads miss, writes dropped): {}",
                                 n, std::string(why.message()));
   }

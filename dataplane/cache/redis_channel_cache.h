@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/base/failure_streak.h"
 #include "common/bus/redis/blocking_pool.h"
 #include "dataplane/cache/channel_cache.h"
 
@@ -41,7 +42,7 @@ class RedisChannelCache : public ChannelCache {
   const std::string prefix_;
   const int64_t ttl_seconds_;
   std::atomic<int64_t>* const errors_;
-  std::atomic<int64_t> failures_{0};
+  base::FailureStreak failures_;
   bus::redis::BlockingRedisPool pool_;  // last: stops first
 };
 

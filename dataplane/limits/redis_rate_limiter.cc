@@ -88,7 +88,7 @@ void RedisRateLimiter::TakeTokens(const std::string& key, int64_t per_second, in
                  auto pair = Pair(r);
                  double tokens = 0;
                  if (pair && absl::SimpleAtod(pair->second->str, &tokens)) {
-                   failures_.store(0, std::memory_order_relaxed);
+                   failures_.Succeed();
                    d.allowed = pair->first;
                    d.remaining = static_cast<int64_t>(std::floor(tokens));
                    if (!d.allowed) d.reset_seconds = RetryAfterSeconds(tokens, cost, per_second);
@@ -110,7 +110,7 @@ void RedisRateLimiter::Hit(const std::string& key, int64_t max, int64_t window_s
                [this, max, window_seconds, done = std::move(done)](absl::StatusOr<RedisReply> r) {
                  RateDecision d{.allowed = true, .limit = max, .remaining = max};
                  if (auto pair = Pair(r)) {
-                   failures_.store(0, std::memory_order_relaxed);
+                   failures_.Succeed();
                    d.allowed = pair->first;
                    d.remaining = pair->second->integer;
                    d.reset_seconds = window_seconds;
@@ -123,8 +123,7 @@ void RedisRateLimiter::Hit(const std::string& key, int64_t max, int64_t window_s
 
 void RedisRateLimiter::Failed(const absl::Status& why) {
   if (errors_ != nullptr) errors_->fetch_add(1, std::memory_order_relaxed);
-  const int64_t n = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if ((n & (n - 1)) == 0) {  // 1, 2, 4, 8, ...: no flood during an outage
+  if (const int64_t n = failures_.Fail(); base::FailureStreak::ShouldLog(n)) {
     base::Logger("ratelimit")
         ->warn("rate limiter store failed, request allowed (fail open; {} in a row): {}", n,
                std::string(why.message()));

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "common/base/failure_streak.h"
 #include "common/bus/redis/blocking_pool.h"
 #include "dataplane/limits/rate_limiter.h"
 
@@ -42,7 +43,7 @@ class RedisRateLimiter : public RateLimiter {
 
   const std::string prefix_;
   std::atomic<int64_t>* const errors_;
-  std::atomic<int64_t> failures_{0};  // consecutive, for the log
+  base::FailureStreak failures_;
   std::atomic<uint64_t> sequence_{0};
   uint64_t random_;
   // Last: its threads stop (answering what is queued) before the members above go.

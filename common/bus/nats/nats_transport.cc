@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/base/failure_streak.h"
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
 #include "common/base/strings.h"
@@ -494,7 +495,7 @@ void NatsTransport::PublishTo(const std::string& subject, const char* reply,
     }
     if (!status.ok()) {
       const uint64_t failures = publish_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
-      if ((failures & (failures - 1)) == 0) {  // 1, 2, 4, 8, ...: no flood during an outage
+      if (base::FailureStreak::ShouldLog(static_cast<int64_t>(failures))) {  // no flood
         Log()->warn("{} (publish failures so far: {})", base::Sv(status.message()), failures);
       }
     }

@@ -176,13 +176,13 @@ absl::StatusOr<BlockingPoolOptions> PoolOptionsFor(const config::Config& config,
     return absl::UnimplementedError(absl::StrCat(
         std::string(driver_key), ": \"redis-cluster\" over TLS is not available in this build"));
   }
-  const config::RedisDatabaseConfig& db = config.redis;
+  // The loader already gave every seed its credentials (seed, cluster, database.redis).
   for (const config::RedisSeed& seed : seeds) {
     config::RedisTarget t;
     t.host = seed.host;
     t.port = seed.port;
-    t.username = seed.username ? seed.username : db.cluster.username ? db.cluster.username : db.username;
-    t.password = seed.password ? seed.password : db.cluster.password ? db.cluster.password : db.password;
+    t.username = seed.username;
+    t.password = seed.password;
     o.endpoints.push_back(std::move(t));
   }
   o.cluster = true;

@@ -47,8 +47,8 @@ struct BlockingPoolOptions {
 using ReplyDone = std::function<void(absl::StatusOr<RedisReply>)>;
 
 // Where a consumer whose driver key `driver_key` (e.g. "cache.driver") says `redis` or
-// `redis-cluster` connects: database.redis after REDIS_URL, or the Redis Cluster seeds with their
-// credentials (seed, else database.redis.cluster, else database.redis). TLS and Sentinel
+// `redis-cluster` connects: database.redis after REDIS_URL, or the Redis Cluster seeds with the
+// credentials the config loader resolved for them. TLS and Sentinel
 // endpoints are refused with an error naming `driver_key` (not available in this pool).
 absl::StatusOr<BlockingPoolOptions> PoolOptionsFor(const config::Config& config,
                                                    std::string_view driver,
