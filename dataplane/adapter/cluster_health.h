@@ -25,9 +25,6 @@ class ClusterHealth {
   bool OnHeartbeat(const std::string& node, Clock::time_point now, base::Json metadata);
   // Forgets a peer (NodeDead, or a dead node this node cleaned up) and remembers it as dead.
   void Remove(const std::string& node, Clock::time_point now);
-  // Forgets every peer (resync, §8.6). The recently-dead set stays.
-  void Clear() { peers_.clear(); }
-
   // Peers whose last heartbeat is older than `timeout`.
   std::vector<std::string> Expired(Clock::time_point now, Clock::duration timeout) const;
   // The smallest node id among this node and its peers minus `dead` (byte-wise order).

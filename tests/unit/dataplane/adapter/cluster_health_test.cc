@@ -97,18 +97,6 @@ TEST(ClusterHealthTest, OldRecentlyDeadEntriesArePurgedOnLaterRemovals) {
   EXPECT_TRUE(health.TakeRecentlyDead("node-c", t0 + std::chrono::minutes(11)));
 }
 
-TEST(ClusterHealthTest, ClearForgetsPeersButKeepsTheRecentlyDead) {
-  ClusterHealth health("node-m");
-  health.OnHeartbeat("node-b", t0, base::Json());
-  health.OnHeartbeat("node-c", t0, base::Json());
-  health.Remove("node-c", t0);
-  health.Clear();
-  EXPECT_EQ(health.peers(), 0u);
-  EXPECT_THAT(health.Expired(t0 + std::chrono::hours(1), kTimeout), IsEmpty());
-  EXPECT_TRUE(health.OnHeartbeat("node-b", t0, base::Json()));  // new again after a resync
-  EXPECT_TRUE(health.TakeRecentlyDead("node-c", t0));
-}
-
 TEST(ClusterHealthTest, AHeartbeatAfterRemovalMakesTheNodeNewAgain) {
   ClusterHealth health("node-m");
   health.OnHeartbeat("node-b", t0, base::Json());
