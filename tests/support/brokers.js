@@ -276,6 +276,16 @@ async function startRedisSentinel({ name = 'mymaster' } = {}) {
     await sentinel.start();
     started.push(sentinel);
     const masterPort = async () => Number((await respCommand(sentinelPort, ['SENTINEL', 'get-master-addr-by-name', name]))[1]);
+    // Resolves with the master's port once the sentinel names another one than `before` and that
+    // server says it is master.
+    const newMaster = (before, options) => waitFor(async () => {
+      try {
+        const now = await masterPort();
+        if (now === before) return false;
+        const role = await respCommand(now, ['ROLE']);
+        return role[0] === 'master' ? now : false;
+      } catch (_) { return false; }
+    }, options);
     const replicaReady = async () => {
       const replicas = await respCommand(sentinelPort, ['SENTINEL', 'replicas', name]);
       return replicas.some((r) => {
@@ -299,27 +309,13 @@ async function startRedisSentinel({ name = 'mymaster' } = {}) {
           if (!(await replicaReady().catch(() => false))) return false;
           try { await respCommand(sentinelPort, ['SENTINEL', 'FAILOVER', name]); return true; } catch (_) { return false; }
         }, { timeoutMs: 45000, intervalMs: 200, what: 'SENTINEL FAILOVER to be accepted' });
-        return waitFor(async () => {
-          try {
-            const now = await masterPort();
-            if (now === before) return false;
-            const role = await respCommand(now, ['ROLE']);
-            return role[0] === 'master' ? now : false;
-          } catch (_) { return false; }
-        }, { timeoutMs: 15000, what: 'the sentinel to name a new master' });
+        return newMaster(before, { timeoutMs: 15000, what: 'the sentinel to name a new master' });
       },
       // Kills the master (-9); resolves with the new master's port once the sentinel promoted it.
       async killMaster() {
         const before = await masterPort();
         await servers.find((x) => x.port === before).broker.stop();
-        return waitFor(async () => {
-          try {
-            const now = await masterPort();
-            if (now === before) return false;
-            const role = await respCommand(now, ['ROLE']);
-            return role[0] === 'master' ? now : false;
-          } catch (_) { return false; }
-        }, { timeoutMs: 30000, intervalMs: 100, what: 'the sentinel to promote the replica' });
+        return newMaster(before, { timeoutMs: 30000, intervalMs: 100, what: 'the sentinel to promote the replica' });
       },
       async stop() { for (const b of [sentinel, ...servers.map((x) => x.broker)]) await b.stop(); },
     };

@@ -45,6 +45,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/bus/redis/blocking_redis.h"
 #include "common/bus/redis/redis_connection.h"
 
 extern char** environ;
@@ -70,43 +71,22 @@ inline int FreePort() {
   return port;
 }
 
-inline bus::redis::RedisReply Convert(const redisReply* r) {
-  return bus::redis::RedisReply::FromHiredis(r);
-}
-
-// One command on a new blocking connection to 127.0.0.1:port.
+// One command on a new blocking connection to 127.0.0.1:port (AUTH first with `password`); a
+// server error reply is an UNKNOWN status with the server's text.
 inline absl::StatusOr<bus::redis::RedisReply> Command(int port,
                                                       const std::optional<std::string>& password,
                                                       const std::vector<std::string>& args) {
-  timeval tv{2, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
-  if (c == nullptr) return absl::UnavailableError("redisConnect: out of memory");
-  if (c->err != 0) {
-    std::string err = c->errstr;
-    redisFree(c);
-    return absl::UnavailableError(absl::StrCat("127.0.0.1:", port, ": ", err));
+  config::RedisTarget target;
+  target.port = port;
+  target.password = password;
+  auto c = bus::redis::DialBlocking(target, std::chrono::seconds(2), "test redis");
+  if (!c.ok()) return c.status();
+  absl::StatusOr<bus::redis::RedisReply> r = bus::redis::CommandBlocking(*c, args);
+  redisFree(*c);
+  if (r.ok() && r->type == bus::redis::RedisReply::Type::kError) {
+    return absl::UnknownError(r->str);
   }
-  redisSetTimeout(c, tv);
-  auto run = [c](const std::vector<std::string>& argv) -> absl::StatusOr<bus::redis::RedisReply> {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    for (const std::string& a : argv) {
-      ptrs.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
-    if (r == nullptr) return absl::UnavailableError(c->errstr);
-    bus::redis::RedisReply out = Convert(r);
-    freeReplyObject(r);
-    if (out.type == bus::redis::RedisReply::Type::kError) return absl::UnknownError(out.str);
-    return out;
-  };
-  absl::StatusOr<bus::redis::RedisReply> result = bus::redis::RedisReply{};
-  if (password) result = run({"AUTH", *password});
-  if (result.ok()) result = run(args);
-  redisFree(c);
-  return result;
+  return r;
 }
 
 // One child process, started with posix_spawn, output to `log`; stopped by its PID only.
