@@ -41,15 +41,6 @@ uint64_t Fnv1a(std::string_view s) {
   return h;
 }
 
-// The user id key of a user id JSON text: the string itself, or a number's digits.
-std::string KeyOf(const std::string& user_id_json) {
-  if (!user_id_json.empty() && user_id_json.front() == '"') {
-    auto parsed = base::ParseJson(user_id_json);
-    if (parsed.has_value() && parsed->is_string()) return parsed->get<std::string>();
-  }
-  return user_id_json;
-}
-
 Answer<int64_t> SumSockets(const bus::RequestRouter::Result& r, int64_t local) {
   Answer<int64_t> a{local, r.complete};
   for (const ResponseBody& resp : r.responses) a.value += resp.sockets_count;
@@ -405,8 +396,11 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
     ReplicateJoin(join);
     RequestBody r = NewRequest(RequestType::kChannelMembers, join.app_id);
     r.channel = join.channel;
-    Ask(std::move(r), nullptr, [this, join, new_here, done](Result result, bool) {
-      // The member list: this node's own entries win, then the answer of the smallest node id.
+    const JoinWatches::Id watch = join_watches_.Open(join.app_id, join.channel);
+    Ask(std::move(r), nullptr, [this, join, new_here, done, watch](Result result, bool) {
+      const std::vector<JoinWatches::Event> heard = join_watches_.Close(watch);
+      // The member list: this node's own entries win, then the answer of the smallest node id,
+      // then what the peers announced while answering.
       presence::MemberMap all = node_.presence.MemberInfos(join.app_id, join.channel);
       std::sort(result.responses.begin(), result.responses.end(),
                 [](const ResponseBody& a, const ResponseBody& b) { return a.node_id < b.node_id; });
@@ -417,6 +411,9 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
           all.try_emplace(key, presence::MemberInfo{info.user_id_json, info.user_info_json});
         }
       }
+      JoinWatches::Apply(heard, all, [&](const std::string& key) {
+        return node_.presence.MemberSockets(join.app_id, join.channel, key) > 0;
+      });
       const bool new_member = new_here && !elsewhere;
       if (new_member && join.max_members > 0 &&
           static_cast<int64_t>(all.size()) > join.max_members) {
@@ -478,6 +475,26 @@ void HorizontalAdapter::RemoveIfGone(const std::string& app_id, const std::strin
           node_.webhooks->EmitFor(app_id, webhooks::MemberRemoved(channel, user_id_json));
         }
       });
+}
+
+void HorizontalAdapter::ReannounceIfHeld(const std::string& app_id, const std::string& channel,
+                                         std::string_view removed_frame) {
+  auto removed = JoinWatches::Parse(removed_frame);
+  if (!removed.has_value() || removed->added) return;
+  const presence::MemberMap here = node_.presence.MemberInfos(app_id, channel);
+  auto member = here.find(removed->key);
+  if (member == here.end()) return;
+  // A peer decided that the user had no socket left anywhere while this node holds one: the
+  // decision raced the user's rejoin here, or came from a node cut off from the bus (its dead-
+  // node cleanup, sent when the link healed). Announce the member again, here and everywhere.
+  stats_.members_reannounced++;
+  Broadcast(app_id, channel,
+            protocol::MakeShared(protocol::MemberAddedFrame(channel, member->second.user_id_json,
+                                                            member->second.user_info_json)),
+            "", nullptr);
+  if (node_.webhooks != nullptr) {
+    node_.webhooks->EmitFor(app_id, webhooks::MemberAdded(channel, member->second.user_id_json));
+  }
 }
 
 void HorizontalAdapter::ReplicateJoin(const PresenceJoin& join) {
@@ -662,10 +679,25 @@ void HorizontalAdapter::OnMessage(bus::Incoming message) {
       stats_.broadcasts_received++;
       auto frame = protocol::MakeShared(m->message);
       const std::string except = m->except_socket_id.value_or("");
+      const bool presence = protocol::ClassifyChannel(m->channel).IsPresence();
       if (auto user = protocol::ServerToUserId(m->channel)) {
         delivery_.ToUser(m->app_id, std::string(*user), frame, except);
+      } else if (presence && join_watches_.Any()) {
+        // A presence join is waiting for member lists: its channel's member events go through
+        // the cluster thread, where the join folds them into the list it sends.
+        RunOnCluster([this, app = m->app_id, channel = m->channel, frame, except] {
+          if (auto e = JoinWatches::Parse(frame->text())) join_watches_.Record(app, channel, *e);
+          delivery_.ToChannel(app, channel, frame, except);
+        });
       } else {
         delivery_.ToChannel(m->app_id, m->channel, frame, except);
+      }
+      // After the removal was handed to the workers, so that a correction follows it everywhere.
+      if (presence && frame->text().substr(0, 48).find("pusher_internal:member_removed") !=
+                          std::string_view::npos) {
+        RunOnCluster([this, app = m->app_id, channel = m->channel, frame] {
+          ReannounceIfHeld(app, channel, frame->text());
+        });
       }
       node_.metrics.cluster().BroadcastDelivered(m->app_id, m->channel, m->timestamp_ms);
       return;
@@ -935,18 +967,24 @@ void HorizontalAdapter::SyncPresenceTo(const std::string& node) {
 void HorizontalAdapter::OnHeartbeat(const RequestBody& request) {
   const std::string& sender = request.node_id;
   const auto now = Clock::now();
-  if (health_.TakeRecentlyDead(sender, now)) {
-    // It was declared dead while alive: tell it, so that it resyncs (spec/cluster.md §10.3).
+  bool resync = false;
+  if (request.user_info.has_value() && request.user_info->is_object()) {
+    auto it = request.user_info->find("resync");
+    resync = it != request.user_info->end() && it->is_boolean() && it->get<bool>();
+  }
+  // It was declared dead while alive: tell it, so that its users rejoin (spec/cluster.md §10.3).
+  // A node heartbeats as soon as it can publish, possibly before its subscriptions are back (a
+  // Redis subscriber that reconnects after the command connection): that NodeDead is lost. Its
+  // resync heartbeat says it was not listening, so it is told once more then.
+  bool tell = health_.TakeRecentlyDead(sender, now);
+  if (tell && !resync) told_dead_.insert(sender);
+  if (resync && told_dead_.erase(sender) > 0) tell = true;
+  if (tell) {
     RequestBody dead = NewRequest(RequestType::kNodeDead, "cluster");
     dead.dead_node_id = sender;
     dead.target_node_id = sender;
     dead.timestamp = WallMillis() / 1000;
     transport_->PublishToNode(sender, bus::EncodeRequest(dead), nullptr);
-  }
-  bool resync = false;
-  if (request.user_info.has_value() && request.user_info->is_object()) {
-    auto it = request.user_info->find("resync");
-    resync = it != request.user_info->end() && it->is_boolean() && it->get<bool>();
   }
   if (resync) {
     replica_.TakeOwner(sender);
@@ -1009,6 +1047,7 @@ void HorizontalAdapter::CleanUpDeadNodes() {
   if (dead.empty() || !health_.IsLeader(dead)) return;
   for (const std::string& node : dead) {
     health_.Remove(node, now);
+    told_dead_.erase(node);
     known_peers_ = health_.peers();
     stats_.dead_nodes_cleaned++;
     base::Logger("adapter")->warn("node {} missed its heartbeats: removing its presence", node);
@@ -1017,7 +1056,7 @@ void HorizontalAdapter::CleanUpDeadNodes() {
     std::set<std::tuple<std::string, std::string, std::string>> seen;
     for (auto& [channel, sockets] : replica_.TakeOwner(node)) {
       for (auto& [socket_id, e] : sockets) {
-        const std::string key = KeyOf(e.user_id_json);
+        const std::string key = MemberKey(e.user_id_json);
         if (!seen.emplace(e.app_id, channel, key).second) continue;
         RemoveIfGone(e.app_id, channel, key, e.user_id_json);
       }

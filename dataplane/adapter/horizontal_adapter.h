@@ -29,6 +29,7 @@
 #include "common/config/config.h"
 #include "dataplane/adapter/adapter.h"
 #include "dataplane/adapter/cluster_health.h"
+#include "dataplane/adapter/join_watches.h"
 #include "dataplane/adapter/local_delivery.h"
 #include "dataplane/adapter/presence_replica.h"
 #include "dataplane/node/node_context.h"
@@ -105,6 +106,7 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
     std::atomic<int64_t> dead_nodes_cleaned{0};
     std::atomic<int64_t> requests_resolved{0};    // every expected peer answered in time
     std::atomic<int64_t> requests_uncomplete{0};  // deadline hit or not published
+    std::atomic<int64_t> members_reannounced{0};  // member_removed of a peer contradicted
   };
   const Stats& stats() const { return stats_; }
   // Peers in the heartbeat table (read on any thread; updated on the cluster thread).
@@ -145,6 +147,9 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   // After the user's first sign-in (last sign-out) here: online/offline for watchers everywhere,
   // unless another node still holds a connection of the user.
   void AnnounceWatchlistChange(const std::string& app_id, const std::string& user_id, bool online);
+  // Sends member_added again when a peer's member_removed names a user with a socket here.
+  void ReannounceIfHeld(const std::string& app_id, const std::string& channel,
+                        std::string_view removed_frame);
   void ReplicateJoin(const PresenceJoin& join);
   void ReplicateLeave(const std::string& app_id, const std::string& channel,
                       const std::string& socket_id);
@@ -172,12 +177,15 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   boost::asio::steady_timer cleanup_timer_{io_};
   ClusterHealth health_;
   PresenceReplica replica_;
+  JoinWatches join_watches_;
   int64_t sequence_ = 0;
   bool resync_pending_ = false;
   // Peers this node must send its presence state to again once they answer its resync heartbeat
   // (they stay counted meanwhile, so cluster-wide questions still reach them).
   std::set<std::string> resync_peers_;
   std::optional<std::chrono::steady_clock::time_point> declared_dead_at_;  // last NodeDead of self
+  // Peers told they had been declared dead, until their resync heartbeat (see OnHeartbeat).
+  std::set<std::string> told_dead_;
   bool stopping_ = false;
   std::atomic<bool> bus_healthy_{true};
   std::atomic<size_t> known_peers_{0};

@@ -454,6 +454,86 @@ TEST_F(HorizontalAdapterTest, OneUserOnTwoNodesIsAddedOnceAndRemovedOnce) {
   EXPECT_THAT(members->value, UnorderedElementsAre(R"("watcher-a")", R"("watcher-b")"));
 }
 
+// A joining socket enters the channel only once every peer has answered: the members that
+// peers add or remove after their answer are in its list (a peer that never answers makes the
+// join wait for its deadline, with both events in between).
+TEST_F(HorizontalAdapterTest, MemberEventsHeardWhileAJoinWaitsAreInItsList) {
+  ClusterFixture cluster(2);
+  ClusterNode& a = cluster[0];
+  ClusterNode& b = cluster[1];
+  Client& carol = b.Connect("2.1");
+  b.JoinPresence(carol, kRoom, R"("carol")");
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Subscribed(carol, kRoom); }));
+  const std::string b_id = b.adapter->node_id();
+  testutil::FakePeer& slow = cluster.AddPeer([b_id](const bus::RequestBody& r) {
+    std::vector<bus::ResponseBody> out;
+    if (r.node_id == b_id) out.emplace_back();  // answers B at once, A never
+    return out;
+  });
+
+  Client& alice = a.Connect("1.1");
+  a.JoinPresence(alice, kRoom, R"("alice")");
+  ASSERT_TRUE(cluster.WaitUntil([&] {
+    for (const bus::RequestBody& r : slow.requests()) {
+      if (r.request_type == bus::RequestType::kChannelMembers) return true;
+    }
+    return false;
+  }));
+  Barrier(cluster, b);  // B has answered A's question: carol, no bob
+  Client& bob = b.Connect("2.2");
+  b.JoinPresence(bob, kRoom, R"("bob")");
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Subscribed(bob, kRoom); }));
+  b.Unsubscribe(carol, kRoom);
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Has(bob, MemberRemoved(R"("carol")")); }));
+  ASSERT_FALSE(Subscribed(alice, kRoom));  // still waiting for the silent peer
+
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Subscribed(alice, kRoom); }, milliseconds(3000)));
+  const auto succeeded = std::find_if(
+      alice.transport.frames.begin(), alice.transport.frames.end(),
+      [](const std::string& f) { return f.find("subscription_succeeded") != std::string::npos; });
+  ASSERT_NE(succeeded, alice.transport.frames.end());
+  EXPECT_THAT(*succeeded, HasSubstr("bob"));
+  EXPECT_THAT(*succeeded, ::testing::Not(HasSubstr("carol")));
+  EXPECT_THAT(*succeeded, HasSubstr(R"(\"count\":2)"));
+  // Later events reach the joined socket.
+  Client& dave = b.Connect("2.3");
+  b.JoinPresence(dave, kRoom, R"("dave")");
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Has(alice, MemberAdded(R"("dave")")); }));
+}
+
+// A member_removed that a peer decided while the user still has a socket here (it raced the
+// user's rejoin, or a node cut off from the bus sent it when the link healed) is contradicted:
+// this node announces the member again, so every client ends with the user listed.
+TEST_F(HorizontalAdapterTest, AStaleMemberRemovedIsFollowedByMemberAddedFromTheHolder) {
+  ClusterFixture cluster(2);
+  ClusterNode& a = cluster[0];
+  ClusterNode& b = cluster[1];
+  Client& alice = a.Connect("1.1");
+  a.JoinPresence(alice, kRoom, R"("alice")", R"({"n":1})");
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Subscribed(alice, kRoom); }));
+  Client& watcher = b.Connect("2.1");
+  b.JoinPresence(watcher, kRoom, R"("watcher")");
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Subscribed(watcher, kRoom); }));
+  testutil::FakePeer& stale = cluster.AddPeer();
+  const std::string added = MemberAdded(R"("alice")", R"({"n":1})");
+  const std::string removed = MemberRemoved(R"("alice")");
+  for (const std::string& user : {std::string(R"("alice")"), std::string(R"("nobody")")}) {
+    stale.Publish(bus::Channel::kBroadcast,
+                  bus::EncodeBroadcast({.node_id = stale.node_id(),
+                                        .app_id = kApp,
+                                        .channel = kRoom,
+                                        .message = MemberRemoved(user)}));
+  }
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Has(watcher, removed) && Has(watcher, added); }));
+  Marker(cluster, a, kRoom, {&alice, &watcher}, EventFrame(kRoom, R"({"marker":1})"));
+  const auto& seen = watcher.transport.frames;
+  EXPECT_GT(std::find(seen.begin(), seen.end(), added) - seen.begin(),
+            std::find(seen.begin(), seen.end(), removed) - seen.begin());
+  EXPECT_TRUE(Has(alice, removed) && Has(alice, added));  // its own list heals as well
+  EXPECT_EQ(a.adapter->stats().members_reannounced.load(), 1);
+  EXPECT_EQ(b.adapter->stats().members_reannounced.load(), 0);  // "nobody" is held nowhere
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cluster health (§10)
 
@@ -617,7 +697,7 @@ TEST_F(HorizontalAdapterTest, OwnerSequencesDecideWhichMembersOfADeadNodeAreRemo
 
 TEST_F(HorizontalAdapterTest, ANodeDeclaredDeadThatHeartbeatsAgainIsToldAndTreatedAsNew) {
   config::Config config = ClusterFixture::ClusterConfig();
-  config.adapter.cluster_health.node_timeout_ms = 300;
+  config.adapter.cluster_health.node_timeout_ms = 600;
   ClusterFixture cluster(2, config);
   ClusterNode& a = cluster[0];
   ClusterNode& b = cluster[1];
@@ -647,6 +727,35 @@ TEST_F(HorizontalAdapterTest, ANodeDeclaredDeadThatHeartbeatsAgainIsToldAndTreat
     return told(a.adapter->node_id()) && told(b.adapter->node_id()) &&
            a.adapter->known_peers() == 2 && b.adapter->known_peers() == 2;
   }));
+
+  // Its subscriptions were not back yet (that NodeDead was lost): its resync heartbeat, sent
+  // once they are, is answered with the NodeDead once more, and only that once. (Each resync
+  // heartbeat is also answered by a heartbeat sent to it: the sign that it was handled.)
+  auto sent_to_p = [&](const std::string& by, bus::RequestType type) {
+    const std::vector<bus::RequestBody> got = p.requests();
+    return std::count_if(got.begin(), got.end(), [&](const bus::RequestBody& r) {
+      return r.request_type == type && r.node_id == by && r.target_node_id == p.node_id();
+    });
+  };
+  auto resync_heartbeat = [&] {
+    bus::RequestBody r;
+    r.app_id = "cluster";
+    r.request_type = bus::RequestType::kHeartbeat;
+    r.timestamp = 1;
+    r.user_info = base::Json{{"resync", true}};
+    p.Tell(std::move(r));
+  };
+  for (int round = 1; round <= 2; ++round) {
+    const auto a_beats = sent_to_p(a.adapter->node_id(), bus::RequestType::kHeartbeat);
+    const auto b_beats = sent_to_p(b.adapter->node_id(), bus::RequestType::kHeartbeat);
+    resync_heartbeat();
+    ASSERT_TRUE(cluster.WaitUntil([&] {
+      return sent_to_p(a.adapter->node_id(), bus::RequestType::kHeartbeat) > a_beats &&
+             sent_to_p(b.adapter->node_id(), bus::RequestType::kHeartbeat) > b_beats;
+    }));
+    EXPECT_EQ(sent_to_p(a.adapter->node_id(), bus::RequestType::kNodeDead), 2) << round;
+    EXPECT_EQ(sent_to_p(b.adapter->node_id(), bus::RequestType::kNodeDead), 2) << round;
+  }
 }
 
 TEST_F(HorizontalAdapterTest, ANodeThatStopsLeavesTheClusterAtOnce) {
