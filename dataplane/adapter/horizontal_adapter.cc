@@ -398,7 +398,7 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
     r.channel = join.channel;
     const JoinWatches::Id watch = join_watches_.Open(join.app_id, join.channel);
     Ask(std::move(r), nullptr, [this, join, new_here, done, watch](Result result, bool) {
-      const std::vector<JoinWatches::Event> heard = join_watches_.Close(watch);
+      const std::vector<JoinWatches::Event> heard = join_watches_.Take(watch);
       // The member list: this node's own entries win, then the answer of the smallest node id,
       // then what the peers announced while answering.
       presence::MemberMap all = node_.presence.MemberInfos(join.app_id, join.channel);
@@ -420,6 +420,7 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
         // Full across the cluster: the socket leaves again, unseen.
         node_.presence.Leave(join.app_id, join.channel, join.socket_id, join.member_key);
         ReplicateLeave(join.app_id, join.channel, join.socket_id);
+        join_watches_.Close(watch);
         return done({true, ""});
       }
       if (new_member) {
@@ -429,6 +430,7 @@ void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
                   join.socket_id, nullptr);
       }
       done({false, presence::SubscriptionData(all), new_member});
+      join_watches_.Close(watch);
     });
   });
 }
@@ -1060,6 +1062,14 @@ void HorizontalAdapter::CleanUpDeadNodes() {
         if (!seen.emplace(e.app_id, channel, key).second) continue;
         RemoveIfGone(e.app_id, channel, key, e.user_id_json);
       }
+    }
+    // Its sockets leave the cluster-wide occupancy counts; the channels that empties are vacated.
+    if (node_.occupancy != nullptr) {
+      node_.occupancy->Reclaim(node, [this](const std::string& app_id, const std::string& channel) {
+        if (node_.webhooks != nullptr) {
+          node_.webhooks->EmitFor(app_id, webhooks::ChannelVacated(channel));
+        }
+      });
     }
     if (health_.peers() == 0) continue;
     RequestBody r = NewRequest(RequestType::kNodeDead, "cluster");

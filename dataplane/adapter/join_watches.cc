@@ -1,5 +1,7 @@
 #include "dataplane/adapter/join_watches.h"
 
+#include <utility>
+
 #include "common/base/json.h"
 
 namespace sockudo::dataplane::adapter {
@@ -47,13 +49,15 @@ JoinWatches::Id JoinWatches::Open(const std::string& app_id, const std::string& 
   return id;
 }
 
-std::vector<JoinWatches::Event> JoinWatches::Close(Id id) {
+std::vector<JoinWatches::Event> JoinWatches::Take(Id id) {
   auto it = watches_.find(id);
   if (it == watches_.end()) return {};
-  std::vector<Event> out = std::move(it->second.events);
-  watches_.erase(it);
+  return std::exchange(it->second.events, {});
+}
+
+void JoinWatches::Close(Id id) {
+  watches_.erase(id);
   open_.store(watches_.size());
-  return out;
 }
 
 void JoinWatches::Record(const std::string& app_id, const std::string& channel,

@@ -35,8 +35,11 @@ class JoinWatches {
   static std::optional<Event> Parse(std::string_view frame);
 
   Id Open(const std::string& app_id, const std::string& channel);
-  // The events recorded for the join, which stops watching.
-  std::vector<Event> Close(Id id);
+  // The events recorded for the join so far (it keeps watching).
+  std::vector<Event> Take(Id id);
+  // Stops watching. Called once the joining socket's commit is queued on its worker: until then
+  // the channel's member events must keep going through the cluster thread, behind that commit.
+  void Close(Id id);
   // True while any join watches (read by the transport thread to route member events here).
   bool Any() const { return open_.load() > 0; }
   void Record(const std::string& app_id, const std::string& channel, const Event& event);

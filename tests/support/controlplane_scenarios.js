@@ -143,7 +143,16 @@ function defineControlPlaneClusterTests(driver) {
     await same('/v1/apps/census/channels', () => grpc.Channels.ListChannels({ parent: 'apps/census' }, TOKEN));
     await same('/v1/apps/census/channels/presence-room', () => grpc.Channels.GetChannel({ name: 'apps/census/channels/presence-room' }, TOKEN));
     await same('/v1/apps/census/users/dora/connections', () => grpc.Users.CountUserConnections({ name: 'apps/census/users/dora' }, TOKEN));
-    await same('/v1/cluster/health', () => grpc.Cluster.GetClusterHealth({}, TOKEN));
+    // The health view follows heartbeats: the two calls agree once none lands between them.
+    let health = null;
+    await waitFor(async () => {
+      const [r, g] = [await cp.rest('GET', '/v1/cluster/health'), await grpc.Cluster.GetClusterHealth({}, TOKEN)];
+      health = { rest: sorted(r.json), grpc: sorted(g) };
+      return JSON.stringify(health.rest) === JSON.stringify(health.grpc);
+    }, { timeoutMs: 5000, what: 'REST and gRPC to give the same /v1/cluster/health' }).catch((e) => {
+      assert.deepEqual(health.grpc, health.rest, '/v1/cluster/health');
+      throw e;
+    });
   });
 
   test(`${driver}: terminating a user closes its sockets on both nodes; deleting the app closes the rest with 4001`, async () => {

@@ -1,5 +1,5 @@
 // JoinWatches: member frames parsed into events, recorded only for the joins watching their
-// channel, and folded into a member list in arrival order (spec/cluster.md §8.5).
+// channel until they close, and folded into a member list in arrival order (spec/cluster.md §8.5).
 #include "dataplane/adapter/join_watches.h"
 
 #include <gtest/gtest.h>
@@ -39,12 +39,19 @@ TEST(JoinWatchesTest, EventsGoToTheJoinsOfTheirChannelUntilClosed) {
   EXPECT_TRUE(w.Any());
   auto e = *JoinWatches::Parse(protocol::MemberAddedFrame(kRoom, R"("bob")", "null"));
   w.Record("app", kRoom, e);
-  ASSERT_EQ(w.Close(room).size(), 1u);
-  EXPECT_TRUE(w.Close(other).empty());
-  EXPECT_TRUE(w.Close(other_app).empty());
+  ASSERT_EQ(w.Take(room).size(), 1u);
+  EXPECT_TRUE(w.Take(room).empty());  // taken once
+  EXPECT_TRUE(w.Take(other).empty());
+  EXPECT_TRUE(w.Take(other_app).empty());
+  w.Close(other);
+  w.Close(other_app);
+  EXPECT_TRUE(w.Any());  // `room` still watches until closed
+  w.Record("app", kRoom, e);
+  EXPECT_EQ(w.Take(room).size(), 1u);
+  w.Close(room);
   EXPECT_FALSE(w.Any());
   w.Record("app", kRoom, e);  // nobody watches: dropped
-  EXPECT_TRUE(w.Close(room).empty());
+  EXPECT_TRUE(w.Take(room).empty());
 }
 
 TEST(JoinWatchesTest, EventsApplyInOrderAndLocalMembersStay) {
