@@ -15,20 +15,48 @@ using metrics::AppCounters;
 namespace {
 constexpr auto kPongTimeout = std::chrono::seconds(30);
 
-// Occupancy webhooks of this node's transitions (spec/webhooks.md §1, spec/cluster.md §8.8).
-void OccupancyWebhooks(node::NodeContext& node, const apps::App& app, const std::string& channel,
-                       bool transition, bool joined) {
-  const char* name = joined ? "channel_occupied" : "channel_vacated";
-  if (transition && webhooks::Wanted(node.webhooks, app, name)) {
-    node.webhooks->EmitFor(app.id, joined ? webhooks::ChannelOccupied(channel)
+// Occupancy webhooks (spec/webhooks.md §1, spec/cluster.md §8.8) an app asks for.
+struct OccupancyWants {
+  bool occupied = false;
+  bool vacated = false;
+  bool count = false;  // subscription_count (never for presence channels)
+  bool any() const { return occupied || vacated || count; }
+};
+
+OccupancyWants WantsOf(const node::NodeContext& node, const apps::App& app,
+                       const std::string& channel) {
+  return {webhooks::Wanted(node.webhooks, app, "channel_occupied"),
+          webhooks::Wanted(node.webhooks, app, "channel_vacated"),
+          !protocol::ClassifyChannel(channel).IsPresence() &&
+              webhooks::Wanted(node.webhooks, app, "subscription_count")};
+}
+
+// With cluster-wide counts (a shared cache driver and an app that wants these webhooks) a socket
+// is counted before it is told it subscribed, and the update that moves the count 0 -> 1 or back
+// to 0 emits, once in the cluster; subscription_count carries the cluster total.
+bool CountsOccupancy(const node::NodeContext& node, const OccupancyWants& wants) {
+  return node.occupancy != nullptr && wants.any();
+}
+
+// Emits what a decided transition (`transition`: 0 -> 1 when `joined`, to 0 otherwise) and
+// count call for.
+void EmitOccupancy(node::NodeContext& node, const std::string& app_id, const std::string& channel,
+                   const OccupancyWants& wants, bool joined, bool transition, int64_t count) {
+  if (node.webhooks == nullptr) return;
+  if (transition && (joined ? wants.occupied : wants.vacated)) {
+    node.webhooks->EmitFor(app_id, joined ? webhooks::ChannelOccupied(channel)
                                           : webhooks::ChannelVacated(channel));
   }
-  if (!protocol::ClassifyChannel(channel).IsPresence() &&
-      webhooks::Wanted(node.webhooks, app, "subscription_count")) {
-    node.webhooks->EmitFor(
-        app.id, webhooks::SubscriptionCount(
-                    channel, static_cast<int64_t>(node.channels.Count(app.id, channel))));
-  }
+  if (wants.count) node.webhooks->EmitFor(app_id, webhooks::SubscriptionCount(channel, count));
+}
+
+// This node's own view: its transition and its count.
+void LocalOccupancy(node::NodeContext& node, const apps::App& app, const std::string& channel,
+                    bool transition, bool joined) {
+  const OccupancyWants wants = WantsOf(node, app, channel);
+  if (!wants.any()) return;
+  EmitOccupancy(node, app.id, channel, wants, joined, transition,
+                static_cast<int64_t>(node.channels.Count(app.id, channel)));
 }
 }  // namespace
 
@@ -172,15 +200,11 @@ const Connection::Subscription* Connection::FindSubscription(const std::string& 
   return it == subscriptions_.end() ? nullptr : &it->second;
 }
 
-void Connection::AddSubscription(const std::string& channel, Subscription sub) {
+void Connection::AddSubscription(const std::string& channel, Subscription sub, Then then) {
   if (subscriptions_.contains(channel)) return;
   const bool pending = sub.pending;
   subscriptions_.emplace(channel, std::move(sub));
-  if (!pending) {
-    const bool occupied = node_.channels.Add(app_->id, channel);
-    worker_.channels.Add(app_->id, channel, this);
-    OccupancyWebhooks(node_, *app_, channel, occupied, true);
-  }
+  if (!pending) Enter(channel, std::move(then));
 }
 
 bool Connection::HasPresence() const {
@@ -190,13 +214,58 @@ bool Connection::HasPresence() const {
   return false;
 }
 
-void Connection::CommitSubscription(const std::string& channel) {
+void Connection::CommitSubscription(const std::string& channel, Then then) {
   auto it = subscriptions_.find(channel);
-  if (it == subscriptions_.end() || !it->second.pending) return;
-  it->second.pending = false;
+  if (it == subscriptions_.end() || !it->second.pending || it->second.counted) return;
+  Enter(channel, std::move(then));
+}
+
+void Connection::Enter(const std::string& channel, Then then) {
+  Subscription& sub = subscriptions_.at(channel);
+  const OccupancyWants wants = WantsOf(node_, *app_, channel);
+  const bool counts = CountsOccupancy(node_, wants);
+  if (!counts || sub.traits.IsPresence()) {
+    // A presence socket enters at once, its count following: a member event already on its way
+    // (queued behind this commit) must reach it, or its member list would be stale.
+    sub.pending = false;
+    sub.counted = counts;
+    const bool occupied = JoinIndices(channel, counts);
+    if (counts) {
+      node_.occupancy->Change(
+          app_->id, channel, 1,
+          [&node = node_, app_id = app_->id, channel, wants, occupied](absl::StatusOr<int64_t> total) {
+            const bool shared = total.ok() && *total >= 0;
+            EmitOccupancy(node, app_id, channel, wants, true, shared ? *total == 1 : occupied,
+                          shared ? *total : static_cast<int64_t>(node.channels.Count(app_id, channel)));
+          });
+    }
+    if (then) then(*this);
+    return;
+  }
+  // Counted first; the socket enters the indices (and hears it subscribed) once the count has it.
+  sub.pending = true;
+  sub.counted = true;
+  node_.occupancy->Change(
+      app_->id, channel, 1,
+      [&node = node_, handle = handle(), app_id = app_->id, channel, wants,
+       then = std::move(then)](absl::StatusOr<int64_t> total) mutable {
+        const bool shared = total.ok() && *total >= 0;
+        if (shared) EmitOccupancy(node, app_id, channel, wants, true, *total == 1, *total);
+        handle.Resume([channel, shared, then = std::move(then)](Connection& c) {
+          auto it = c.subscriptions_.find(channel);
+          if (it == c.subscriptions_.end() || !it->second.counted || !it->second.pending) return;
+          it->second.pending = false;
+          c.JoinIndices(channel, shared);
+          if (then) then(c);
+        });
+      });
+}
+
+bool Connection::JoinIndices(const std::string& channel, bool shared) {
   const bool occupied = node_.channels.Add(app_->id, channel);
   worker_.channels.Add(app_->id, channel, this);
-  OccupancyWebhooks(node_, *app_, channel, occupied, true);
+  if (!shared) LocalOccupancy(node_, *app_, channel, occupied, true);
+  return occupied;
 }
 
 void Connection::ExpectCacheReplay(const std::string& channel) {
@@ -229,7 +298,20 @@ void Connection::RemoveSubscription(const std::string& channel, bool member_gone
     node_.adapter->LeavePresence(app_->id, channel, socket_id_, sub.member_key);
   }
   // After the leave flow: member_removed comes before channel_vacated (spec/webhooks.md §6).
-  if (!sub.pending) OccupancyWebhooks(node_, *app_, channel, vacated, false);
+  if (sub.counted && node_.occupancy != nullptr) {
+    // Counted sockets leave the count, entered or not; a failed update falls back to this
+    // node's own view.
+    const OccupancyWants wants = WantsOf(node_, *app_, channel);
+    node_.occupancy->Change(
+        app_->id, channel, -1,
+        [&node = node_, app_id = app_->id, channel, wants, vacated](absl::StatusOr<int64_t> total) {
+          const bool shared = total.ok() && *total >= 0;
+          EmitOccupancy(node, app_id, channel, wants, false, shared ? *total == 0 : vacated,
+                        shared ? *total : static_cast<int64_t>(node.channels.Count(app_id, channel)));
+        });
+  } else if (!sub.pending) {
+    LocalOccupancy(node_, *app_, channel, vacated, false);
+  }
 }
 
 void Connection::SignIn(SignedInUser user) {

@@ -54,6 +54,8 @@ class Connection {
     bool pending = false;
     // Cache channel with a shared store: the last event is still being read.
     bool replay_pending = false;
+    // In the cluster-wide occupancy count (see Enter): its leave must leave the count too.
+    bool counted = false;
   };
 
   struct SignedInUser {
@@ -107,10 +109,14 @@ class Connection {
 
   // Subscription state, for the handlers.
   const Subscription* FindSubscription(const std::string& channel) const;
-  // Subscribes: the channel's indices, unless `sub.pending` (a presence join in flight).
-  void AddSubscription(const std::string& channel, Subscription sub);
-  // A pending presence join was accepted: the socket enters the channel's indices.
-  void CommitSubscription(const std::string& channel);
+  // Runs once the socket is in a channel's indices (on its worker; not if it closed meanwhile).
+  using Then = std::function<void(Connection&)>;
+  // Subscribes: the channel's indices, unless `sub.pending` (a presence join in flight), then
+  // `then`. With cluster-wide occupancy counts the socket is counted first, so `then` may run
+  // later (the subscription stays pending until then).
+  void AddSubscription(const std::string& channel, Subscription sub, Then then = nullptr);
+  // A pending presence join was accepted: the socket enters the channel's indices, then `then`.
+  void CommitSubscription(const std::string& channel, Then then = nullptr);
   // Removes the subscription and runs the leave flow (member_removed through the adapter), or,
   // with `member_gone`, only forgets it (the adapter refused the join and kept nothing). No-op
   // if absent.
@@ -141,6 +147,11 @@ class Connection {
  private:
   bool TakeMessageToken(Clock::time_point now);
   void Cleanup();
+  // Puts the socket in the channel's indices (see AddSubscription), then runs `then`.
+  void Enter(const std::string& channel, Then then);
+  // The indices, and this node's occupancy webhooks unless the cluster-wide count decides them.
+  // True when this node's count of the channel went 0 -> 1.
+  bool JoinIndices(const std::string& channel, bool shared);
 
   node::NodeContext& node_;
   node::WorkerState& worker_;

@@ -11,6 +11,7 @@
 #include "common/config/config.h"
 #include "dataplane/adapter/adapter.h"
 #include "dataplane/cache/memory_channel_cache.h"
+#include "dataplane/cache/occupancy_counter.h"
 #include "dataplane/channels/channel_registry.h"
 #include "dataplane/limits/memory_rate_limiter.h"
 #include "dataplane/metrics/metrics.h"
@@ -42,6 +43,9 @@ struct NodeContext {
   // The stores `cache.driver` and `rate_limiter.driver` name, set by the Server before it
   // accepts (memory ones until then); null with `none`.
   std::unique_ptr<cache::ChannelCache> cache;
+  // Cluster-wide channel socket counts for occupancy webhooks: set by the Server when the cache
+  // driver is shared (redis, redis-cluster); null otherwise.
+  std::unique_ptr<cache::OccupancyCounter> occupancy;
   metrics::Metrics metrics;
   std::unique_ptr<limits::RateLimiter> rate_limiter;
   MemoryBudget inbound_buffers;             // partially received WebSocket messages, all sockets

@@ -176,6 +176,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     ApplyAppChange(*node, app_id, action, old_key);
   });
   impl->node->adapter = impl->adapter.get();
+  SOCKUDO_ASSIGN_OR_RETURN(impl->node->occupancy,
+                           cache::MakeOccupancyCounter(impl->config, impl->adapter->node_id(),
+                                                       &impl->node->metrics.cache_errors()));
   impl->router = std::make_unique<http::Router>(*impl->node);
 
   if (config.ssl.enabled) {
@@ -342,6 +345,8 @@ void Server::Stop() {
   // still run; the cluster is left while they run too (answers to peers need them).
   if (s.node->rate_limiter) s.node->rate_limiter->Shutdown();
   if (s.node->cache) s.node->cache->Shutdown();
+  // The drain's leaves are counted before the node goes (its share then is zero).
+  if (s.node->occupancy) s.node->occupancy->Shutdown(std::chrono::milliseconds(2000));
   s.adapter->Stop();
   for (auto& w : s.workers) w->StopNow();
   for (auto& w : s.workers) w->Join();

@@ -29,7 +29,11 @@ class BlockingRedisPool::Worker {
 
   void Run() {
     Job job;
-    while (pool_->Pop(index_, &job)) job.done(Execute(job));
+    while (pool_->Pop(index_, &job)) {
+      job.done(Execute(job));
+      job = Job{};
+      pool_->Finished();
+    }
   }
 
  private:
@@ -259,7 +263,23 @@ bool BlockingRedisPool::Pop(size_t thread, Job* out) {
   *out = std::move(pending_[thread].front());
   pending_[thread].pop_front();
   --queued_;
+  ++running_;
   return true;
+}
+
+void BlockingRedisPool::Finished() {
+  {
+    std::lock_guard lock(mu_);
+    --running_;
+  }
+  cv_.notify_all();
+}
+
+bool BlockingRedisPool::Drain(std::chrono::milliseconds limit) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, limit, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || (queued_ == 0 && running_ == 0);
+  });
 }
 
 }  // namespace sockudo::bus::redis

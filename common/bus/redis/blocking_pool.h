@@ -65,6 +65,10 @@ class BlockingRedisPool {
   // owner calls it while the threads its callbacks post to still exist.
   void Shutdown();
 
+  // Waits until nothing is queued or running (callbacks that issue more commands included), for
+  // at most `limit`. False when the limit passed first.
+  bool Drain(std::chrono::milliseconds limit);
+
   // Runs `argv`; `key` routes it in a cluster.
   void Command(std::string key, std::vector<std::string> argv, ReplyDone done);
   // EVALSHA of script `index` with KEYS[1] = `key` and ARGV = `args`.
@@ -81,6 +85,7 @@ class BlockingRedisPool {
 
   void Enqueue(Job job);
   bool Pop(size_t thread, Job* out);
+  void Finished();
 
   const BlockingPoolOptions options_;
   const std::vector<std::string> scripts_;
@@ -88,6 +93,7 @@ class BlockingRedisPool {
   std::condition_variable cv_;
   std::vector<std::deque<Job>> pending_ ABSL_GUARDED_BY(mu_);  // one queue per thread
   size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -175,10 +175,13 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
     member->user_id_json = existing->user_id_json;
   }
   if (!member.has_value()) {
-    if (existing == nullptr) c.AddSubscription(channel, {traits, "", ""});
     if (traits.RequiresAuth()) c.MarkAuthorized();
-    c.Send(protocol::SubscriptionSucceededFrame(channel, "{}"));
-    return SendCacheReplay(c, channel, traits);
+    auto succeeded = [channel, traits](Connection& c) {
+      c.Send(protocol::SubscriptionSucceededFrame(channel, "{}"));
+      SendCacheReplay(c, channel, traits);
+    };
+    if (existing == nullptr) return c.AddSubscription(channel, {traits, "", ""}, succeeded);
+    return succeeded(c);
   }
 
   // 6: presence. The socket is a member from now on (its close runs the leave flow), and enters
@@ -203,18 +206,19 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
                       {"LimitReached",
                        "The maximum number of members in this channel has been reached.", 4100});
       }
-      c.CommitSubscription(channel);
-      // After channel_occupied (spec/webhooks.md §6).
-      if (answer.member_added && webhooks::Wanted(c.node().webhooks, c.app(), "member_added")) {
-        const Connection::Subscription* sub = c.FindSubscription(channel);
-        if (sub != nullptr) {
-          c.node().webhooks->EmitFor(c.app().id,
-                                     webhooks::MemberAdded(channel, sub->user_id_json));
+      c.CommitSubscription(channel, [channel, traits, answer](Connection& c) {
+        // After channel_occupied (spec/webhooks.md §6).
+        if (answer.member_added && webhooks::Wanted(c.node().webhooks, c.app(), "member_added")) {
+          const Connection::Subscription* sub = c.FindSubscription(channel);
+          if (sub != nullptr) {
+            c.node().webhooks->EmitFor(c.app().id,
+                                       webhooks::MemberAdded(channel, sub->user_id_json));
+          }
         }
-      }
-      c.MarkAuthorized();
-      c.Send(protocol::SubscriptionSucceededFrame(channel, answer.subscription_data));
-      SendCacheReplay(c, channel, traits);
+        c.MarkAuthorized();
+        c.Send(protocol::SubscriptionSucceededFrame(channel, answer.subscription_data));
+        SendCacheReplay(c, channel, traits);
+      });
     });
   });
 }
