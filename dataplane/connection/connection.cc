@@ -342,8 +342,10 @@ bool Connection::TakeClientEventToken(Clock::time_point now) {
 bool Connection::TakeMessageToken(Clock::time_point now) {
   if (!app_->message_rate_limit.has_value() || !app_->message_rate_limit->enabled) return true;
   const apps::MessageRateLimit& limit = *app_->message_rate_limit;
-  if (messages_.Take(now, limit.max_attempts, std::chrono::seconds(limit.decay_seconds)))
-    return true;
+  const bool allowed =
+      messages_.Take(now, limit.max_attempts, std::chrono::seconds(limit.decay_seconds));
+  node_.metrics.rate_limits().Count(metrics::Limiter::kMessages, allowed);
+  if (allowed) return true;
   constexpr char kMessage[] = "Message rate limit exceeded.";
   if (limit.terminate_on_limit) {
     CloseWithError(cc::kClientEventRejected, kMessage);

@@ -73,12 +73,22 @@ struct WebhookCounters {
 };
 
 // Rate limiting (spec/backends.md §4.4): checks and denials by limiter, store failures.
-enum class Limiter { kApi, kWebsocketConnect, kBackendEvents, kReadRequests, kClientEvents };
-inline constexpr const char* kLimiterNames[] = {"api", "websocket_connect", "backend_events",
-                                                "read_requests", "client_events"};
+// kMessages: an app's message_rate_limit on every inbound WebSocket message of a socket.
+enum class Limiter {
+  kApi,
+  kWebsocketConnect,
+  kBackendEvents,
+  kReadRequests,
+  kClientEvents,
+  kMessages
+};
+inline constexpr const char* kLimiterNames[] = {"api",           "websocket_connect",
+                                                "backend_events", "read_requests",
+                                                "client_events", "websocket_messages"};
+inline constexpr size_t kLimiters = std::size(kLimiterNames);
 struct RateLimitCounters {
-  std::atomic<int64_t> checks[5] = {};
-  std::atomic<int64_t> triggered[5] = {};
+  std::atomic<int64_t> checks[kLimiters] = {};
+  std::atomic<int64_t> triggered[kLimiters] = {};
   std::atomic<int64_t> backend_errors{0};  // store failures and timeouts (the request was allowed)
 
   void Count(Limiter limiter, bool allowed) {

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const Pusher = require('pusher');
 const { useServer } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
-const { httpRequest } = require('../support/wait');
+const { httpRequest, waitFor } = require('../support/wait');
 
 let sdk;
 const ctx = useServer({
@@ -15,6 +15,10 @@ const ctx = useServer({
       { id: 'quiet', key: 'quiet-key', secret: 'quiet-secret', enable_client_messages: false },
       { id: 'strict', key: 'strict-key', secret: 'strict-secret', enable_client_messages: true,
         max_client_events_per_second: 1, terminate_on_limit: true },
+      { id: 'chatty', key: 'chatty-key', secret: 'chatty-secret',
+        message_rate_limit: { enabled: true, max_attempts: 3, decay_seconds: 60, terminate_on_limit: false } },
+      { id: 'chatty-strict', key: 'chatty-strict-key', secret: 'chatty-strict-secret',
+        message_rate_limit: { enabled: true, max_attempts: 2, decay_seconds: 60, terminate_on_limit: true } },
     ] } } },
   }, (server) => { sdk = new Pusher({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: server.host, port: String(server.port), useTLS: false }); });
 
@@ -113,4 +117,25 @@ test('terminate_on_limit closes with 4301', async () => {
   const sample = (name) => Number((text.match(new RegExp(`^sockudo_${name}\\{limiter="client_events"[^}]*\\} (\\d+)`, 'm')) || [])[1]);
   assert.ok(sample('rate_limit_checks_total') >= 2, text.match(/rate_limit.*client_events.*/g).join('\n'));
   assert.ok(sample('rate_limit_triggered_total') >= 1);
+});
+
+test('message_rate_limit: messages over the limit get 4301 (or close the socket), counted in /metrics', async () => {
+  const c = await RawClient.connect(ctx.server, 'chatty-key');
+  for (let i = 0; i < 5; i++) c.send({ event: 'pusher:ping', data: {} });
+  await c.next((f) => f.event === 'pusher:error' && f.data && f.data.code === 4301);
+  // Three pings answered, the other two refused; the socket stays open.
+  await waitFor(() => c.events('pusher:error').length === 2, { what: 'two refusals' });
+  assert.equal(c.events('pusher:pong').length, 3);
+  assert.equal(c.events('pusher:error')[0].data.message, 'Message rate limit exceeded.');
+  assert.equal(c.closed, null);
+
+  const d = await RawClient.connect(ctx.server, 'chatty-strict-key');
+  for (let i = 0; i < 3; i++) d.send({ event: 'pusher:ping', data: {} });
+  assert.equal((await d.closedPromise).code, 4301);
+
+  const text = (await httpRequest({ port: ctx.server.metricsPort, path: '/metrics' })).text;
+  const sample = (name) => Number((text.match(new RegExp(`^sockudo_${name}\\{limiter="websocket_messages"[^}]*\\} (\\d+)`, 'm')) || [])[1]);
+  assert.equal(sample('rate_limit_checks_total'), 8);
+  assert.equal(sample('rate_limit_triggered_total'), 3);
+  await c.close();
 });
