@@ -255,7 +255,11 @@ void HttpSession<Stream>::Dispatch() {
 
   if (limit_ip) {
     const auto relative = env_.router->StripPrefix(path);
-    if (relative.has_value() && absl::StartsWith(*relative, "/apps/")) return CheckClientIp(false);
+    if (relative.has_value() && absl::StartsWith(*relative, "/apps/")) {
+      const std::string_view rest = std::string_view(*relative).substr(6);
+      ip_checked_app_ = http::PercentDecode(rest.substr(0, rest.find('/')));
+      return CheckClientIp(false);
+    }
   }
 
   http::HttpRequest request;
@@ -328,6 +332,13 @@ void HttpSession<Stream>::OnIpDecision(bool upgrade, const limits::RateDecision&
     http::HttpResponse r = http::JsonError(429, "Too many requests.");
     r.headers = std::move(headers);
     r.headers.emplace_back("Retry-After", std::to_string(d.reset_seconds));
+    if (!upgrade) {
+      // Counted like every answered API call: http_calls_received_total{app_id, status="429"}.
+      node::NodeContext& node = *env_.node;
+      auto& counters = node.metrics.ForApp(node.apps.FindById(ip_checked_app_) ? ip_checked_app_ : "");
+      counters.CountHttpCall(429);
+      metrics::AppCounters::Add(counters.http_transmitted_bytes, static_cast<int64_t>(r.body.size()));
+    }
     return Reply(std::move(r), req.version(), !upgrade && req.keep_alive());
   }
   if (!upgrade) ip_headers_ = std::move(headers);

@@ -75,6 +75,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::string scratch_;
   bool ip_checked_ = false;  // the per-IP limit of the request being dispatched passed
   http::Headers ip_headers_;  // its X-RateLimit-* headers, for the HTTP API's answer
+  std::string ip_checked_app_;  // the app id in its /apps/{id}/... path (metrics of a 429)
 };
 
 }  // namespace sockudo::dataplane::ws

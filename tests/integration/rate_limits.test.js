@@ -90,6 +90,8 @@ test('the checks and refusals are counted in /metrics', async () => {
   assert.ok(sample('rate_limit_checks_total', 'websocket_connect') >= 4);
   assert.equal(sample('rate_limit_triggered_total', 'websocket_connect'), 1);
   assert.match(text, /^sockudo_rate_limit_backend_errors_total\{[^}]*\} 0$/m);
+  // A refused API call is an answered call of its app, like any other.
+  assert.match(text, /^sockudo_http_calls_received_total\{app_id="app-id",[^}]*status="429"\} [1-9]/m);
 });
 
 test('per-app limits use the same store: backend events over budget answer 429', async () => {
