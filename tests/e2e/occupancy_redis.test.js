@@ -37,6 +37,17 @@ async function jobs(node, outcome) {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
+// The cluster-wide count of `channel` as Redis holds it (on whichever master owns its slot).
+async function storedCount(broker, channel) {
+  const ports = broker.nodes ? broker.nodes.map((n) => n.port) : [broker.port];
+  for (const port of ports) {
+    try {
+      return Number((await respCommand(port, ['GET', `sockudo_cache:occupancy:count:app-id:${channel}`])) || 0);
+    } catch (_) { /* MOVED: another master owns the slot */ }
+  }
+  return NaN;
+}
+
 // Every job a node queued is delivered, and the totals hold still over a few polls.
 async function settled(nodes) {
   let last = null;
@@ -60,11 +71,16 @@ for (const driver of ['redis', 'redis-cluster']) {
       const [a, b] = cluster.nodes.map((n) => client(n));
       clients.push(a, b);
       await Promise.all([connected(a), connected(b)]);
-      const channels = Array.from({ length: ROUNDS }, (_, i) => `occupancy-${i}`);
+      // Public channels (counted before subscription_succeeded) and presence channels (counted
+      // right after the join).
+      const channels = Array.from({ length: ROUNDS }, (_, i) => (i % 2 ? `presence-occupancy-${i}` : `occupancy-${i}`));
       for (const ch of channels) {
         // Both subscribe at once, then both leave at once.
         const subs = await Promise.all([subscribed(a, ch), subscribed(b, ch)]);
         assert.ok(subs.every((s) => s.ok));
+        // Both sockets are in the count (a public socket was before its subscription_succeeded;
+        // a presence socket is counted right after joining).
+        await waitFor(async () => (await storedCount(cluster.broker, ch)) === 2, { what: `the count of ${ch} at 2` });
         a.unsubscribe(ch);
         b.unsubscribe(ch);
       }
