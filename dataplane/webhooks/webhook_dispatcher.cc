@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
+#include "common/bus/redis/blocking_pool.h"
 #include "common/crypto/hmac.h"
 #include "dataplane/webhooks/queue/memory_queue.h"
 #include "dataplane/webhooks/queue/redis_queue.h"
@@ -44,9 +45,15 @@ absl::StatusOr<std::unique_ptr<WebhookDispatcher>> WebhookDispatcher::Create(
   const std::string& driver = config.queue.driver;
   if (driver == "memory") {
     queue = std::make_unique<MemoryQueue>(static_cast<size_t>(config.queue.memory_capacity));
-  } else if (driver == "redis") {
+  } else if (driver == "redis" || driver == "redis-cluster") {
     RedisQueue::Options o;
     o.target = config.app_manager.redis;  // database.redis after REDIS_URL (spec/config.md §5.1)
+    if (driver == "redis-cluster") {
+      // The cluster seeds, with the credentials the config loader resolved for them.
+      auto pool = bus::redis::PoolOptionsFor(config, driver, "queue.driver");
+      if (!pool.ok()) return pool.status();
+      o.seeds = pool->endpoints;
+    }
     o.prefix = config.queue.redis_prefix.value_or(absl::StrCat(config.redis.key_prefix, "queue:"));
     o.timeout = std::chrono::milliseconds(config.queue.redis_response_timeout_ms);
     o.lease = std::chrono::milliseconds(config.queue.lease_duration_ms);
@@ -56,9 +63,6 @@ absl::StatusOr<std::unique_ptr<WebhookDispatcher>> WebhookDispatcher::Create(
     auto q = RedisQueue::Connect(std::move(o));
     if (!q.ok()) return q.status();
     queue = *std::move(q);
-  } else if (driver == "redis-cluster") {
-    return absl::UnimplementedError(
-        "queue.driver: \"redis-cluster\" is not available in this build yet");
   }
   return std::make_unique<WebhookDispatcher>(config, apps, counters, std::move(queue));
 }

@@ -3,7 +3,9 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
+#include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 #include "common/bus/redis/blocking_redis.h"
@@ -107,7 +109,8 @@ RedisQueue::RedisQueue(Options options)
       base_(BaseOf(options_.prefix)),
       node_(crypto::HmacSha256Hex(std::to_string(NowMs()),
                                   std::to_string(crypto::SecureRandom(UINT64_MAX)))
-                .substr(0, 12)) {}
+                .substr(0, 12)),
+      current_(options_.seeds.empty() ? options_.target : options_.seeds.front()) {}
 
 RedisQueue::~RedisQueue() {
   std::lock_guard lock(mu_);
@@ -124,6 +127,7 @@ absl::StatusOr<std::unique_ptr<RedisQueue>> RedisQueue::Connect(Options options)
 }
 
 absl::StatusOr<redisContext*> RedisQueue::Acquire() {
+  config::RedisTarget target;
   {
     std::lock_guard lock(mu_);
     if (!idle_.empty()) {
@@ -131,11 +135,44 @@ absl::StatusOr<redisContext*> RedisQueue::Acquire() {
       idle_.pop_back();
       return c;
     }
+    target = current_;
   }
-  return bus::redis::DialBlocking(
-      options_.target,
-      options_.timeout.count() > 0 ? options_.timeout : std::chrono::milliseconds(5000),
+  auto c = bus::redis::DialBlocking(
+      target, options_.timeout.count() > 0 ? options_.timeout : std::chrono::milliseconds(5000),
       "webhook queue");
+  if (!c.ok()) NextSeed();
+  return c;
+}
+
+config::RedisTarget RedisQueue::Current() {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+void RedisQueue::MoveTo(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) return;
+  std::vector<redisContext*> dropped;
+  {
+    std::lock_guard lock(mu_);
+    current_.host = address.substr(0, colon);
+    current_.port = port;
+    dropped = std::exchange(idle_, {});
+  }
+  for (redisContext* c : dropped) redisFree(c);
+}
+
+void RedisQueue::NextSeed() {
+  if (options_.seeds.empty()) return;
+  std::vector<redisContext*> dropped;
+  {
+    std::lock_guard lock(mu_);
+    seed_ = (seed_ + 1) % options_.seeds.size();
+    current_ = options_.seeds[seed_];
+    dropped = std::exchange(idle_, {});
+  }
+  for (redisContext* c : dropped) redisFree(c);
 }
 
 void RedisQueue::Release(redisContext* c, bool broken) {
@@ -149,14 +186,33 @@ void RedisQueue::Release(redisContext* c, bool broken) {
 
 absl::StatusOr<bus::redis::RedisReply> RedisQueue::Run(const std::vector<std::string>& argv,
                                                        std::chrono::milliseconds timeout) {
+  // Redis Cluster: up to two redirections to the slot's owner (from a seed, then after a
+  // failover moved it again).
+  for (int redirects = 0;; ++redirects) {
+    auto out = RunOnce(argv, timeout);
+    if (options_.seeds.empty() || redirects == 2 || !absl::IsInternal(out.status())) return out;
+    const std::string message(out.status().message());
+    const size_t at = message.find("MOVED ");
+    if (at == std::string::npos) return out;
+    // "MOVED <slot> <host>:<port>"
+    const size_t space = message.rfind(' ');
+    if (space == std::string::npos || space < at) return out;
+    MoveTo(message.substr(space + 1));
+  }
+}
+
+absl::StatusOr<bus::redis::RedisReply> RedisQueue::RunOnce(const std::vector<std::string>& argv,
+                                                           std::chrono::milliseconds timeout) {
   auto c = Acquire();
   if (!c.ok()) return c.status();
   if (timeout.count() > 0) bus::redis::SetBlockingTimeout(*c, timeout);
   auto out = bus::redis::CommandBlocking(*c, argv);
   if (!out.ok()) {
     Release(*c, true);
-    return absl::UnavailableError(absl::StrCat("webhook queue: Redis ", options_.target.host, ":",
-                                               options_.target.port, ": ", out.status().message()));
+    NextSeed();
+    const config::RedisTarget at = Current();
+    return absl::UnavailableError(absl::StrCat("webhook queue: Redis ", at.host, ":", at.port,
+                                               ": ", out.status().message()));
   }
   if (timeout.count() > 0 && timeout != options_.timeout && options_.timeout.count() > 0) {
     bus::redis::SetBlockingTimeout(*c, options_.timeout);

@@ -8,6 +8,12 @@
 // ready when another worker claims; after queue.reliability.max_attempts expiries it is
 // dead-lettered (`lease-expired`). Ack / Retry / DeadLetter only act with the current lease token.
 //
+// The `redis-cluster` driver is the same queue on a Redis Cluster: its keys share one hash slot,
+// so every command goes to that slot's master. Given `seeds`, the queue starts at the first one,
+// follows MOVED to the owner and keeps using it; when the node it uses cannot be reached, the
+// next call starts again from the next seed. (While the slot migrates, an ASK reply is an error
+// and the operation is tried again later, as after any failure.)
+//
 // Blocking hiredis connections (connect / reply timeout queue.redis.response_timeout_ms), a small
 // pool dialled on demand; a broken connection is dropped and dialled again by the next call.
 // Thread-safe; meant for the dispatcher's threads only.
@@ -32,6 +38,7 @@ class RedisQueue : public Queue {
  public:
   struct Options {
     config::RedisTarget target;
+    std::vector<config::RedisTarget> seeds;  // non-empty: Redis Cluster (target is ignored)
     std::string prefix = "sockudo_queue:";
     std::chrono::milliseconds timeout{5000};
     std::chrono::milliseconds lease{30000};
@@ -52,7 +59,7 @@ class RedisQueue : public Queue {
   void DeadLetter(const QueuedJob& job, std::string_view reason) override;
   QueueDepth Depth() override;
   void Wake() override;
-  const char* name() const override { return "redis"; }
+  const char* name() const override { return options_.seeds.empty() ? "redis" : "redis-cluster"; }
 
   const std::string& base() const { return base_; }
 
@@ -60,6 +67,12 @@ class RedisQueue : public Queue {
   explicit RedisQueue(Options options);
   absl::StatusOr<redisContext*> Acquire();
   void Release(redisContext* c, bool broken);
+  // Redis Cluster: where commands go now; moving there drops the pooled connections.
+  config::RedisTarget Current();
+  void MoveTo(const std::string& address);  // "host:port" of a MOVED / ASK reply
+  void NextSeed();
+  absl::StatusOr<bus::redis::RedisReply> RunOnce(const std::vector<std::string>& argv,
+                                                 std::chrono::milliseconds timeout);
   absl::StatusOr<bus::redis::RedisReply> Run(const std::vector<std::string>& argv,
                                              std::chrono::milliseconds timeout);
   std::optional<QueuedJob> ClaimOnce();
@@ -73,6 +86,8 @@ class RedisQueue : public Queue {
   std::atomic<bool> woken_{false};
   std::mutex mu_;
   std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
+  config::RedisTarget current_ ABSL_GUARDED_BY(mu_);  // the slot owner (cluster) or the target
+  size_t seed_ ABSL_GUARDED_BY(mu_) = 0;
   std::mutex log_mu_;
   std::chrono::steady_clock::time_point last_log_ ABSL_GUARDED_BY(log_mu_);
 };

@@ -103,7 +103,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* "true" when something talks to the Redis Cluster. */}}
 {{- define "sockudo.usesRedisCluster" -}}
 {{- $v := .Values }}
-{{- if or (eq $v.adapter.driver "redis-cluster") (eq $v.cache.driver "redis-cluster") (eq $v.rateLimiter.driver "redis-cluster") }}true{{ end }}
+{{- if or (eq $v.adapter.driver "redis-cluster") (eq $v.cache.driver "redis-cluster") (eq $v.rateLimiter.driver "redis-cluster") (eq $v.webhooks.queueDriver "redis-cluster") }}true{{ end }}
 {{- end }}
 
 {{/* Path of the startup probe (see probes.startup.path in values.yaml). */}}
