@@ -38,11 +38,13 @@ OccupancyCounter::OccupancyCounter(OccupancyCounterOptions options)
       pool_(std::move(options.pool), {kCountScript, kShareScript}) {}
 
 std::string OccupancyCounter::CountKey(const std::string& field) const {
-  return absl::StrCat(prefix_, "occupancy:count:", field);
+  const size_t colon = field.rfind(':');
+  return absl::StrCat(prefix_, ":app:", field.substr(0, colon), ":channel:",
+                      field.substr(colon + 1), ":sockets");
 }
 
 std::string OccupancyCounter::NodeKey(const std::string& node_id) const {
-  return absl::StrCat(prefix_, "occupancy:node:", node_id);
+  return absl::StrCat(prefix_, "occupancy:", node_id);
 }
 
 void OccupancyCounter::Change(const std::string& app_id, const std::string& channel, int delta,

@@ -6,8 +6,9 @@
 // a hash of its own, so that the cleanup leader can take a dead node's sockets out of the counts
 // (Reclaim) and learn which channels that empties.
 //
-// Keys: `{prefix}occupancy:count:{app_id}:{channel}` (deleted at 0) and
-// `{prefix}occupancy:node:{node_id}` (field `{app_id}:{channel}`; a channel name has no ':').
+// Keys: `{prefix}:app:{app_id}:channel:{channel}:sockets` (beside the channel's cached event;
+// deleted at 0) and `{prefix}occupancy:{node_id}` (field `{app_id}:{channel}`; a channel name
+// has no ':').
 // Commands run on a BlockingRedisPool; answers come on its threads. A failure answers an error,
 // counted in `errors` and logged without flooding; callers then decide on their own view.
 #pragma once

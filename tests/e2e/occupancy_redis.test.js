@@ -42,7 +42,7 @@ async function storedCount(broker, channel) {
   const ports = broker.nodes ? broker.nodes.map((n) => n.port) : [broker.port];
   for (const port of ports) {
     try {
-      return Number((await respCommand(port, ['GET', `sockudo_cache:occupancy:count:app-id:${channel}`])) || 0);
+      return Number((await respCommand(port, ['GET', `sockudo_cache::app:app-id:channel:${channel}:sockets`])) || 0);
     } catch (_) { /* MOVED: another master owns the slot */ }
   }
   return NaN;
@@ -124,9 +124,9 @@ test('redis: a node killed -9 leaves the counts: the leader vacates the channels
     await settled([survivor]);
     assert.deepEqual([...tally(receiver, 'channel_occupied').entries()].sort(), [['only-victim', 1], ['shared', 1]]);
     assert.deepEqual([...tally(receiver, 'channel_vacated').entries()].sort(), [['only-victim', 1], ['shared', 1]]);
-    // Nothing of the dead node is left in Redis.
-    const keys = await respCommand(cluster.broker.port, ['KEYS', '*occupancy*']);
-    assert.deepEqual(keys, []);
+    // Nothing of the dead node is left in Redis, and no count.
+    assert.deepEqual(await respCommand(cluster.broker.port, ['KEYS', '*occupancy*']), []);
+    assert.deepEqual(await respCommand(cluster.broker.port, ['KEYS', '*:sockets']), []);
   } finally {
     for (const c of clients) c.disconnect();
     await cluster.stop();

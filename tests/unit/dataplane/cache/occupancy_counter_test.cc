@@ -59,7 +59,7 @@ TEST(OccupancyCounterTest, TwoNodesShareOneCountAndADeadNodesShareIsReclaimed) {
   EXPECT_EQ(*Change(b, "news", 1), 2);
   EXPECT_EQ(*Change(a, "news", -1), 1);
   EXPECT_EQ(*Change(b, "news", -1), 0);  // -> 0: vacated, and the key is gone
-  EXPECT_EQ(Keys(redis.port(), "*occupancy:count:*"), 0);
+  EXPECT_EQ(Keys(redis.port(), "*:sockets"), 0);
 
   // B dies holding two sockets of `shared` (A holds one) and the only one of `lonely`.
   EXPECT_EQ(*Change(a, "shared", 1), 1);
@@ -82,11 +82,11 @@ TEST(OccupancyCounterTest, TwoNodesShareOneCountAndADeadNodesShareIsReclaimed) {
   }
   // Its hash goes last (polled: it may run on another of the counter's threads).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Keys(redis.port(), "*occupancy:node:node-b") != 0 &&
+  while (Keys(redis.port(), "*occupancy:node-b") != 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
   }
-  EXPECT_EQ(Keys(redis.port(), "*occupancy:node:node-b"), 0);
+  EXPECT_EQ(Keys(redis.port(), "*occupancy:node-b"), 0);
   EXPECT_EQ(errors.load(), 0);
 
   // A count the store lost (flushed) answers below 0 and is reset.
