@@ -5,10 +5,10 @@
 #include <chrono>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 #include "common/bus/redis/blocking_redis.h"
+#include "common/bus/redis_cluster/cluster_router.h"
 #include "common/crypto/hmac.h"
 
 namespace sockudo::dataplane::webhooks {
@@ -149,15 +149,12 @@ config::RedisTarget RedisQueue::Current() {
   return current_;
 }
 
-void RedisQueue::MoveTo(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) return;
+void RedisQueue::MoveTo(const bus::redis_cluster::NodeAddress& owner) {
   std::vector<redisContext*> dropped;
   {
     std::lock_guard lock(mu_);
-    current_.host = address.substr(0, colon);
-    current_.port = port;
+    current_.host = owner.host;
+    current_.port = owner.port;
     dropped = std::exchange(idle_, {});
   }
   for (redisContext* c : dropped) redisFree(c);
@@ -189,19 +186,23 @@ absl::StatusOr<bus::redis::RedisReply> RedisQueue::Run(const std::vector<std::st
   // Redis Cluster: up to two redirections to the slot's owner (from a seed, then after a
   // failover moved it again).
   for (int redirects = 0;; ++redirects) {
-    auto out = RunOnce(argv, timeout);
-    if (options_.seeds.empty() || redirects == 2 || !absl::IsInternal(out.status())) return out;
-    const std::string message(out.status().message());
-    const size_t at = message.find("MOVED ");
-    if (at == std::string::npos) return out;
-    // "MOVED <slot> <host>:<port>"
-    const size_t space = message.rfind(' ');
-    if (space == std::string::npos || space < at) return out;
-    MoveTo(message.substr(space + 1));
+    const config::RedisTarget at = Current();
+    auto out = RunOnce(at, argv, timeout);
+    if (!out.ok()) return out.status();
+    if (out->type != bus::redis::RedisReply::Type::kError) return out;
+    if (!options_.seeds.empty() && redirects < 2) {
+      const auto redirect = bus::redis_cluster::ParseRedirect(out->str, at.host);
+      if (redirect.kind == bus::redis_cluster::Redirect::Kind::kMoved) {
+        MoveTo(redirect.to);
+        continue;
+      }
+    }
+    return absl::InternalError(absl::StrCat("webhook queue: Redis error: ", out->str));
   }
 }
 
-absl::StatusOr<bus::redis::RedisReply> RedisQueue::RunOnce(const std::vector<std::string>& argv,
+absl::StatusOr<bus::redis::RedisReply> RedisQueue::RunOnce(const config::RedisTarget& at,
+                                                           const std::vector<std::string>& argv,
                                                            std::chrono::milliseconds timeout) {
   auto c = Acquire();
   if (!c.ok()) return c.status();
@@ -210,7 +211,6 @@ absl::StatusOr<bus::redis::RedisReply> RedisQueue::RunOnce(const std::vector<std
   if (!out.ok()) {
     Release(*c, true);
     NextSeed();
-    const config::RedisTarget at = Current();
     return absl::UnavailableError(absl::StrCat("webhook queue: Redis ", at.host, ":", at.port,
                                                ": ", out.status().message()));
   }
@@ -218,9 +218,6 @@ absl::StatusOr<bus::redis::RedisReply> RedisQueue::RunOnce(const std::vector<std
     bus::redis::SetBlockingTimeout(*c, options_.timeout);
   }
   Release(*c, false);
-  if (out->type == bus::redis::RedisReply::Type::kError) {
-    return absl::InternalError(absl::StrCat("webhook queue: Redis error: ", out->str));
-  }
   return out;
 }
 

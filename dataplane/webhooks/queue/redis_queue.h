@@ -27,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/bus/redis/redis_connection.h"
+#include "common/bus/redis_cluster/cluster_topology.h"
 #include "common/config/config.h"
 #include "dataplane/webhooks/queue/queue.h"
 
@@ -69,9 +70,11 @@ class RedisQueue : public Queue {
   void Release(redisContext* c, bool broken);
   // Redis Cluster: where commands go now; moving there drops the pooled connections.
   config::RedisTarget Current();
-  void MoveTo(const std::string& address);  // "host:port" of a MOVED / ASK reply
+  void MoveTo(const bus::redis_cluster::NodeAddress& owner);  // of a MOVED reply
   void NextSeed();
-  absl::StatusOr<bus::redis::RedisReply> RunOnce(const std::vector<std::string>& argv,
+  // One command on a pooled connection to `at` (Current()); an error reply is returned as is.
+  absl::StatusOr<bus::redis::RedisReply> RunOnce(const config::RedisTarget& at,
+                                                 const std::vector<std::string>& argv,
                                                  std::chrono::milliseconds timeout);
   absl::StatusOr<bus::redis::RedisReply> Run(const std::vector<std::string>& argv,
                                              std::chrono::milliseconds timeout);
