@@ -50,6 +50,17 @@ void EmitOccupancy(node::NodeContext& node, const std::string& app_id, const std
   if (wants.count) node.webhooks->EmitFor(app_id, webhooks::SubscriptionCount(channel, count));
 }
 
+// A cluster-wide count update's decision (`total`: the count after it), or, when the store
+// failed or had lost the count, this node's own (`local_transition` and its count).
+void EmitCounted(node::NodeContext& node, const std::string& app_id, const std::string& channel,
+                 const OccupancyWants& wants, bool joined, const absl::StatusOr<int64_t>& total,
+                 bool local_transition) {
+  const bool shared = total.ok() && *total >= 0;
+  EmitOccupancy(node, app_id, channel, wants, joined,
+                shared ? *total == (joined ? 1 : 0) : local_transition,
+                shared ? *total : static_cast<int64_t>(node.channels.Count(app_id, channel)));
+}
+
 // This node's own view: its transition and its count.
 void LocalOccupancy(node::NodeContext& node, const apps::App& app, const std::string& channel,
                     bool transition, bool joined) {
@@ -234,9 +245,7 @@ void Connection::Enter(const std::string& channel, Then then) {
       node_.occupancy->Change(
           app_->id, channel, 1,
           [&node = node_, app_id = app_->id, channel, wants, occupied](absl::StatusOr<int64_t> total) {
-            const bool shared = total.ok() && *total >= 0;
-            EmitOccupancy(node, app_id, channel, wants, true, shared ? *total == 1 : occupied,
-                          shared ? *total : static_cast<int64_t>(node.channels.Count(app_id, channel)));
+            EmitCounted(node, app_id, channel, wants, true, total, occupied);
           });
     }
     if (then) then(*this);
@@ -305,9 +314,7 @@ void Connection::RemoveSubscription(const std::string& channel, bool member_gone
     node_.occupancy->Change(
         app_->id, channel, -1,
         [&node = node_, app_id = app_->id, channel, wants, vacated](absl::StatusOr<int64_t> total) {
-          const bool shared = total.ok() && *total >= 0;
-          EmitOccupancy(node, app_id, channel, wants, false, shared ? *total == 0 : vacated,
-                        shared ? *total : static_cast<int64_t>(node.channels.Count(app_id, channel)));
+          EmitCounted(node, app_id, channel, wants, false, total, vacated);
         });
   } else if (!sub.pending) {
     LocalOccupancy(node_, *app_, channel, vacated, false);
