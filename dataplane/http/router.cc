@@ -113,8 +113,7 @@ void Router::HandleApi(const HttpRequest& request, const std::vector<std::string
   metrics::AppCounters::Add(counters.http_received_bytes,
                             static_cast<int64_t>(request.body.size()));
   respond = [&counters, respond = std::move(respond)](HttpResponse r) {
-    counters.CountHttpCall(r.status);
-    metrics::AppCounters::Add(counters.http_transmitted_bytes, static_cast<int64_t>(r.body.size()));
+    counters.CountHttpCall(r.status, r.body.size());
     respond(std::move(r));
   };
   if (node_.draining.load())

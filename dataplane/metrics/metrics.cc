@@ -5,12 +5,13 @@
 
 namespace sockudo::dataplane::metrics {
 
-void AppCounters::CountHttpCall(int status) {
+void AppCounters::CountHttpCall(int status, size_t answer_bytes) {
   size_t index = kStatuses.size();
   for (size_t i = 0; i < kStatuses.size(); ++i) {
     if (kStatuses[i] == status) index = i;
   }
   Add(http_calls[index], 1);
+  Add(http_transmitted_bytes, static_cast<int64_t>(answer_bytes));
 }
 
 Metrics::Metrics() : cluster_(std::make_unique<ClusterObserver>()) {}

@@ -39,7 +39,8 @@ struct AppCounters {
                                                     405, 413, 429, 500, 503};
   std::array<std::atomic<int64_t>, kStatuses.size() + 1> http_calls{};  // last: any other status
 
-  void CountHttpCall(int status);
+  // An answered HTTP API call: by status, and the bytes of its answer's body.
+  void CountHttpCall(int status, size_t answer_bytes);
 
   static void Add(std::atomic<int64_t>& counter, int64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);

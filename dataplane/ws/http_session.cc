@@ -335,9 +335,8 @@ void HttpSession<Stream>::OnIpDecision(bool upgrade, const limits::RateDecision&
     if (!upgrade) {
       // Counted like every answered API call: http_calls_received_total{app_id, status="429"}.
       node::NodeContext& node = *env_.node;
-      auto& counters = node.metrics.ForApp(node.apps.FindById(ip_checked_app_) ? ip_checked_app_ : "");
-      counters.CountHttpCall(429);
-      metrics::AppCounters::Add(counters.http_transmitted_bytes, static_cast<int64_t>(r.body.size()));
+      node.metrics.ForApp(node.apps.FindById(ip_checked_app_) ? ip_checked_app_ : "")
+          .CountHttpCall(429, r.body.size());
     }
     return Reply(std::move(r), req.version(), !upgrade && req.keep_alive());
   }

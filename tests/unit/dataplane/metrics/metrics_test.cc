@@ -30,9 +30,9 @@ TEST(MetricsTest, PerAppFamiliesHaveHelpTypeAndAppAndPortLabels) {
   AppCounters::Add(app.connected, 3);
   AppCounters::Add(app.new_connections, 5);
   AppCounters::Add(app.ws_messages_sent, 7);
-  app.CountHttpCall(400);
-  app.CountHttpCall(400);
-  app.CountHttpCall(418);  // not in the table: "other"
+  app.CountHttpCall(400, 0);
+  app.CountHttpCall(400, 0);
+  app.CountHttpCall(418, 0);  // not in the table: "other"
   const std::string text = metrics.RenderPrometheus("sockudo_", 6001, {});
 
   EXPECT_THAT(text, HasSubstr("# HELP sockudo_connected Open WebSocket connections\n"
