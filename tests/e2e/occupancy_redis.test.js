@@ -10,7 +10,7 @@ const { startCluster, killNode, metricValue } = require('../support/cluster');
 const { startWebhookReceiver } = require('../support/webhook_receiver');
 const { client, connected, subscribed, waitFor } = require('../support/pusher_clients');
 const { httpRequest } = require('../support/wait');
-const { respCommand } = require('../support/brokers');
+const { respCommand, keyCommand } = require('../support/brokers');
 
 const ROUNDS = 5;
 
@@ -39,13 +39,7 @@ async function jobs(node, outcome) {
 
 // The cluster-wide count of `channel` as Redis holds it (on whichever master owns its slot).
 async function storedCount(broker, channel) {
-  const ports = broker.nodes ? broker.nodes.map((n) => n.port) : [broker.port];
-  for (const port of ports) {
-    try {
-      return Number((await respCommand(port, ['GET', `sockudo_cache::app:app-id:channel:${channel}:sockets`])) || 0);
-    } catch (_) { /* MOVED: another master owns the slot */ }
-  }
-  return NaN;
+  return Number((await keyCommand(broker, ['GET', `sockudo_cache::app:app-id:channel:${channel}:sockets`])) || 0);
 }
 
 // Every job a node queued is delivered, and the totals hold still over a few polls.

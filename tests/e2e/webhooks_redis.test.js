@@ -1,75 +1,21 @@
 // Webhooks through the `redis` queue: the receiver fails (500) for a while, the node that queued
 // the jobs is stopped, a new node starts on the same Redis, the receiver recovers, and every
-// webhook arrives (at least once, signed, same body on every attempt).
+// webhook arrives (at least once, signed, same body on every attempt). The scenario is
+// support/webhook_outage.js.
 'use strict';
 const { test } = require('node:test');
-const assert = require('node:assert/strict');
-const { startServer } = require('../support/server');
 const { startRedis } = require('../support/brokers');
-const { startWebhookReceiver } = require('../support/webhook_receiver');
-const { client, connected, subscribed, waitFor } = require('../support/pusher_clients');
-
-const BASE = 'sockudo_queue:v2:{webhooks}';
+const { webhookOutageAcrossRestart } = require('../support/webhook_outage');
 
 test('a receiver outage across a node restart loses no webhook (redis queue)', async () => {
   const redis = await startRedis();
-  let down = true;
-  const receiver = await startWebhookReceiver({ respond: () => (down ? 500 : 200) });
-  const options = {
-    env: { QUEUE_DRIVER: 'redis', REDIS_URL: redis.url, QUEUE_WORKER_POLL_INTERVAL_MS: '100',
-           QUEUE_LEASE_DURATION_MS: '5000' },
-    config: {
-      webhooks: { retry: { initial_backoff_ms: 200, max_backoff_ms: 800, max_elapsed_time_ms: 120000 } },
-      app_manager: { array: { apps: [{ id: 'app-id', key: 'app-key', secret: 'app-secret', webhooks: [
-        { url: receiver.url('/webhook'), event_types: ['channel_occupied', 'channel_vacated'] }] }] } },
-    },
-  };
-  const channels = ['outage-1', 'outage-2', 'outage-3', 'outage-4', 'outage-5'];
-  let first = null;
-  let second = null;
   try {
-    first = await startServer(options);
-    const c = client(first);
-    await connected(c);
-    for (const ch of channels) assert.ok((await subscribed(c, ch)).ok);
-    c.disconnect();
-    const attempted = (name) => new Set(receiver.requests.flatMap((r) => r.body.events)
-      .filter((e) => e.name === name).map((e) => e.channel));
-    await waitFor(() => attempted('channel_occupied').size === 5 && attempted('channel_vacated').size === 5,
-      { timeoutMs: 10000, what: 'a failed attempt of every webhook' });
-    assert.equal(receiver.delivered().length, 0);
-    await first.stop();
-    first = null;
-
-    // The jobs survive in Redis (waiting or delayed for a retry).
-    const queued = Number(await redis.command(['LLEN', `${BASE}:wait`])) +
-      Number(await redis.command(['ZCARD', `${BASE}:delayed`])) +
-      Number(await redis.command(['ZCARD', `${BASE}:active`]));
-    assert.equal(queued, 10, 'ten jobs left in Redis');
-
-    down = false;
-    second = await startServer(options);
-    const delivered = (name) => new Set(receiver.events().filter((e) => e.name === name).map((e) => e.channel));
-    await waitFor(() => delivered('channel_occupied').size === 5 && delivered('channel_vacated').size === 5,
-      { timeoutMs: 20000, what: 'every webhook delivered after the recovery' });
-    for (const r of receiver.requests) {
-      assert.ok(r.valid, 'signed with the app secret');
-      assert.equal(r.body.events.length, 1);
-    }
-    // Retries resend the same bytes.
-    for (const ch of channels) {
-      const bodies = new Set(receiver.requests.filter((r) => r.body.events[0].channel === ch &&
-        r.body.events[0].name === 'channel_occupied').map((r) => r.rawBody));
-      assert.equal(bodies.size, 1, `one body for every attempt of ${ch}`);
-    }
-    await waitFor(async () => Number(await redis.command(['ZCARD', `${BASE}:active`])) === 0 &&
-      Number(await redis.command(['LLEN', `${BASE}:wait`])) === 0 &&
-      Number(await redis.command(['ZCARD', `${BASE}:delayed`])) === 0, { what: 'an empty queue' });
-    assert.equal(Number(await redis.command(['ZCARD', `${BASE}:dlq`])), 0, 'nothing dead-lettered');
+    await webhookOutageAcrossRestart({
+      queueEnv: { QUEUE_DRIVER: 'redis', REDIS_URL: redis.url },
+      command: (args) => redis.command(args),
+      channels: ['outage-1', 'outage-2', 'outage-3', 'outage-4', 'outage-5'],
+    });
   } finally {
-    if (first) await first.stop();
-    if (second) await second.stop();
-    await receiver.close();
     await redis.stop();
   }
 });

@@ -329,4 +329,15 @@ async function startRedisSentinel({ name = 'mymaster' } = {}) {
 const BROKERS = { redis: startRedis, nats: startNats, 'redis-cluster': startRedisCluster,
                   'redis-cluster-sharded': startShardedRedisCluster };
 
-module.exports = { startRedis, startNats, startRedisCluster, startRedisSentinel, BROKERS, tcpExchange, respCommand, clusterNodes };
+// One command on a started redis broker, or on the Redis Cluster master that owns its key (the
+// others answer MOVED, which respCommand rejects).
+async function keyCommand(broker, args) {
+  const ports = broker.nodes ? broker.nodes.map((n) => n.port) : [broker.port];
+  let last = null;
+  for (const port of ports) {
+    try { return await respCommand(port, args); } catch (e) { last = e; }
+  }
+  throw last;
+}
+
+module.exports = { startRedis, startNats, startRedisCluster, startRedisSentinel, BROKERS, tcpExchange, respCommand, keyCommand, clusterNodes };
