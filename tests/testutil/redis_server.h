@@ -45,6 +45,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/bus/redis/blocking_pool.h"
 #include "common/bus/redis/blocking_redis.h"
 #include "common/bus/redis/redis_connection.h"
 
@@ -333,6 +334,18 @@ class RedisServer {
 
   absl::StatusOr<bus::redis::RedisReply> Command(const std::vector<std::string>& args) const {
     return redis_internal::Command(port_, options_.password, args);
+  }
+
+  // A BlockingRedisPool (rate limiter, cache, occupancy counts) pointed at this server.
+  bus::redis::BlockingPoolOptions PoolOptions(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const {
+    bus::redis::BlockingPoolOptions o;
+    config::RedisTarget t;
+    t.port = port_;
+    t.password = options_.password;
+    o.endpoints = {t};
+    o.timeout = timeout;
+    return o;
   }
 
   int port() const { return port_; }

@@ -13,18 +13,15 @@
 #include <thread>
 #include <utility>
 
-#include "common/bus/redis/blocking_redis.h"
 #include "tests/testutil/redis_server.h"
 
 namespace sockudo::dataplane::cache {
 namespace {
 
-OccupancyCounterOptions Options(int port, const std::string& node, std::atomic<int64_t>* errors) {
+OccupancyCounterOptions Options(const testutil::RedisServer& redis, const std::string& node,
+                                std::atomic<int64_t>* errors) {
   OccupancyCounterOptions o;
-  config::RedisTarget t;
-  t.port = port;
-  o.pool.endpoints = {t};
-  o.pool.timeout = std::chrono::milliseconds(500);
+  o.pool = redis.PoolOptions();
   o.node_id = node;
   o.errors = errors;
   return o;
@@ -38,13 +35,8 @@ absl::StatusOr<int64_t> Change(OccupancyCounter& c, const std::string& channel, 
   return f.get();
 }
 
-int64_t Keys(int port, const std::string& pattern) {
-  config::RedisTarget target;
-  target.port = port;
-  auto c = bus::redis::DialBlocking(target, std::chrono::seconds(1), "test");
-  if (!c.ok()) return -1;
-  auto keys = bus::redis::CommandBlocking(*c, {"KEYS", pattern});
-  redisFree(*c);
+int64_t Keys(const testutil::RedisServer& redis, const std::string& pattern) {
+  auto keys = redis.Command({"KEYS", pattern});
   return keys.ok() ? static_cast<int64_t>(keys->elements.size()) : -1;
 }
 
@@ -52,14 +44,14 @@ TEST(OccupancyCounterTest, TwoNodesShareOneCountAndADeadNodesShareIsReclaimed) {
   testutil::RedisServer redis;
   ASSERT_TRUE(redis.Start().ok());
   std::atomic<int64_t> errors{0};
-  OccupancyCounter a(Options(redis.port(), "node-a", &errors));
-  OccupancyCounter b(Options(redis.port(), "node-b", &errors));
+  OccupancyCounter a(Options(redis, "node-a", &errors));
+  OccupancyCounter b(Options(redis, "node-b", &errors));
 
   EXPECT_EQ(*Change(a, "news", 1), 1);  // 0 -> 1: occupied
   EXPECT_EQ(*Change(b, "news", 1), 2);
   EXPECT_EQ(*Change(a, "news", -1), 1);
   EXPECT_EQ(*Change(b, "news", -1), 0);  // -> 0: vacated, and the key is gone
-  EXPECT_EQ(Keys(redis.port(), "*:sockets"), 0);
+  EXPECT_EQ(Keys(redis, "*:sockets"), 0);
 
   // B dies holding two sockets of `shared` (A holds one) and the only one of `lonely`.
   EXPECT_EQ(*Change(a, "shared", 1), 1);
@@ -82,20 +74,15 @@ TEST(OccupancyCounterTest, TwoNodesShareOneCountAndADeadNodesShareIsReclaimed) {
   }
   // Its hash goes last (polled: it may run on another of the counter's threads).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Keys(redis.port(), "*occupancy:node-b") != 0 &&
+  while (Keys(redis, "*occupancy:node-b") != 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
   }
-  EXPECT_EQ(Keys(redis.port(), "*occupancy:node-b"), 0);
+  EXPECT_EQ(Keys(redis, "*occupancy:node-b"), 0);
   EXPECT_EQ(errors.load(), 0);
 
   // A count the store lost (flushed) answers below 0 and is reset.
-  config::RedisTarget target;
-  target.port = redis.port();
-  auto c = bus::redis::DialBlocking(target, std::chrono::seconds(1), "test");
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(bus::redis::CommandBlocking(*c, {"FLUSHALL"}).ok());
-  redisFree(*c);
+  ASSERT_TRUE(redis.Command({"FLUSHALL"}).ok());
   EXPECT_LT(*Change(a, "shared", -1), 0);
   EXPECT_EQ(*Change(a, "shared", 1), 1);
 }
@@ -104,7 +91,7 @@ TEST(OccupancyCounterTest, AnOutageAnswersAnErrorAndIsCounted) {
   testutil::RedisServer redis;
   ASSERT_TRUE(redis.Start().ok());
   std::atomic<int64_t> errors{0};
-  OccupancyCounter a(Options(redis.port(), "node-a", &errors));
+  OccupancyCounter a(Options(redis, "node-a", &errors));
   EXPECT_EQ(*Change(a, "news", 1), 1);
   redis.Kill();
   EXPECT_FALSE(Change(a, "news", 1).ok());

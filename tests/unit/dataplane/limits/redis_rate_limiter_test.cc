@@ -43,12 +43,9 @@ RateDecision Hit(RateLimiter& l, const std::string& key, int64_t max, int64_t wi
   return w.Get();
 }
 
-RedisRateLimiterOptions Direct(int port, std::atomic<int64_t>* errors) {
+RedisRateLimiterOptions Direct(const testutil::RedisServer& redis, std::atomic<int64_t>* errors) {
   RedisRateLimiterOptions o;
-  config::RedisTarget t;
-  t.port = port;
-  o.pool.endpoints = {t};
-  o.pool.timeout = std::chrono::milliseconds(500);
+  o.pool = redis.PoolOptions();
   o.errors = errors;
   return o;
 }
@@ -57,8 +54,8 @@ TEST(RedisRateLimiterTest, TwoNodesShareOneBucketAndOneWindow) {
   testutil::RedisServer redis;
   ASSERT_TRUE(redis.Start().ok());
   std::atomic<int64_t> errors{0};
-  RedisRateLimiter a(Direct(redis.port(), &errors));
-  RedisRateLimiter b(Direct(redis.port(), &errors));
+  RedisRateLimiter a(Direct(redis, &errors));
+  RedisRateLimiter b(Direct(redis, &errors));
   EXPECT_FALSE(a.answers_inline());
 
   RateDecision d = Take(a, "app:shared:backend_events", 10, 6);
@@ -105,7 +102,7 @@ TEST(RedisRateLimiterTest, AnOutageFailsOpenIsCountedAndCountingResumes) {
   testutil::RedisServer redis;
   ASSERT_TRUE(redis.Start().ok());
   std::atomic<int64_t> errors{0};
-  RedisRateLimiter limiter(Direct(redis.port(), &errors));
+  RedisRateLimiter limiter(Direct(redis, &errors));
   ASSERT_TRUE(Hit(limiter, "api:x", 1, 60).allowed);
   EXPECT_FALSE(Hit(limiter, "api:x", 1, 60).allowed);
 
