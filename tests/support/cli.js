@@ -8,7 +8,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, freePort, SANITIZER_VARS } = require('./server');
+const { startServer, freePorts, SANITIZER_VARS } = require('./server');
 const { waitFor } = require('./wait');
 
 function sockudoctlBin() {
@@ -55,8 +55,7 @@ function runCli(args, { env = {}, home, input = null, timeoutMs = 20000 } = {}) 
 async function startEmbeddedNode({ token = null, env = {}, config = null, cliArgs = [] } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const grpcPort = await freePort();
-    const restPort = await freePort();
+    const [grpcPort, restPort] = await freePorts(2);
     let server;
     try {
       server = await startServer({

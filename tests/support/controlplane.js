@@ -7,7 +7,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort, childEnv, runBinary, watchProcess } = require('./server');
+const { freePorts, childEnv, runBinary, watchProcess } = require('./server');
 const { waitFor, httpRequest } = require('./wait');
 const { startRedis } = require('./brokers');
 
@@ -65,8 +65,7 @@ async function startControlPlane({ token = 'test-token', env = {}, apps = [] } =
 async function launchControlPlane({ token, env }) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const grpcPort = await freePort();
-    const restPort = await freePort();
+    const [grpcPort, restPort] = await freePorts(2);
     const child = spawn(binary(), [], {
       env: cpEnv({
         ADAPTER_DRIVER: 'redis',

@@ -21,6 +21,16 @@ function freePort() {
   });
 }
 
+// `n` free ports, all different: asked one after the other, the kernel may hand out one twice.
+async function freePorts(n) {
+  const ports = [];
+  while (ports.length < n) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  return ports;
+}
+
 // Environment of the child: the caller's PATH and nothing that could configure the server by
 // accident, plus what the test asks for.
 const SANITIZER_VARS = ['ASAN_OPTIONS', 'LSAN_OPTIONS', 'UBSAN_OPTIONS', 'TSAN_OPTIONS'];
@@ -100,8 +110,7 @@ function writeConfig(config) {
 async function startServer({ env = {}, config = null, args = [] } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const metricsPort = await freePort();
+    const [port, metricsPort] = await freePorts(2);
     const fullArgs = [...args];
     if (config) fullArgs.push('--config', writeConfig(config));
     const child = spawn(binary(), fullArgs, {
@@ -139,7 +148,7 @@ async function startServer({ env = {}, config = null, args = [] } = {}) {
   throw lastError;
 }
 
-module.exports = { startServer, runOnce, runBinary, watchProcess, childEnv, freePort, writeConfig, SANITIZER_VARS };
+module.exports = { startServer, runOnce, runBinary, watchProcess, childEnv, freePort, freePorts, writeConfig, SANITIZER_VARS };
 
 // Registers before/after hooks of node:test that start a server for the file and stop it, and
 // returns a handle whose `server` field is set once it runs; `onReady(server)` runs right after.
