@@ -525,14 +525,16 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
       const std::string key = owner->ToString();
       auto current = link_of_.find(ch);
       if (current != link_of_.end() && current->second == key) continue;
+      bool restores = false;  // the channel leaves a link that broke and never came back
       if (current != link_of_.end()) {
         auto it = links_.find(current->second);
         if (it != links_.end()) {
           Log()->info("redis-cluster: moving subscription {} from {} to {}", ch, it->first, key);
+          restores = it->second->broke;
           RemoveChannel(it->second, ch);
         }
       }
-      AddChannel(key, *owner, ch);
+      AddChannel(key, *owner, ch, restores);
     }
     // Channels the server dropped (sunsubscribe) whose owner did not change: again.
     std::vector<LinkPtr> links;
@@ -564,7 +566,10 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
     }
   }
 
-  void AddChannel(const std::string& key, const NodeAddress& owner, const std::string& ch) {
+  // `restores`: the channel was lost with a broken link (a failed master); it coming up on
+  // this link counts as a reconnection (LinkUp), as the broken link's return would have.
+  void AddChannel(const std::string& key, const NodeAddress& owner, const std::string& ch,
+                  bool restores = false) {
     LinkPtr& slot = links_[key];
     if (!slot) {
       slot = std::make_shared<Link>(io(), options_);
@@ -572,6 +577,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
       slot->master = owner;
     }
     LinkPtr link = slot;
+    link->broke = link->broke || restores;
     link->channels.push_back(ch);
     link_of_[ch] = key;
     if (link->conn) {

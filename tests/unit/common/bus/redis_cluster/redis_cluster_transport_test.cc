@@ -355,6 +355,10 @@ TEST(RedisClusterTransportFailureTest, ShardedSubscriptionsFollowAFailover) {
   auto nodes = b.subscriber_nodes();
   EXPECT_NE(std::find(nodes.begin(), nodes.end(), Addr(cluster.port(replica))), nodes.end());
   EXPECT_EQ(std::find(nodes.begin(), nodes.end(), Addr(cluster.port(owner))), nodes.end());
+  // Subscriptions moved off the dead master's broken link count as restored after a break
+  // (horizontal_transport_reconnections_total), as a return of that link would have.
+  EXPECT_GE(a.reconnections(), 1u);
+  EXPECT_GE(b.reconnections(), 1u);
 
   ASSERT_TRUE(Await([&](Completion c) { a.Publish(Channel::kBroadcast, "after", c); }).ok());
   ASSERT_TRUE(rb.WaitFor(Channel::kBroadcast, "after"));
