@@ -13,10 +13,10 @@ const { assert } = S;
 const ROUNDS = S.LONG ? 5 : 1;
 const SUBS_PER_NODE = S.scale(2, 5);
 const INTERVAL_MS = S.SANITIZER ? 50 : 20;
-// Known product bug (docs/chaos-and-soak.md) with redis-cluster and nats: a publish answered 200
-// between the broker's return and every peer's resubscription can miss that peer's subscribers.
-// Fixed for redis (the broadcast gate of redis_transport.cc, checked here on every run); the
-// other drivers are strict with the flag only, outside that window always.
+// Known product bug (docs/chaos-and-soak.md) with nats: a publish answered 200 between the
+// broker's return and every peer's resubscription can miss that peer's subscribers. Fixed for
+// redis and redis-cluster (the broadcast gate, common/bus/redis/broadcast_gate.h, checked here on
+// every run); nats is strict with the flag only, outside that window always.
 const STRICT_WINDOW = process.env.CHAOS_KNOWN_BUG_RESTART_WINDOW === '1';
 
 for (const driver of ['redis', 'redis-cluster', 'nats']) {
@@ -66,7 +66,7 @@ for (const driver of ['redis', 'redis-cluster', 'nats']) {
           assert.equal(d.subscribersStayed, subs.length, 'a subscriber lost its WebSocket');
           assert.equal(d.duplicated, 0, 'an event arrived twice');
           assert.equal(lostOutside, 0, `events answered 200 outside the restart that did not reach every subscriber: ${JSON.stringify(d.lostSeqs)}`);
-          if (STRICT_WINDOW || driver === 'redis') assert.equal(d.lost, 0, `events answered 200 that did not reach every subscriber: ${JSON.stringify(d.lostSeqs)}`);
+          if (STRICT_WINDOW || driver !== 'nats') assert.equal(d.lost, 0, `events answered 200 that did not reach every subscriber: ${JSON.stringify(d.lostSeqs)}`);
           assert.ok(reconnects >= nodes.length, `every node reconnected its subscription (${reconnects})`);
         } finally {
           await pub.stop();

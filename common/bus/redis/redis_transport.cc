@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 #include "common/bus/redis/backoff.h"
+#include "common/bus/redis/broadcast_gate.h"
 #include "common/bus/redis/redis_bus_driver.h"
 #include "common/bus/redis/redis_connection.h"
 #include "common/bus/redis/sentinel.h"
@@ -40,7 +41,8 @@ class RedisTransport::Impl final : public RedisBusDriver {
       : RedisBusDriver("redis", "RedisTransport", config.prefix, options, Log()),
         config_(std::move(config)),
         sub_timer_(io()),
-        sub_backoff_(options.resubscribe_delay, options.resubscribe_max_delay) {}
+        sub_backoff_(options.resubscribe_delay, options.resubscribe_max_delay),
+        gate_(io(), Log(), [this](BroadcastGate::CountDone done) { CountAtGate(std::move(done)); }) {}
 
   ~Impl() override { Stop(); }
 
@@ -121,7 +123,7 @@ class RedisTransport::Impl final : public RedisBusDriver {
                            [this, conn, job, reply](absl::StatusOr<RedisReply> r) {
                              if (r.ok()) {
                                if (job->broadcast && r->type == RedisReply::Type::kInteger) {
-                                 receivers_ = r->integer;
+                                 gate_.set_expected(r->integer);
                                }
                                reply(Outcome::Done(absl::OkStatus()));
                              } else if (conn->closed()) {
@@ -131,55 +133,27 @@ class RedisTransport::Impl final : public RedisBusDriver {
                              }
                            });
            };
-           if (job->broadcast && gate_closed_) return WaitAtGate(conn, std::move(publish));
+           if (job->broadcast) return gate_.Pass(std::move(publish));
            publish();
          });
   }
 
-  // --- Broadcast gate -------------------------------------------------------------------------
-  // PUBLISH answers how many subscribers a broadcast reached. Once the events connection has
-  // been lost (a broker restart, a network break), the other nodes' subscribers are coming back
-  // after the same break, each on its own backoff: a broadcast sent before they are would be
-  // answered 200 and never reach them. So the first broadcasts after the break wait until
-  // PUBSUB NUMSUB shows as many subscribers of the broadcast channel as the last broadcast
-  // reached, for at most kGateLimit (a node that left meanwhile is not waited for longer), then
-  // go out in their order.
-  static constexpr milliseconds kGateLimit{3000};
-  static constexpr milliseconds kGatePoll{25};
-
-  void WaitAtGate(const Connection& conn, std::function<void()> publish) {
-    gate_waiters_.push_back(std::move(publish));
-    if (gate_polling_) return;
-    gate_polling_ = true;
-    PollGate(conn, Clock::now() + kGateLimit);
-  }
-
-  void PollGate(Connection conn, Clock::time_point deadline) {
-    conn->Command({"PUBSUB", "NUMSUB", channels().broadcast()},
-                  [this, conn, deadline](absl::StatusOr<RedisReply> r) {
-                    if (stopping()) return;
-                    const std::optional<size_t> n = r.ok() ? SubscriberCount(*r) : std::nullopt;
-                    const bool back = n.has_value() && static_cast<int64_t>(*n) >= receivers_;
-                    if (back || conn->closed() || Clock::now() >= deadline) {
-                      if (!back) {
-                        Log()->info("broadcasts resume with {} of the {} subscribers of before",
-                                    n.has_value() ? static_cast<int64_t>(*n) : -1, receivers_);
-                      }
-                      return OpenGate();
-                    }
-                    auto timer = std::make_shared<asio::steady_timer>(io(), kGatePoll);
-                    timer->async_wait([this, timer, conn, deadline](boost::system::error_code ec) {
-                      if (ec || stopping()) return;
-                      PollGate(conn, deadline);
+  // --- Broadcast gate (BroadcastGate) -------------------------------------------------------
+  // PUBLISH answers how many subscribers a broadcast reached: the gate waits, after the events
+  // connection was lost, until PUBSUB NUMSUB counts as many again.
+  void CountAtGate(BroadcastGate::CountDone done) {
+    With(events_, [this, done = std::move(done)](Connection conn, absl::Status st) {
+      if (stopping()) return;
+      if (!st.ok()) {
+        done(std::nullopt);
+        return;
+      }
+      conn->Command({"PUBSUB", "NUMSUB", channels().broadcast()},
+                    [done](absl::StatusOr<RedisReply> r) {
+                      const std::optional<size_t> n = r.ok() ? SubscriberCount(*r) : std::nullopt;
+                      done(n ? std::optional<int64_t>(static_cast<int64_t>(*n)) : std::nullopt);
                     });
-                  });
-  }
-
-  void OpenGate() {
-    gate_closed_ = false;
-    gate_polling_ = false;
-    std::vector<std::function<void()>> waiting = std::exchange(gate_waiters_, {});
-    for (auto& publish : waiting) publish();
+    });
   }
 
   void QueryNodeCount(CountCallback done) override {
@@ -209,7 +183,7 @@ class RedisTransport::Impl final : public RedisBusDriver {
 
   void CloseConnections() override {
     sub_timer_.cancel();
-    gate_waiters_.clear();  // the pipeline answers their publishes
+    gate_.Shutdown();  // the pipeline answers the publishes that wait
     if (auto conn = std::exchange(sub_, nullptr)) conn->Close();
     absl::Status stopped = absl::CancelledError("redis transport stopped");
     for (Shared* shared : {&events_, &command_}) {
@@ -357,7 +331,7 @@ class RedisTransport::Impl final : public RedisBusDriver {
     conn->set_close_handler([this, &shared, conn](absl::Status why) {
       if (shared.conn != conn) return;
       shared.conn.reset();
-      if (&shared == &events_) gate_closed_ = true;  // see WaitAtGate
+      if (&shared == &events_) gate_.Close();
       Log()->info("{} connection closed: {}", shared.label, std::string(why.message()));
     });
   }
@@ -398,11 +372,8 @@ class RedisTransport::Impl final : public RedisBusDriver {
   Shared events_{"redis events"};    // broadcasts (§12.2: fan-out never waits behind queries)
   Shared command_{"redis command"};  // requests, responses, inboxes, NUMSUB
 
-  // The broadcast gate (WaitAtGate).
-  int64_t receivers_ = 0;      // subscribers the last broadcast reached
-  bool gate_closed_ = false;   // the events connection was lost: wait for the subscribers
-  bool gate_polling_ = false;
-  std::vector<std::function<void()>> gate_waiters_;  // publishes, in pipeline order
+  // Broadcasts after a loss of the events connection (expected: what the last one reached).
+  BroadcastGate gate_;
 };
 
 RedisTransport::RedisTransport(config::RedisAdapterConfig config)

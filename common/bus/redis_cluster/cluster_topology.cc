@@ -228,4 +228,38 @@ void ClusterTopology::Assign(int first, int last, uint16_t master) {
   }
 }
 
+namespace {
+
+// The pieces of `text` between `sep`s, empty ones left out.
+std::vector<std::string_view> Fields(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const size_t at = text.find(sep);
+    std::string_view piece = text.substr(0, at);
+    if (!piece.empty() && piece != "\r") out.push_back(piece);
+    if (at == std::string_view::npos) break;
+    text.remove_prefix(at + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool ClusterLinksUp(std::string_view cluster_nodes) {
+  // <id> <ip:port@cport> <flags> <master> <ping-sent> <pong-recv> <config-epoch> <link-state> ...
+  const std::vector<std::string_view> lines = Fields(cluster_nodes, '\n');
+  if (lines.empty()) return false;
+  for (std::string_view line : lines) {
+    const std::vector<std::string_view> fields = Fields(line, ' ');
+    if (fields.size() < 8) return false;
+    const std::vector<std::string_view> flags = Fields(fields[2], ',');
+    auto has = [&](std::string_view f) {
+      return std::find(flags.begin(), flags.end(), f) != flags.end();
+    };
+    if (has("myself") || has("fail") || has("noaddr") || has("handshake")) continue;
+    if (fields[7] != "connected") return false;
+  }
+  return true;
+}
+
 }  // namespace sockudo::bus::redis_cluster

@@ -90,4 +90,9 @@ class ClusterTopology {
   size_t covered_ = 0;
 };
 
+// From a CLUSTER NODES reply: whether the node that answered has its cluster-bus link up to every
+// other node it knows, leaving out those marked failed, without an address or in handshake. Only
+// then does a PUBLISH on it reach the subscribers of every node. False for a malformed reply.
+bool ClusterLinksUp(std::string_view cluster_nodes);
+
 }  // namespace sockudo::bus::redis_cluster

@@ -15,6 +15,7 @@
 #include "common/base/logging.h"
 #include "common/base/strings.h"
 #include "common/bus/redis/backoff.h"
+#include "common/bus/redis/broadcast_gate.h"
 #include "common/bus/redis/redis_bus_driver.h"
 #include "common/bus/redis/redis_connection.h"
 #include "common/bus/redis_cluster/cluster_router.h"
@@ -78,7 +79,11 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
         tls_(RouterOptionsFor(config_, options_).tls),
         router_(io(), RouterOptionsFor(config_, options_)),
         startup_timer_(io()),
-        startup_retry_timer_(io()) {}
+        startup_retry_timer_(io()),
+        sample_timer_(io()),
+        gate_(io(), Log(), [this](redis::BroadcastGate::CountDone done) {
+          CountSubscribers(std::move(done));
+        }) {}
 
   ~Impl() override { Stop(); }
 
@@ -164,6 +169,8 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
     if (starting_) FinishStartup(absl::CancelledError("redis-cluster transport stopped"));
     startup_timer_.cancel();
     startup_retry_timer_.cancel();
+    sample_timer_.cancel();
+    gate_.Shutdown();  // the pipeline answers the publishes that wait
     auto links = std::exchange(links_, {});
     for (auto& [key, link] : links) {
       link->dead = true;
@@ -243,6 +250,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
     if (status.ok()) {
       healthy_ = true;
       router_.StartPeriodicRefresh();
+      SampleSubscribers();
     } else {
       status = absl::Status(status.code(), absl::StrCat(StartupContext(), ": ", status.message()));
     }
@@ -420,6 +428,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
     link->confirmed.clear();
     link->pending.clear();
     link->broke = true;
+    gate_.Close();
     if (link->node) router_.MarkSuspect(*link->node);
     Log()->warn("redis-cluster subscriber connection to {} lost, resubscribing in {} ms: {}",
                 conn->address(), link->backoff.delay().count(), std::string(why.message()));
@@ -617,12 +626,17 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
         reply(Failed(st, target));
         return;
       }
-      if (asking) conn->Command({"ASKING"}, nullptr);
-      conn->Command({publish_verb_, job->channel, job->payload},
-                    [this, job, id, conn, target, reply](absl::StatusOr<RedisReply> r) {
-                      if (stopping() || !job->Current(id)) return;
-                      reply(Judge(*job, *conn, target, r));
-                    });
+      auto send = [this, job, id, conn, target, asking, reply] {
+        if (stopping() || !job->Current(id)) return;
+        if (asking) conn->Command({"ASKING"}, nullptr);
+        conn->Command({publish_verb_, job->channel, job->payload},
+                      [this, job, id, conn, target, reply](absl::StatusOr<RedisReply> r) {
+                        if (stopping() || !job->Current(id)) return;
+                        reply(Judge(*job, *conn, target, r));
+                      });
+      };
+      if (job->broadcast) return gate_.Pass(std::move(send));
+      send();
     });
   }
 
@@ -665,9 +679,82 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
   // A connection failure or -CLUSTERDOWN: the node is suspect, the topology is refreshed from
   // another node, and the publish-retry policy applies.
   Outcome Failed(const absl::Status& why, const std::optional<NodeAddress>& target) {
+    gate_.Close();
     if (target) router_.MarkSuspect(*target);
     router_.RequestRefresh();
     return Outcome::Retry(why);
+  }
+
+  // --- Broadcast gate (BroadcastGate) -------------------------------------------------------
+  // After a lost subscriber link or a failed publish, broadcasts wait until the broker counts as
+  // many subscribers of the broadcast channel as it did while all was well (sampled every
+  // kSampleEvery). Classic: PUBLISH and NUMSUB see only the clients of the node that runs them,
+  // and the cluster bus copies a PUBLISH only over the links that are up; so the count is the sum
+  // of NUMSUB over every node, and unknown while the node taking the broadcasts has a link down
+  // (a restarted cluster re-forming). Sharded: SHARDNUMSUB on the owner.
+  static constexpr milliseconds kSampleEvery{1000};
+
+  void SampleSubscribers() {
+    if (stopping()) return;
+    if (healthy_.load() && !gate_.closed()) {
+      CountSubscribers([this](std::optional<int64_t> n) {
+        if (n && !gate_.closed() && healthy_.load()) gate_.set_expected(*n);
+      });
+    }
+    sample_timer_.expires_after(kSampleEvery);
+    sample_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) SampleSubscribers();
+    });
+  }
+
+  void CountSubscribers(redis::BroadcastGate::CountDone done) {
+    if (sharded_) {
+      CountAttempt(0, [done = std::move(done)](std::optional<size_t> n) {
+        done(n ? std::optional<int64_t>(static_cast<int64_t>(*n)) : std::nullopt);
+      });
+      return;
+    }
+    std::optional<NodeAddress> target = router_.Target(channels().broadcast(), false);
+    const std::vector<NodeAddress> nodes = router_.topology().nodes();
+    if (!target || nodes.empty()) {
+      done(std::nullopt);
+      return;
+    }
+    struct Sum {
+      size_t left = 0;
+      int64_t total = 0;
+      bool links_up = false;
+      redis::BroadcastGate::CountDone done;
+    };
+    auto sum = std::make_shared<Sum>();
+    sum->left = nodes.size() + 1;
+    sum->done = std::move(done);
+    auto part = [sum] {
+      if (--sum->left == 0) {
+        sum->done(sum->links_up ? std::optional<int64_t>(sum->total) : std::nullopt);
+      }
+    };
+    router_.WithConnection(*target, [this, sum, part](Connection conn, absl::Status st) {
+      if (stopping()) return;
+      if (!st.ok()) return part();
+      conn->Command({"CLUSTER", "NODES"}, [sum, part](absl::StatusOr<RedisReply> r) {
+        sum->links_up = r.ok() && r->is_string() && ClusterLinksUp(r->str);
+        part();
+      });
+    });
+    // A node that does not answer counts 0: its subscribers, if any, are elsewhere by now.
+    for (const NodeAddress& node : nodes) {
+      router_.WithConnection(node, [this, sum, part](Connection conn, absl::Status st) {
+        if (stopping()) return;
+        if (!st.ok()) return part();
+        conn->Command({"PUBSUB", "NUMSUB", channels().broadcast()},
+                      [sum, part](absl::StatusOr<RedisReply> r) {
+                        std::optional<size_t> n = r.ok() ? SubscriberCount(*r) : std::nullopt;
+                        sum->total += static_cast<int64_t>(n.value_or(0));
+                        part();
+                      });
+      });
+    }
   }
 
   // --- Node counting ------------------------------------------------------------------------
@@ -741,6 +828,8 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
   std::map<std::string, std::string> link_of_;  // sharded: channel -> key of its link
   bool links_created_ = false;
   bool reconcile_posted_ = false;
+  asio::steady_timer sample_timer_;  // SampleSubscribers
+  redis::BroadcastGate gate_;        // broadcasts after a break
 };
 
 RedisClusterTransport::RedisClusterTransport(config::RedisClusterAdapterConfig config)
