@@ -101,6 +101,11 @@ class Transport {
   // pub/sub, NATS, local): the caller then counts heartbeats. `done` runs on the driver thread.
   virtual void CountNodes(std::function<void(std::optional<size_t>)> done) = 0;
 
+  // How many other data nodes the caller knows alive (its heartbeat table). A driver whose broker
+  // cannot count subscribers (nats) waits for that many after a reconnection before it lets
+  // broadcasts out again. Any thread.
+  virtual void ExpectPeers(size_t peers) {}
+
   // Connected and subscribed.
   virtual bool Healthy() const = 0;
   // Runs `fn` on the driver's thread.

@@ -995,7 +995,7 @@ void HorizontalAdapter::OnHeartbeat(const RequestBody& request) {
   }
   const bool is_new = health_.OnHeartbeat(sender, now, request.user_info.value_or(base::Json()));
   const bool owed_sync = resync_peers_.erase(sender) > 0;
-  known_peers_ = health_.peers();
+  PeersChanged();
   if (!is_new && !owed_sync) return;
   // Tell it about this node at once, then send it this node's presence entries, staggered.
   SendHeartbeat(sender);
@@ -1004,6 +1004,13 @@ void HorizontalAdapter::OnHeartbeat(const RequestBody& request) {
   timer->async_wait([this, timer, sender](boost::system::error_code ec) {
     if (!ec && !stopping_) SyncPresenceTo(sender);
   });
+}
+
+// The heartbeat table changed: the metric, and what the transport waits for after a
+// reconnection (Transport::ExpectPeers).
+void HorizontalAdapter::PeersChanged() {
+  known_peers_ = health_.peers();
+  transport_->ExpectPeers(known_peers_.load());
 }
 
 void HorizontalAdapter::OnNodeDead(const RequestBody& request) {
@@ -1028,7 +1035,7 @@ void HorizontalAdapter::OnNodeDead(const RequestBody& request) {
     return;
   }
   health_.Remove(dead, now);
-  known_peers_ = health_.peers();
+  PeersChanged();
   replica_.TakeOwner(dead);
 }
 
@@ -1050,7 +1057,7 @@ void HorizontalAdapter::CleanUpDeadNodes() {
   for (const std::string& node : dead) {
     health_.Remove(node, now);
     told_dead_.erase(node);
-    known_peers_ = health_.peers();
+    PeersChanged();
     stats_.dead_nodes_cleaned++;
     base::Logger("adapter")->warn("node {} missed its heartbeats: removing its presence", node);
     // One member_removed per distinct user the dead node held, unless it is still connected

@@ -132,6 +132,7 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   void Respond(const std::string& address, bus::ResponseBody response);
   void OnHeartbeat(const bus::RequestBody& request);
   void OnNodeDead(const bus::RequestBody& request);
+  void PeersChanged();
   void SendHeartbeat(const std::optional<std::string>& to_node);
   void ScheduleHeartbeat();
   void ScheduleCleanup();

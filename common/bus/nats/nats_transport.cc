@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <charconv>
 #include <climits>
 #include <exception>
 #include <fstream>
@@ -29,6 +30,13 @@ constexpr int64_t kMaxDrainMs = 5000;
 constexpr auto kCallbackGrace = std::chrono::seconds(5);
 // How often Start() looks at the connection's last error while nats.c retries.
 constexpr auto kConnectPoll = milliseconds(20);
+// The roll call after a reconnection: how often it asks, and how long broadcasts wait at most.
+constexpr auto kRollCallEvery = milliseconds(50);
+constexpr auto kRollCallLimit = milliseconds(3000);
+// How long a publish waits for the server to confirm it (PublishConfirmer) before it fails.
+constexpr auto kConfirmTimeout = milliseconds(2000);
+// The last token of a roll call's reply subject: _INBOX.{hex}.rollcall{round}.
+constexpr std::string_view kRollCallToken = "rollcall";
 
 const std::shared_ptr<spdlog::logger>& Log() {
   static const std::shared_ptr<spdlog::logger> log = base::Logger("bus.nats");
@@ -262,6 +270,7 @@ absl::Status NatsTransport::Start(const Identity& identity, Listener* listener) 
     return status;
   }
   phase_ = Phase::kRunning;
+  confirmer_.Start();
   char url[256] = "";
   natsConnection_GetConnectedUrl(nc_, url, sizeof(url));
   Log()->info("connected to {} (servers {}) as {} {}", url, ServerList(),
@@ -378,6 +387,9 @@ void NatsTransport::Stop() {
 
 void NatsTransport::Teardown() {
   const bool was_running = phase_.exchange(Phase::kStopping) == Phase::kRunning;
+  hold_.FailAll(absl::CancelledError("nats transport stopped"),
+                [this](Completion d, absl::Status why) { Complete(std::move(d), std::move(why)); });
+  confirmer_.Stop();  // one last flush confirms what waits
   natsConnection* nc = nc_;  // only Start and Stop (this thread) change it
   bool leak = false;
   if (nc != nullptr) {
@@ -434,6 +446,14 @@ void NatsTransport::Teardown() {
 void NatsTransport::Publish(Channel channel, std::string payload, Completion done) {
   switch (channel) {
     case Channel::kBroadcast:
+      // Kept while the roll call after a reconnection runs; while disconnected PublishTo fails
+      // at once (the HTTP publish answers 503, it does not wait for the server).
+      if (hold_.closed() && Connected() &&
+          hold_.Keep(payload, done, [this](Completion d, absl::Status why) {
+            Complete(std::move(d), std::move(why));
+          })) {
+        return;
+      }
       return PublishTo(broadcast_subject_, nullptr, payload, std::move(done));
     case Channel::kRequests:
       return PublishTo(requests_subject_, nullptr, payload, std::move(done));
@@ -485,6 +505,10 @@ void NatsTransport::PublishTo(const std::string& subject, const char* reply,
           reply != nullptr
               ? natsConnection_PublishRequest(nc_, subject.c_str(), reply, payload.data(), size)
               : natsConnection_Publish(nc_, subject.c_str(), payload.data(), size);
+      if (s == NATS_OK && done) {
+        confirmer_.Add(std::move(done));  // done once the server has it
+        return;
+      }
       if (s != NATS_OK) {
         const std::string message =
             absl::StrCat("nats: publish to ", subject, " failed: ", NatsError(s));
@@ -532,6 +556,61 @@ void NatsTransport::CountNodes(std::function<void(std::optional<size_t>)> done) 
   done(std::nullopt);
 }
 
+void NatsTransport::StartRollCall() {
+  if (phase_.load() != Phase::kRunning || !hold_.closed()) return;
+  ++roll_call_round_;
+  answered_.clear();
+  roll_call_deadline_ = Clock::now() + kRollCallLimit;
+  RollCall(roll_call_round_);
+}
+
+void NatsTransport::RollCall(uint64_t round) {
+  if (round != roll_call_round_ || phase_.load() != Phase::kRunning) return;
+  answered_.erase(identity_.node_id);  // our own answer when the server echoes (no_echo false)
+  const size_t expected = std::max(expected_peers_.load(), expected_at_break_.load());
+  if (answered_.size() >= expected || Clock::now() >= roll_call_deadline_) {
+    if (answered_.size() < expected) {
+      Log()->info("broadcasts resume after {} ms with {} of {} peers subscribed again",
+                  kRollCallLimit.count(), answered_.size(), expected);
+    }
+    OpenHold();
+    return;
+  }
+  {
+    std::shared_lock lock(conn_mu_);
+    if (nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+      const std::string reply =
+          NatsRequestInbox(identity_.reply_hex, absl::StrCat(base::Av(kRollCallToken), round));
+      natsConnection_PublishRequest(nc_, broadcast_subject_.c_str(), reply.c_str(), "", 0);
+    }
+  }
+  roll_call_timer_.expires_after(kRollCallEvery);
+  roll_call_timer_.async_wait([this, round](boost::system::error_code ec) {
+    if (!ec) RollCall(round);
+  });
+}
+
+void NatsTransport::OpenHold() {
+  ++roll_call_round_;
+  roll_call_timer_.cancel();
+  hold_.Open([this](const std::string& payload, Completion done) {
+    PublishTo(broadcast_subject_, nullptr, payload, std::move(done));
+  });
+}
+
+absl::Status NatsTransport::FlushNow() {
+  std::shared_lock lock(conn_mu_);
+  if (nc_ == nullptr) return absl::FailedPreconditionError("not connected");
+  const natsStatus s = natsConnection_FlushTimeout(nc_, kConfirmTimeout.count());
+  if (s != NATS_OK) return absl::UnavailableError(NatsError(s));
+  return absl::OkStatus();
+}
+
+bool NatsTransport::Connected() const {
+  std::shared_lock lock(conn_mu_);
+  return nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+}
+
 bool NatsTransport::Healthy() const {
   std::shared_lock lock(conn_mu_, std::try_to_lock);
   if (!lock.owns_lock() || nc_ == nullptr || phase_.load() != Phase::kRunning) return false;
@@ -577,7 +656,7 @@ std::vector<Transport::EventCount> NatsTransport::events() const {
 
 // --- nats.c callbacks: library threads. Copy, post to the driver thread, never throw. ---
 
-void NatsTransport::OnNatsMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+void NatsTransport::OnNatsMessage(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {
   std::unique_ptr<natsMsg, MsgDeleter> owned(msg);
   auto* sub = static_cast<Subscription*>(closure);
   NatsTransport* self = sub->owner;
@@ -595,6 +674,28 @@ void NatsTransport::OnNatsMessage(natsConnection*, natsSubscription*, natsMsg* m
     sub->dropping.store(false, std::memory_order_relaxed);
     const char* data = natsMsg_GetData(msg);
     const char* reply = natsMsg_GetReply(msg);
+    // A roll call (a broadcast with a reply subject; ours carry none): this node is subscribed
+    // again, say so with its id. Not delivered.
+    if (sub->channel == Channel::kBroadcast && reply != nullptr) {
+      const std::string& id = self->identity_.node_id;
+      natsConnection_Publish(nc, reply, id.data(), static_cast<int>(id.size()));
+      return;
+    }
+    if (sub->channel == Channel::kReplyInbox) {
+      std::string_view subject = natsMsg_GetSubject(msg);
+      std::string_view last = subject.substr(subject.rfind('.') + 1);
+      if (last.substr(0, kRollCallToken.size()) == kRollCallToken) {
+        uint64_t round = 0;
+        std::from_chars(last.data() + kRollCallToken.size(), last.data() + last.size(), round);
+        std::string who(data != nullptr ? data : "", data != nullptr ? natsMsg_GetDataLength(msg) : 0);
+        net::post(self->io_, [self, round, who = std::move(who)]() mutable {
+          if (round == self->roll_call_round_ && self->hold_.closed()) {
+            self->answered_.insert(std::move(who));
+          }
+        });
+        return;
+      }
+    }
     Incoming incoming{sub->channel,
                       data != nullptr ? std::string(data, natsMsg_GetDataLength(msg)) : "",
                       reply != nullptr ? reply : ""};
@@ -628,6 +729,9 @@ void NatsTransport::OnConnected(natsConnection*, void* closure) {
 void NatsTransport::OnDisconnected(natsConnection*, void* closure) {
   auto* self = static_cast<NatsTransport*>(closure);
   if (self->phase_.load() != Phase::kRunning) return;
+  self->expected_at_break_.store(self->expected_peers_.load());
+  self->hold_.Close();
+  self->confirmer_.Broke();
   self->disconnected_.fetch_add(1, std::memory_order_relaxed);
   try {
     Log()->warn("disconnected from {}; reconnecting", self->ServerList());
@@ -647,6 +751,7 @@ void NatsTransport::OnReconnected(natsConnection* nc, void* closure) {
     // nats.c resent the subscriptions before this callback; what was published while we were
     // away is lost (spec/cluster.md §8.6).
     net::post(self->io_, [self] {
+      self->StartRollCall();
       self->listener_->OnHealthChanged(true);
       self->listener_->OnResubscribed();
     });

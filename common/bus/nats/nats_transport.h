@@ -22,6 +22,14 @@
 // OnHealthChanged(false) and the fatal hook given at construction, which should end the process
 // non-zero. Stop drains (unsubscribe, deliver what arrived, flush publishes), then closes.
 //
+// Publishes complete once the server has them: nats.c only buffers a message, so a batch of
+// publishes is confirmed by the server's answer to one PING sent after them (PublishConfirmer);
+// a connection that breaks first fails them (the HTTP publish answers 503). After a
+// reconnection, broadcasts wait (BroadcastHold, 3 s at most) until a roll call on the broadcast
+// subject (a message with a reply subject, answered by every subscribed node with its id, never
+// delivered) has heard every peer the adapter knows (ExpectPeers): a peer that has not
+// resubscribed yet would miss them.
+//
 // Threads: Start() and Stop() from the owning thread, never from the driver thread; Publish*,
 // Reply, CountNodes, Post, Healthy and the counters from any thread. Publishes made while nats.c
 // reconnects fail at once with Unavailable instead of waiting in nats.c's reconnect buffer: a
@@ -54,7 +62,12 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+#include <set>
+
 #include "absl/status/status.h"
+#include "common/bus/nats/broadcast_hold.h"
+#include "common/bus/nats/publish_confirmer.h"
 #include "common/bus/transport.h"
 #include "common/config/config.h"
 
@@ -93,6 +106,7 @@ class NatsTransport : public Transport {
   void Reply(std::string_view address, std::string payload, Completion done) override;
   std::string ReplyTo() const override { return ""; }
   void CountNodes(std::function<void(std::optional<size_t>)> done) override;
+  void ExpectPeers(size_t peers) override { expected_peers_.store(peers); }
   bool Healthy() const override;
   void Post(std::function<void()> fn) override;
   std::string_view name() const override { return "nats"; }
@@ -131,6 +145,16 @@ class NatsTransport : public Transport {
                  Completion done);
   // Runs `done(status)` on the driver thread, or here when that thread no longer runs.
   void Complete(Completion done, absl::Status status);
+  // After a reconnection (driver thread): asks on the broadcast subject, every kRollCallEvery,
+  // who is subscribed, until every expected peer answered or kRollCallLimit passed; then sends
+  // the broadcasts kept meanwhile.
+  void StartRollCall();
+  void RollCall(uint64_t round);
+  void OpenHold();
+  // nats.c is connected (not reconnecting, not closed).
+  bool Connected() const;
+  // PING, and wait for the server's answer (PublishConfirmer).
+  absl::Status FlushNow();
   std::string ServerList() const;
 
   // nats.c callbacks (library threads).
@@ -167,6 +191,25 @@ class NatsTransport : public Transport {
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
   std::thread thread_;
+
+  // Broadcasts after a disconnection (BroadcastHold) and the roll call that releases them.
+  BroadcastHold hold_{10000};
+  std::atomic<size_t> expected_peers_{0};
+  // expected_peers_ when the connection broke: the adapter may drop peers it stops hearing while
+  // this node is the one cut off, yet they come back with the server.
+  std::atomic<size_t> expected_at_break_{0};
+  // Driver thread only.
+  uint64_t roll_call_round_ = 0;          // one per reconnection
+  std::set<std::string> answered_;        // node ids that answered this round
+  std::chrono::steady_clock::time_point roll_call_deadline_;
+  boost::asio::steady_timer roll_call_timer_{io_};
+
+  // Completes publishes once the server has them. After io_ and conn_mu_: its thread uses them.
+  PublishConfirmer confirmer_{[this] { return FlushNow(); },
+                              [this](Completion done, absl::Status status) {
+                                if (!status.ok()) publish_failures_.fetch_add(1);
+                                Complete(std::move(done), std::move(status));
+                              }};
 
   std::atomic<uint64_t> slow_consumer_drops_{0};  // of destroyed subscriptions + our own queue
   std::atomic<uint64_t> publish_failures_{0};

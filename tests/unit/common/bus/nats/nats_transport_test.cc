@@ -283,6 +283,10 @@ TEST_F(NatsTransportTest, MessagesOverTheSubscriptionCapacityAreDroppedAndCounte
   EXPECT_TRUE(Eventually([&] { return b->transport.stats().slow_consumer_drops == 40; }))
       << b->transport.stats().slow_consumer_drops;
   release.set_value();
+  // Once the 10 that waited are delivered there is room again ("after" sent before could still
+  // meet a full queue and be dropped too).
+  ASSERT_TRUE(b->listener.WaitFor(
+      [&] { return b->listener.PayloadsLocked(Channel::kBroadcast).size() == 10; }));
 
   ASSERT_TRUE(Await([&](Completion c) {
                 a->transport.Publish(Channel::kBroadcast, "after", std::move(c));
@@ -574,6 +578,33 @@ TEST_F(NatsTransportTest, ServerRestartOnTheSamePortResubscribesAndDeliversAgain
   b->transport.PublishToNode(Node(1).node_id, "b-to-a", nullptr);
   EXPECT_TRUE(
       a->listener.WaitFor([&] { return a->listener.HasLocked(Channel::kNodeInbox, "b-to-a"); }));
+}
+
+// After a reconnection a broadcast waits until every peer the adapter knows answered the roll
+// call: a peer that subscribes only after the publish call still gets it, and the publish is
+// answered OK once it went out.
+TEST_F(NatsTransportTest, AfterAReconnectionBroadcastsWaitForThePeersToResubscribe) {
+  auto a = StartPeer(Node(1));
+  a->transport.ExpectPeers(1);
+  server_.Stop();
+  ASSERT_TRUE(Eventually([&] { return !a->transport.Healthy(); }));
+  ASSERT_TRUE(server_.Start().ok()) << server_.Log();
+  ASSERT_TRUE(a->listener.WaitFor([&] { return a->listener.resubscribed_locked() == 1; },
+                                  kReconnectWait));
+
+  std::promise<absl::Status> sent;
+  a->transport.Publish(Channel::kBroadcast, "held", [&](absl::Status s) { sent.set_value(s); });
+  // The peer comes back only now (its own reconnection schedule), and still gets it.
+  auto b = StartPeer(Node(2));
+  EXPECT_TRUE(
+      b->listener.WaitFor([&] { return b->listener.HasLocked(Channel::kBroadcast, "held"); }));
+  auto outcome = sent.get_future();
+  ASSERT_EQ(outcome.wait_for(kWait), std::future_status::ready);
+  EXPECT_TRUE(outcome.get().ok());
+  // Roll calls are never delivered as broadcasts.
+  EXPECT_EQ(b->listener.Payloads(Channel::kBroadcast), std::vector<std::string>{"held"});
+  EXPECT_TRUE(a->listener.Payloads(Channel::kBroadcast).empty());
+  EXPECT_TRUE(a->listener.Payloads(Channel::kReplyInbox).empty());
 }
 
 TEST_F(NatsTransportTest, ExhaustedReconnectsCallTheFatalHook) {
