@@ -27,9 +27,11 @@ void DeliverTo(const channels::ConnectionIndex::List* list, const protocol::Shar
 void LocalDelivery::ToChannel(const std::string& app_id, const std::string& channel,
                               const protocol::SharedFrame& frame,
                               const std::string& except_socket_id) {
-  // Nobody subscribed on this node: do not wake the workers. (A subscription is counted before
-  // its success frame is sent, so a subscriber that saw success is never skipped.)
-  if (channels_.Count(app_id, channel) == 0) return;
+  // Nobody subscribed or joining on this node: do not wake the workers. (A subscription is
+  // counted before its success frame is sent, so a subscriber that saw success is never skipped;
+  // a presence socket counts as joining from its subscribe on, so a member event sent before it
+  // entered the channel still queues behind its entry.)
+  if (!channels_.Reachable(app_id, channel)) return;
   for (size_t i = 0; i < workers_.size(); ++i) {
     workers_.Post(i, [app_id, channel, frame, except_socket_id](node::WorkerState& w) {
       DeliverTo(w.channels.Find(app_id, channel), frame, except_socket_id, &channel);

@@ -214,6 +214,7 @@ const Connection::Subscription* Connection::FindSubscription(const std::string& 
 void Connection::AddSubscription(const std::string& channel, Subscription sub, Then then) {
   if (subscriptions_.contains(channel)) return;
   const bool pending = sub.pending;
+  if (pending && sub.traits.IsPresence()) node_.channels.AddJoining(app_->id, channel);
   subscriptions_.emplace(channel, std::move(sub));
   if (!pending) Enter(channel, std::move(then));
 }
@@ -238,9 +239,11 @@ void Connection::Enter(const std::string& channel, Then then) {
   if (!counts || sub.traits.IsPresence()) {
     // A presence socket enters at once, its count following: a member event already on its way
     // (queued behind this commit) must reach it, or its member list would be stale.
+    const bool joining = sub.pending;
     sub.pending = false;
     sub.counted = counts;
     const bool occupied = JoinIndices(channel, counts);
+    if (joining) node_.channels.RemoveJoining(app_->id, channel);  // counted by now
     if (counts) {
       node_.occupancy->Change(
           app_->id, channel, 1,
@@ -302,6 +305,8 @@ void Connection::RemoveSubscription(const std::string& channel, bool member_gone
   if (!sub.pending) {
     worker_.channels.Remove(app_->id, channel, this);
     vacated = node_.channels.Remove(app_->id, channel);
+  } else if (sub.traits.IsPresence()) {
+    node_.channels.RemoveJoining(app_->id, channel);  // left before it entered
   }
   if (sub.traits.IsPresence() && !member_gone) {
     node_.adapter->LeavePresence(app_->id, channel, socket_id_, sub.member_key);

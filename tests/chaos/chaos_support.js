@@ -113,9 +113,7 @@ async function httpUsers(node, channelName) {
 }
 
 // Ghosts: members a client or a node lists that are not connected; missing: the reverse.
-// `checked` (optional) narrows the clients whose own lists are compared.
-async function presenceDiff({ observers, nodes, channelName, expected, checked = (l) => l }) {
-  observers = checked(observers);
+async function presenceDiff({ observers, nodes, channelName, expected }) {
   const want = new Set(expected);
   let ghosts = 0;
   let missing = 0;

@@ -50,6 +50,11 @@ class SharedManualPool : public dataplane::node::WorkerPool {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(fn));
   }
+  // Work posted and not run yet.
+  size_t pending() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
   // Runs what was posted, and what that posts, until nothing is left. Returns how many ran.
   size_t Drain() {
     size_t ran = 0;
@@ -80,7 +85,7 @@ class SharedManualPool : public dataplane::node::WorkerPool {
   dataplane::node::WorkerState state;
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::deque<std::function<void(dataplane::node::WorkerState&)>> queue_;
 };
 

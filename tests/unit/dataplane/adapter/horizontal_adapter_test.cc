@@ -501,6 +501,47 @@ TEST_F(HorizontalAdapterTest, MemberEventsHeardWhileAJoinWaitsAreInItsList) {
   ASSERT_TRUE(cluster.WaitUntil([&] { return Has(alice, MemberAdded(R"("dave")")); }));
 }
 
+// The first socket of a node to join a presence channel has its member list, and its entry into
+// the channel is on its way to the worker: a member event arriving now must queue behind that
+// entry, though the node counts no subscriber yet (LocalDelivery skips channels nobody here is
+// subscribed to or joining).
+TEST_F(HorizontalAdapterTest, AMemberEventArrivingBetweenAJoinsAnswerAndItsEntryReachesIt) {
+  ClusterFixture cluster(2);
+  ClusterNode& a = cluster[0];
+  ClusterNode& b = cluster[1];
+  ASSERT_TRUE(cluster.WaitForMesh());
+  Client& alice = a.Connect("1.1");
+  a.JoinPresence(alice, kRoom, R"("alice")");
+  // A's worker is not run: alice's entry waits in its queue once B has answered.
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(1500);
+  while (a.pool.pending() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  ASSERT_GE(a.pool.pending(), 1u);
+  EXPECT_EQ(a.node->channels.Count(kApp, kRoom), 0u);
+  const int64_t heard = a.adapter->Metrics().broadcasts_received;
+
+  Client& bob = b.Connect("2.1");
+  b.JoinPresence(bob, kRoom, R"("bob")");
+  while (a.adapter->Metrics().broadcasts_received == heard &&
+         std::chrono::steady_clock::now() < deadline + milliseconds(1500)) {
+    b.pool.Drain();  // B only: bob joins and B sends member_added to A
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  ASSERT_GT(a.adapter->Metrics().broadcasts_received, heard);
+
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Has(alice, MemberAdded(R"("bob")")); }));
+  ASSERT_TRUE(Subscribed(alice, kRoom));
+  const auto succeeded = std::find_if(
+      alice.transport.frames.begin(), alice.transport.frames.end(),
+      [](const std::string& f) { return f.find("subscription_succeeded") != std::string::npos; });
+  const auto added = std::find_if(
+      alice.transport.frames.begin(), alice.transport.frames.end(),
+      [](const std::string& f) { return f.find("member_added") != std::string::npos; });
+  EXPECT_LT(succeeded, added);  // after her member list, which did not have bob yet
+  EXPECT_THAT(*succeeded, ::testing::Not(HasSubstr("bob")));
+}
+
 // A member_removed that a peer decided while the user still has a socket here (it raced the
 // user's rejoin, or a node cut off from the bus sent it when the link healed) is contradicted:
 // this node announces the member again, so every client ends with the user listed.
