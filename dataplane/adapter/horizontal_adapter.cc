@@ -1021,8 +1021,7 @@ void HorizontalAdapter::OnNodeDead(const RequestBody& request) {
     if (request.node_id == identity_.node_id) return;
     // Every peer that saw this node die says so: the first one starts the resync, the others
     // (within a node timeout) would only close the rejoined sockets a second time.
-    const auto timeout =
-        std::chrono::milliseconds(config_.adapter.cluster_health.node_timeout_ms);
+    const auto timeout = std::chrono::milliseconds(config_.adapter.cluster_health.node_timeout_ms);
     if (declared_dead_at_.has_value() && now - *declared_dead_at_ < timeout) return;
     declared_dead_at_ = now;
     // Declared dead while alive (a pause, a partition): the cluster already sent member_removed

@@ -43,8 +43,7 @@ class ChannelRegistry {
  private:
   mutable std::mutex mu_;
   using Counts = std::unordered_map<std::string, std::unordered_map<std::string, size_t>>;
-  static size_t Lookup(const Counts& counts, const std::string& app_id,
-                       const std::string& channel);
+  static size_t Lookup(const Counts& counts, const std::string& app_id, const std::string& channel);
   static bool Decrement(Counts& counts, const std::string& app_id, const std::string& channel);
 
   Counts apps_ ABSL_GUARDED_BY(mu_);

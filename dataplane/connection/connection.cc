@@ -44,8 +44,8 @@ void EmitOccupancy(node::NodeContext& node, const std::string& app_id, const std
                    const OccupancyWants& wants, bool joined, bool transition, int64_t count) {
   if (node.webhooks == nullptr) return;
   if (transition && (joined ? wants.occupied : wants.vacated)) {
-    node.webhooks->EmitFor(app_id, joined ? webhooks::ChannelOccupied(channel)
-                                          : webhooks::ChannelVacated(channel));
+    node.webhooks->EmitFor(
+        app_id, joined ? webhooks::ChannelOccupied(channel) : webhooks::ChannelVacated(channel));
   }
   if (wants.count) node.webhooks->EmitFor(app_id, webhooks::SubscriptionCount(channel, count));
 }
@@ -245,11 +245,11 @@ void Connection::Enter(const std::string& channel, Then then) {
     const bool occupied = JoinIndices(channel, counts);
     if (joining) node_.channels.RemoveJoining(app_->id, channel);  // counted by now
     if (counts) {
-      node_.occupancy->Change(
-          app_->id, channel, 1,
-          [&node = node_, app_id = app_->id, channel, wants, occupied](absl::StatusOr<int64_t> total) {
-            EmitCounted(node, app_id, channel, wants, true, total, occupied);
-          });
+      node_.occupancy->Change(app_->id, channel, 1,
+                              [&node = node_, app_id = app_->id, channel, wants,
+                               occupied](absl::StatusOr<int64_t> total) {
+                                EmitCounted(node, app_id, channel, wants, true, total, occupied);
+                              });
     }
     if (then) then(*this);
     return;

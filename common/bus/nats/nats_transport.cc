@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <exception>
 #include <fstream>
@@ -389,7 +389,7 @@ void NatsTransport::Teardown() {
   const bool was_running = phase_.exchange(Phase::kStopping) == Phase::kRunning;
   hold_.FailAll(absl::CancelledError("nats transport stopped"),
                 [this](Completion d, absl::Status why) { Complete(std::move(d), std::move(why)); });
-  confirmer_.Stop();  // one last flush confirms what waits
+  confirmer_.Stop();         // one last flush confirms what waits
   natsConnection* nc = nc_;  // only Start and Stop (this thread) change it
   bool leak = false;
   if (nc != nullptr) {
@@ -656,7 +656,8 @@ std::vector<Transport::EventCount> NatsTransport::events() const {
 
 // --- nats.c callbacks: library threads. Copy, post to the driver thread, never throw. ---
 
-void NatsTransport::OnNatsMessage(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {
+void NatsTransport::OnNatsMessage(natsConnection* nc, natsSubscription*, natsMsg* msg,
+                                  void* closure) {
   std::unique_ptr<natsMsg, MsgDeleter> owned(msg);
   auto* sub = static_cast<Subscription*>(closure);
   NatsTransport* self = sub->owner;
@@ -687,7 +688,8 @@ void NatsTransport::OnNatsMessage(natsConnection* nc, natsSubscription*, natsMsg
       if (last.substr(0, kRollCallToken.size()) == kRollCallToken) {
         uint64_t round = 0;
         std::from_chars(last.data() + kRollCallToken.size(), last.data() + last.size(), round);
-        std::string who(data != nullptr ? data : "", data != nullptr ? natsMsg_GetDataLength(msg) : 0);
+        std::string who(data != nullptr ? data : "",
+                        data != nullptr ? natsMsg_GetDataLength(msg) : 0);
         net::post(self->io_, [self, round, who = std::move(who)]() mutable {
           if (round == self->roll_call_round_ && self->hold_.closed()) {
             self->answered_.insert(std::move(who));

@@ -35,8 +35,8 @@
 // reconnects fail at once with Unavailable instead of waiting in nats.c's reconnect buffer: a
 // restarted server does not know the peers' subscriptions until they reconnect as well, so a
 // buffered message could be flushed to nobody after its publisher was told it went out (the
-// HTTP publish answers 503 instead). Publishes outside Start..Stop fail with FailedPrecondition, their Completion
-// then runs on the calling thread (there is no driver thread).
+// HTTP publish answers 503 instead). Publishes outside Start..Stop fail with FailedPrecondition,
+// their Completion then runs on the calling thread (there is no driver thread).
 //
 //   config::NatsAdapterConfig config;
 //   config.servers = {"nats://127.0.0.1:4222"};
@@ -49,6 +49,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -56,14 +57,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/steady_timer.hpp>
-#include <set>
 
 #include "absl/status/status.h"
 #include "common/bus/nats/broadcast_hold.h"
@@ -199,8 +198,8 @@ class NatsTransport : public Transport {
   // this node is the one cut off, yet they come back with the server.
   std::atomic<size_t> expected_at_break_{0};
   // Driver thread only.
-  uint64_t roll_call_round_ = 0;          // one per reconnection
-  std::set<std::string> answered_;        // node ids that answered this round
+  uint64_t roll_call_round_ = 0;    // one per reconnection
+  std::set<std::string> answered_;  // node ids that answered this round
   std::chrono::steady_clock::time_point roll_call_deadline_;
   boost::asio::steady_timer roll_call_timer_{io_};
 

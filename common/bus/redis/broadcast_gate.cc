@@ -6,9 +6,7 @@ namespace sockudo::bus::redis {
 
 BroadcastGate::BroadcastGate(boost::asio::io_context& io, std::shared_ptr<spdlog::logger> log,
                              Count count)
-    : log_(std::move(log)), count_(std::move(count)),
-      limit_timer_(io),
-      poll_timer_(io) {}
+    : log_(std::move(log)), count_(std::move(count)), limit_timer_(io), poll_timer_(io) {}
 
 void BroadcastGate::Pass(std::function<void()> publish) {
   if (shut_) return;
@@ -24,8 +22,8 @@ void BroadcastGate::Pass(std::function<void()> publish) {
   limit_timer_.expires_after(kLimit);
   limit_timer_.async_wait([this, round = round_](boost::system::error_code ec) {
     if (ec || shut_ || !polling_ || round != round_) return;
-    log_->info("broadcasts resume after {} ms without the {} subscribers of before",
-               kLimit.count(), expected_);
+    log_->info("broadcasts resume after {} ms without the {} subscribers of before", kLimit.count(),
+               expected_);
     Open();
   });
   Poll(round_);

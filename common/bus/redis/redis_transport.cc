@@ -42,7 +42,8 @@ class RedisTransport::Impl final : public RedisBusDriver {
         config_(std::move(config)),
         sub_timer_(io()),
         sub_backoff_(options.resubscribe_delay, options.resubscribe_max_delay),
-        gate_(io(), Log(), [this](BroadcastGate::CountDone done) { CountAtGate(std::move(done)); }) {}
+        gate_(io(), Log(),
+              [this](BroadcastGate::CountDone done) { CountAtGate(std::move(done)); }) {}
 
   ~Impl() override { Stop(); }
 

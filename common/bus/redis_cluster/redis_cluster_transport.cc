@@ -81,9 +81,9 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
         startup_timer_(io()),
         startup_retry_timer_(io()),
         sample_timer_(io()),
-        gate_(io(), Log(), [this](redis::BroadcastGate::CountDone done) {
-          CountSubscribers(std::move(done));
-        }) {}
+        gate_(io(), Log(),
+              [this](redis::BroadcastGate::CountDone done) { CountSubscribers(std::move(done)); }) {
+  }
 
   ~Impl() override { Stop(); }
 

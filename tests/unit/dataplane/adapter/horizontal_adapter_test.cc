@@ -559,11 +559,10 @@ TEST_F(HorizontalAdapterTest, AStaleMemberRemovedIsFollowedByMemberAddedFromTheH
   const std::string added = MemberAdded(R"("alice")", R"({"n":1})");
   const std::string removed = MemberRemoved(R"("alice")");
   for (const std::string& user : {std::string(R"("alice")"), std::string(R"("nobody")")}) {
-    stale.Publish(bus::Channel::kBroadcast,
-                  bus::EncodeBroadcast({.node_id = stale.node_id(),
-                                        .app_id = kApp,
-                                        .channel = kRoom,
-                                        .message = MemberRemoved(user)}));
+    stale.Publish(bus::Channel::kBroadcast, bus::EncodeBroadcast({.node_id = stale.node_id(),
+                                                                  .app_id = kApp,
+                                                                  .channel = kRoom,
+                                                                  .message = MemberRemoved(user)}));
   }
   ASSERT_TRUE(cluster.WaitUntil([&] { return Has(watcher, removed) && Has(watcher, added); }));
   Marker(cluster, a, kRoom, {&alice, &watcher}, EventFrame(kRoom, R"({"marker":1})"));

@@ -589,8 +589,8 @@ TEST_F(NatsTransportTest, AfterAReconnectionBroadcastsWaitForThePeersToResubscri
   server_.Stop();
   ASSERT_TRUE(Eventually([&] { return !a->transport.Healthy(); }));
   ASSERT_TRUE(server_.Start().ok()) << server_.Log();
-  ASSERT_TRUE(a->listener.WaitFor([&] { return a->listener.resubscribed_locked() == 1; },
-                                  kReconnectWait));
+  ASSERT_TRUE(
+      a->listener.WaitFor([&] { return a->listener.resubscribed_locked() == 1; }, kReconnectWait));
 
   std::promise<absl::Status> sent;
   a->transport.Publish(Channel::kBroadcast, "held", [&](absl::Status s) { sent.set_value(s); });

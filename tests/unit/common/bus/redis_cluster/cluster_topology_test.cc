@@ -172,8 +172,7 @@ TEST(ClusterTopologyTest, ParseRedirect) {
 }
 
 TEST(ClusterTopologyTest, ClusterLinksUp) {
-  const std::string myself =
-      "07c3 127.0.0.1:30004@40004 myself,master - 0 0 1 connected 0-5460\n";
+  const std::string myself = "07c3 127.0.0.1:30004@40004 myself,master - 0 0 1 connected 0-5460\n";
   const std::string up =
       "67ed 127.0.0.1:30002@40002 master - 0 1426238316232 2 connected 5461-10922\n"
       "292f 127.0.0.1:30003@40003 slave 67ed 0 1426238318243 3 connected\n";
@@ -182,13 +181,14 @@ TEST(ClusterTopologyTest, ClusterLinksUp) {
   // A link still down (a node restarting) holds; a failed, address-less or handshaking node does
   // not.
   EXPECT_FALSE(ClusterLinksUp(
-      myself + up + "6ec2 127.0.0.1:30005@40005 master - 1426238316232 0 4 disconnected 10923-16383\n"));
+      myself + up +
+      "6ec2 127.0.0.1:30005@40005 master - 1426238316232 0 4 disconnected 10923-16383\n"));
   EXPECT_FALSE(ClusterLinksUp(
       myself + "6ec2 127.0.0.1:30005@40005 master,fail? - 1 0 4 disconnected 10923-16383\n"));
-  EXPECT_TRUE(ClusterLinksUp(
-      myself + up + "6ec2 127.0.0.1:30005@40005 master,fail - 1 0 4 disconnected\n" +
-      "824f :0@0 master,noaddr - 1 0 0 disconnected\n" +
-      "a1b2 127.0.0.1:30007@40007 handshake - 1 0 0 disconnected\n"));
+  EXPECT_TRUE(ClusterLinksUp(myself + up +
+                             "6ec2 127.0.0.1:30005@40005 master,fail - 1 0 4 disconnected\n" +
+                             "824f :0@0 master,noaddr - 1 0 0 disconnected\n" +
+                             "a1b2 127.0.0.1:30007@40007 handshake - 1 0 0 disconnected\n"));
   EXPECT_FALSE(ClusterLinksUp(""));
   EXPECT_FALSE(ClusterLinksUp("07c3 127.0.0.1:30004@40004 myself,master\n"));
 }
