@@ -1,4 +1,5 @@
-// A rolling deploy that clients do not notice: three real nodes on a real redis bus behind a
+// A rolling deploy that clients do not notice: three real nodes on a real bus (redis, Redis
+// Cluster, nats: one test each) behind a
 // round-robin TCP proxy (the stand-in for a Kubernetes Service), real pusher-js clients on a
 // public and a presence channel, events published at a steady rate through the proxy with the
 // real `pusher` SDK, and each node in turn drained (SIGTERM: /ready 503, listener closed, 4200
@@ -7,7 +8,7 @@
 // reaches it; at the end presence lists exactly the connected clients (no ghost). Prints the
 // figures: clients, events published, lost, reconnect time p50/p99.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { startCluster } = require('../support/cluster');
 const { startTcpProxy } = require('../support/tcp_proxy');
@@ -19,27 +20,28 @@ const PUBLISH_EVERY_MS = 50;  // 20 events/s
 const BOUNDARY_MS = 50;
 const DRAIN = { SHUTDOWN_GRACE_PERIOD: '5', SHUTDOWN_DRAIN_SPREAD_SECONDS: '1' };
 
-let cluster;
-let proxy;
-const pushers = [];
-
-before(async () => {
-  cluster = await startCluster({ driver: 'redis', nodes: 3, env: DRAIN });
-  proxy = await startTcpProxy(cluster.nodes.map((n) => n.port));
-});
-after(async () => {
-  for (const p of pushers) p.disconnect();
-  if (proxy) await proxy.close();
-  if (cluster) await cluster.stop();
-});
-
 const percentile = (values, p) => {
   if (values.length === 0) return 0;
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
-test('each node restarted in turn under pusher-js clients: nobody loses an event while subscribed, no presence ghost', async () => {
+for (const driver of ['redis', 'redis-cluster', 'nats']) {
+  test(`${driver}: each node restarted in turn under pusher-js clients: nobody loses an event while subscribed, no presence ghost`, async () => {
+    const pushers = [];
+    const cluster = await startCluster({ driver, nodes: 3, env: DRAIN });
+    const proxy = await startTcpProxy(cluster.nodes.map((n) => n.port));
+    try {
+      await rollingRestart(driver, cluster, proxy, pushers);
+    } finally {
+      for (const p of pushers) p.disconnect();
+      await proxy.close();
+      await cluster.stop();
+    }
+  });
+}
+
+async function rollingRestart(driver, cluster, proxy, pushers) {
   const front = { host: proxy.host, port: proxy.port };
   const sdk = serverSdk(front);
   // Per client: the windows in which it was subscribed to both channels, and what it received.
@@ -139,7 +141,7 @@ test('each node restarted in turn under pusher-js clients: nobody loses an event
     }
   }
   const reconnects = tracks.flatMap((t) => t.reconnects);
-  console.log(`# rolling restart: ${CLIENTS} clients, ${published.length} events accepted (${failed} answered 503 by a ` +
+  console.log(`# rolling restart (${driver}): ${CLIENTS} clients, ${published.length} events accepted (${failed} answered 503 by a ` +
     `draining node), ${expected} deliveries owed, ${lost} lost, ${boundary} at a drain boundary ` +
     `(< ${BOUNDARY_MS} ms before the close), ${reconnects.length} reconnects, ` +
     `reconnect p50 ${percentile(reconnects, 50)} ms p99 ${percentile(reconnects, 99)} ms`);
@@ -154,4 +156,4 @@ test('each node restarted in turn under pusher-js clients: nobody loses an event
       return JSON.stringify(r.users.map((u) => u.id).sort()) === JSON.stringify(want);
     }, { timeoutMs: 5000, what: `presence on node ${n.port} to list exactly the connected clients` });
   }
-});
+}
