@@ -320,7 +320,9 @@ void ClusterRouter::Dial(const NodeAddress& node, std::string label, millisecond
   redis::ConnectionOptions o = OptionsFor(node, std::move(label));
   o.connect_timeout = std::clamp(timeout, milliseconds(50), options_.connect_timeout);
   auto conn = redis::RedisConnection::Create(io_, std::move(o));
+  connecting_.insert(conn);
   conn->Connect([this, conn, node, done = std::move(done)](absl::Status st) {
+    connecting_.erase(conn);
     if (shutdown_) {
       conn->Close();
       done(absl::CancelledError("redis-cluster router shut down"));
@@ -447,6 +449,7 @@ void ClusterRouter::Shutdown() {
   timers_->periodic.cancel();
   timers_->soon.cancel();
   if (fetch_conn_) std::exchange(fetch_conn_, nullptr)->Close();
+  for (const Connection& conn : std::exchange(connecting_, {})) conn->Close();
   absl::Status stopped = absl::CancelledError("redis-cluster transport stopped");
   auto peers = std::exchange(peers_, {});
   for (auto& [key, peer] : peers) {

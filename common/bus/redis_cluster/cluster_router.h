@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,6 +141,9 @@ class ClusterRouter {
   std::function<void()> on_topology_;
 
   std::map<std::string, Peer> peers_;  // by "host:port"
+  // Dials under way: Shutdown closes them (a connecting RedisConnection holds its own callback,
+  // which holds it, until the connect ends).
+  std::set<Connection> connecting_;
   std::map<std::string, std::chrono::steady_clock::time_point> suspect_until_;
 
   bool fetching_ = false;
