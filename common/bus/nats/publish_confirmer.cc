@@ -11,7 +11,8 @@ PublishConfirmer::~PublishConfirmer() { Stop(); }
 
 void PublishConfirmer::Start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
+  if (running_) return;
+  running_ = true;
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
 }
@@ -19,7 +20,7 @@ void PublishConfirmer::Start() {
 void PublishConfirmer::Add(Completion done) {
   {
     std::lock_guard lock(mu_);
-    if (thread_.joinable() && !stopping_) {
+    if (running_ && !stopping_) {
       pending_.push_back(std::move(done));
       if (pending_.size() == 1) cv_.notify_one();
       return;
@@ -43,11 +44,13 @@ void PublishConfirmer::Broke() {
 void PublishConfirmer::Stop() {
   {
     std::lock_guard lock(mu_);
-    if (!thread_.joinable()) return;
+    if (!running_ || stopping_) return;
     stopping_ = true;
   }
   cv_.notify_one();
-  thread_.join();
+  thread_.join();  // only Start and Stop (the owner's thread) touch thread_
+  std::lock_guard lock(mu_);
+  running_ = false;
 }
 
 uint64_t PublishConfirmer::flushes() const {

@@ -65,7 +65,8 @@ class PublishConfirmer {
   std::vector<Completion> pending_;
   uint64_t epoch_ = 0;  // one per Broke
   uint64_t flushes_ = 0;
-  bool stopping_ = false;
+  bool running_ = false;   // between Start and the end of Stop
+  bool stopping_ = false;  // Stop has begun: Add no longer queues
   std::thread thread_;
 };
 
