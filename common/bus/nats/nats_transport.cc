@@ -690,6 +690,8 @@ void NatsTransport::OnNatsMessage(natsConnection* nc, natsSubscription*, natsMsg
         std::from_chars(last.data() + kRollCallToken.size(), last.data() + last.size(), round);
         std::string who(data != nullptr ? data : "",
                         data != nullptr ? natsMsg_GetDataLength(msg) : 0);
+        // An empty answer is the server's "no responders" status (nobody subscribed), not a node.
+        if (who.empty()) return;
         net::post(self->io_, [self, round, who = std::move(who)]() mutable {
           if (round == self->roll_call_round_ && self->hold_.closed()) {
             self->answered_.insert(std::move(who));
