@@ -30,7 +30,7 @@ void BroadcastGate::Pass(std::function<void()> publish) {
 }
 
 void BroadcastGate::Poll(uint64_t round) {
-  count_([this, round](std::optional<int64_t> n) {
+  count_([this, round](std::optional<size_t> n) {
     if (shut_ || !polling_ || round != round_) return;
     if (n.has_value() && *n >= expected_) {
       Open();

@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,7 +36,7 @@ namespace sockudo::bus::redis {
 class BroadcastGate {
  public:
   // The broker's subscriber count of the broadcast channel, or nullopt when it cannot tell now.
-  using CountDone = std::function<void(std::optional<int64_t>)>;
+  using CountDone = std::function<void(std::optional<size_t>)>;
   using Count = std::function<void(CountDone)>;
 
   static constexpr std::chrono::milliseconds kLimit{3000};
@@ -44,8 +45,8 @@ class BroadcastGate {
   BroadcastGate(boost::asio::io_context& io, std::shared_ptr<spdlog::logger> log, Count count);
 
   // The subscriber count the gate waits for after a break.
-  void set_expected(int64_t n) { expected_ = n; }
-  int64_t expected() const { return expected_; }
+  void set_expected(size_t n) { expected_ = n; }
+  size_t expected() const { return expected_; }
 
   // A break: the next broadcasts wait.
   void Close() { closed_ = true; }
@@ -65,7 +66,7 @@ class BroadcastGate {
   Count count_;
   boost::asio::steady_timer limit_timer_;  // kLimit after the first broadcast waited
   boost::asio::steady_timer poll_timer_;   // kPoll between counts
-  int64_t expected_ = 0;
+  size_t expected_ = 0;
   bool closed_ = false;
   bool polling_ = false;
   uint64_t round_ = 0;  // one per wait: counts and timers of an earlier one are ignored

@@ -43,7 +43,7 @@ class RedisTransport::Impl final : public RedisBusDriver {
         sub_timer_(io()),
         sub_backoff_(options.resubscribe_delay, options.resubscribe_max_delay),
         gate_(io(), Log(),
-              [this](BroadcastGate::CountDone done) { CountAtGate(std::move(done)); }) {}
+              [this](BroadcastGate::CountDone done) { QueryNodeCount(std::move(done)); }) {}
 
   ~Impl() override { Stop(); }
 
@@ -111,52 +111,37 @@ class RedisTransport::Impl final : public RedisBusDriver {
   void SendPublish(const PublishPipeline::JobPtr& job, PublishPipeline::Reply reply) override {
     using Outcome = PublishPipeline::Outcome;
     const uint64_t id = job->send_id;
-    With(job->broadcast ? events_ : command_,
-         [this, job, id, reply = std::move(reply)](Connection conn, absl::Status st) mutable {
-           if (stopping() || !job->Current(id)) return;
-           if (!st.ok()) {
-             reply(Outcome::Retry(st));
-             return;
-           }
-           auto publish = [this, conn, job, id, reply = std::move(reply)] {
-             if (stopping() || !job->Current(id)) return;
-             conn->Command({"PUBLISH", job->channel, job->payload},
-                           [this, conn, job, reply](absl::StatusOr<RedisReply> r) {
-                             if (r.ok()) {
-                               if (job->broadcast && r->type == RedisReply::Type::kInteger) {
-                                 gate_.set_expected(r->integer);
-                               }
-                               reply(Outcome::Done(absl::OkStatus()));
-                             } else if (conn->closed()) {
-                               reply(Outcome::Retry(r.status()));
-                             } else {
-                               reply(Outcome::Done(r.status()));  // the server's refusal
-                             }
-                           });
-           };
-           if (job->broadcast) return gate_.Pass(std::move(publish));
-           publish();
-         });
-  }
-
-  // --- Broadcast gate (BroadcastGate) -------------------------------------------------------
-  // PUBLISH answers how many subscribers a broadcast reached: the gate waits, after the events
-  // connection was lost, until PUBSUB NUMSUB counts as many again.
-  void CountAtGate(BroadcastGate::CountDone done) {
-    With(events_, [this, done = std::move(done)](Connection conn, absl::Status st) {
-      if (stopping()) return;
+    With(job->broadcast ? events_ : command_, [this, job, id, reply = std::move(reply)](
+                                                  Connection conn, absl::Status st) mutable {
+      if (stopping() || !job->Current(id)) return;
       if (!st.ok()) {
-        done(std::nullopt);
+        reply(Outcome::Retry(st));
         return;
       }
-      conn->Command({"PUBSUB", "NUMSUB", channels().broadcast()},
-                    [done](absl::StatusOr<RedisReply> r) {
-                      const std::optional<size_t> n = r.ok() ? SubscriberCount(*r) : std::nullopt;
-                      done(n ? std::optional<int64_t>(static_cast<int64_t>(*n)) : std::nullopt);
-                    });
+      auto publish = [this, conn, job, id, reply = std::move(reply)] {
+        if (stopping() || !job->Current(id)) return;
+        conn->Command({"PUBLISH", job->channel, job->payload}, [this, conn, job, reply](
+                                                                   absl::StatusOr<RedisReply> r) {
+          if (r.ok()) {
+            if (job->broadcast && r->type == RedisReply::Type::kInteger && r->integer >= 0) {
+              gate_.set_expected(static_cast<size_t>(r->integer));
+            }
+            reply(Outcome::Done(absl::OkStatus()));
+          } else if (conn->closed()) {
+            reply(Outcome::Retry(r.status()));
+          } else {
+            reply(Outcome::Done(r.status()));  // the server's refusal
+          }
+        });
+      };
+      if (job->broadcast) return gate_.Pass(std::move(publish));
+      publish();
     });
   }
 
+  // The broadcast gate counts with QueryNodeCount (PUBSUB NUMSUB): PUBLISH answers how many
+  // subscribers a broadcast reached, and after a loss of the events connection the broadcasts
+  // wait until NUMSUB counts as many again.
   void QueryNodeCount(CountCallback done) override {
     With(command_, [this, done = std::move(done)](Connection conn, absl::Status st) {
       if (stopping()) return;  // Stop answers every waiting caller

@@ -697,7 +697,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
   void SampleSubscribers() {
     if (stopping()) return;
     if (healthy_.load() && !gate_.closed()) {
-      CountSubscribers([this](std::optional<int64_t> n) {
+      CountSubscribers([this](std::optional<size_t> n) {
         if (n && !gate_.closed() && healthy_.load()) gate_.set_expected(*n);
       });
     }
@@ -709,9 +709,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
 
   void CountSubscribers(redis::BroadcastGate::CountDone done) {
     if (sharded_) {
-      CountAttempt(0, [done = std::move(done)](std::optional<size_t> n) {
-        done(n ? std::optional<int64_t>(static_cast<int64_t>(*n)) : std::nullopt);
-      });
+      CountAttempt(0, std::move(done));
       return;
     }
     std::optional<NodeAddress> target = router_.Target(channels().broadcast(), false);
@@ -722,7 +720,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
     }
     struct Sum {
       size_t left = 0;
-      int64_t total = 0;
+      size_t total = 0;
       bool links_up = false;
       redis::BroadcastGate::CountDone done;
     };
@@ -731,7 +729,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
     sum->done = std::move(done);
     auto part = [sum] {
       if (--sum->left == 0) {
-        sum->done(sum->links_up ? std::optional<int64_t>(sum->total) : std::nullopt);
+        sum->done(sum->links_up ? std::optional<size_t>(sum->total) : std::nullopt);
       }
     };
     router_.WithConnection(*target, [this, sum, part](Connection conn, absl::Status st) {
@@ -750,7 +748,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
         conn->Command({"PUBSUB", "NUMSUB", channels().broadcast()},
                       [sum, part](absl::StatusOr<RedisReply> r) {
                         std::optional<size_t> n = r.ok() ? SubscriberCount(*r) : std::nullopt;
-                        sum->total += static_cast<int64_t>(n.value_or(0));
+                        sum->total += n.value_or(0);
                         part();
                       });
       });

@@ -45,6 +45,7 @@ class Gate {
 };
 
 struct Fixture {
+  Fixture() { confirmer.Start(); }
   Gate gate;
   PublishConfirmer confirmer{[this] { return gate.Flush(); },
                              [](Completion done, absl::Status s) { done(s); }};
@@ -54,16 +55,25 @@ struct Fixture {
     confirmer.Add([p](absl::Status s) { p->set_value(s); });
     return f;
   }
+  // One publish carried by the first flush (under way, not answered) and one that came after it.
+  struct Pair {
+    std::future<absl::Status> in_flush;
+    std::future<absl::Status> waiting;
+  };
+  Pair OneInFlushOneWaiting() {
+    Pair p;
+    p.in_flush = Add();
+    EXPECT_TRUE(gate.WaitStarted(1));
+    p.waiting = Add();
+    return p;
+  }
 };
 
 bool Done(std::future<absl::Status>& f) { return f.wait_for(0s) == std::future_status::ready; }
 
 TEST(PublishConfirmerTest, CompletesOnlyAfterTheServerAnsweredAFlush) {
   Fixture f;
-  f.confirmer.Start();
-  auto first = f.Add();
-  ASSERT_TRUE(f.gate.WaitStarted(1));
-  auto second = f.Add();  // after the flush began: waits for the next one
+  auto [first, second] = f.OneInFlushOneWaiting();  // second waits for the next flush
   EXPECT_FALSE(Done(first));
   f.gate.Release(absl::OkStatus());
   EXPECT_TRUE(first.get().ok());
@@ -79,10 +89,7 @@ TEST(PublishConfirmerTest, CompletesOnlyAfterTheServerAnsweredAFlush) {
 
 TEST(PublishConfirmerTest, ABreakFailsWhatWaitsAndWhatAFlushUnderWayCarries) {
   Fixture f;
-  f.confirmer.Start();
-  auto in_flush = f.Add();
-  ASSERT_TRUE(f.gate.WaitStarted(1));
-  auto waiting = f.Add();
+  auto [in_flush, waiting] = f.OneInFlushOneWaiting();
   f.confirmer.Broke();
   EXPECT_TRUE(absl::IsUnavailable(waiting.get()));
   // The flush answers on the new connection: it proves nothing about the old one.
@@ -93,10 +100,7 @@ TEST(PublishConfirmerTest, ABreakFailsWhatWaitsAndWhatAFlushUnderWayCarries) {
 
 TEST(PublishConfirmerTest, StopConfirmsWhatWaitsWithOneLastFlush) {
   Fixture f;
-  f.confirmer.Start();
-  auto first = f.Add();
-  ASSERT_TRUE(f.gate.WaitStarted(1));
-  auto last = f.Add();
+  auto [first, last] = f.OneInFlushOneWaiting();
   f.gate.Release(absl::OkStatus());
   f.gate.Release(absl::OkStatus());  // for the last flush Stop runs
   f.confirmer.Stop();

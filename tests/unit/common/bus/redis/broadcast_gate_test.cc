@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,8 +20,8 @@ using namespace std::chrono_literals;
 
 struct GateFixture {
   boost::asio::io_context io;
-  std::optional<int64_t> count;  // what the broker answers now
-  bool answer = true;            // false: counts never come back
+  std::optional<size_t> count;  // what the broker answers now
+  bool answer = true;           // false: counts never come back
   int counts = 0;
   std::vector<std::string> sent;
   BroadcastGate gate{io, base::Logger("test.gate"), [this](BroadcastGate::CountDone done) {
@@ -30,9 +31,20 @@ struct GateFixture {
   void Send(std::string what) {
     gate.Pass([this, what] { sent.push_back(what); });
   }
+  // A break after which the gate waits for `expected` subscribers.
+  void Break(size_t expected) {
+    gate.set_expected(expected);
+    gate.Close();
+  }
   void RunFor(std::chrono::milliseconds d) {
     io.restart();
     io.run_for(d);
+  }
+  // Runs the io until `done` holds (true) or 10 s passed.
+  bool RunUntil(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) RunFor(10ms);
+    return done();
   }
 };
 
@@ -47,8 +59,7 @@ TEST(BroadcastGateTest, OpenPassesAtOnceWithoutCounting) {
 
 TEST(BroadcastGateTest, AfterABreakBroadcastsWaitInOrderUntilTheCountIsBack) {
   GateFixture f;
-  f.gate.set_expected(3);
-  f.gate.Close();
+  f.Break(3);
   f.count = 1;
   f.Send("a");
   f.Send("b");
@@ -61,7 +72,7 @@ TEST(BroadcastGateTest, AfterABreakBroadcastsWaitInOrderUntilTheCountIsBack) {
   EXPECT_TRUE(f.sent.empty());
   f.count = 3;
   f.Send("c");
-  f.RunFor(60ms);
+  ASSERT_TRUE(f.RunUntil([&] { return !f.sent.empty(); }));
   EXPECT_EQ(f.sent, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_FALSE(f.gate.closed());
   const int counts = f.counts;
@@ -72,20 +83,18 @@ TEST(BroadcastGateTest, AfterABreakBroadcastsWaitInOrderUntilTheCountIsBack) {
 
 TEST(BroadcastGateTest, TheLimitOpensTheGateWhenTheCountNeverComesBack) {
   GateFixture f;
-  f.gate.set_expected(2);
-  f.gate.Close();
+  f.Break(2);
   f.answer = false;  // a node that does not answer
   const auto start = std::chrono::steady_clock::now();
   f.Send("a");
-  while (f.sent.empty() && std::chrono::steady_clock::now() - start < 10s) f.RunFor(50ms);
+  ASSERT_TRUE(f.RunUntil([&] { return !f.sent.empty(); }));
   EXPECT_EQ(f.sent, (std::vector<std::string>{"a"}));
   EXPECT_GE(std::chrono::steady_clock::now() - start, BroadcastGate::kLimit);
 }
 
 TEST(BroadcastGateTest, ShutdownDropsWhatWaits) {
   GateFixture f;
-  f.gate.set_expected(1);
-  f.gate.Close();
+  f.Break(1);
   f.count = 0;
   f.Send("a");
   f.gate.Shutdown();
