@@ -1,6 +1,6 @@
 // File: http_publisher.h
-// A keep-alive HTTP connection that sends signed Pusher API requests (spec/http-api.md §2), one
-// at a time. Single-threaded, like WsClient.
+// A keep-alive HTTP connection that sends signed Pusher HTTP API requests, one at a time.
+// Single-threaded, like WsClient.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

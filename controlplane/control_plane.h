@@ -1,6 +1,6 @@
 // File: control_plane.h
-// Wires the control plane: a BusObserver on the nodes' bus (spec/cluster.md §11), the services
-// (apps, cluster, users, channels, events) over it and the app store, and their two listeners:
+// Wires the control plane: a BusObserver on the nodes' bus, the services (apps, cluster, users,
+// channels, events) over it and the app store, and their two listeners:
 // gRPC (callback API, health checking and reflection on) and REST/JSON, both behind the same
 // bearer-token check. After every app write it publishes AppChanged; nodes apply it.
 // Used by sockudo-controlplane (any bus but `local`) and, embedded, by sockudo-node: then it
@@ -42,7 +42,7 @@ struct ControlPlaneOptions {
 
 class ControlPlane {
  public:
-  // The options of a control plane embedded in a node (spec/config.md §16): hosts, ports and
+  // The options of a control plane embedded in a node (control_plane.*): hosts, ports and
   // token from `config`; without a token both listeners bind 127.0.0.1 only and `*warning` says
   // so (else it is cleared). Errors name the key (both token keys set, empty token file).
   static absl::StatusOr<ControlPlaneOptions> EmbeddedOptions(

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
         "adapter.driver (ADAPTER_DRIVER) to redis, redis-cluster or nats, or use the control plane "
         "embedded in sockudo-node");
   }
-  // The nodes must read what it writes (spec/cluster.md §11).
+  // The nodes must read what it writes, so the app store must be one they share.
   if (config.app_manager.driver != "redis") {
     return Fail(absl::StrCat("app_manager.driver=", config.app_manager.driver,
                              ": a standalone control plane writes apps the nodes read; set "

@@ -1,5 +1,5 @@
-// sockudo-node: flags -> LoadConfig -> Server. Flags only choose the file and the mode
-// (spec/config.md §1); everything else comes from the file and the environment.
+// sockudo-node: flags -> LoadConfig -> Server. Flags only choose the file and the mode;
+// everything else comes from the file and the environment.
 #include <csignal>
 #include <cstdio>
 #include <iostream>

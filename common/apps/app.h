@@ -1,6 +1,6 @@
 // File: app.h
-// The app record (spec/apps.md §1): a tenant with its own key, secret, limits and features.
-// Immutable once built; shared between threads as std::shared_ptr<const App>.
+// The app record: a tenant with its own key, secret, limits and features. Immutable once built;
+// shared between threads as std::shared_ptr<const App>.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,8 @@
 
 namespace sockudo::apps {
 
-// Server-wide defaults applied when an app leaves a limit unset (spec/config.md §12).
+// Server-wide defaults applied when an app leaves a limit unset (the `presence`, `channel_limits`
+// and `event_limits` config keys).
 struct LimitDefaults {
   int64_t max_presence_members_per_channel = 100;
   double max_presence_member_size_in_kb = 2;
@@ -68,11 +69,12 @@ struct App {
   int64_t EventBatchLimit(const LimitDefaults& d) const;
   int64_t ClientEventWindowSeconds() const;
 
-  // The canonical flat JSON form (spec/apps.md §1); the secret is included only when asked.
+  // The canonical flat snake_case JSON form; the secret is included only when asked.
   base::Json ToJson(bool include_secret) const;
 };
 
-// The embedded default app of spec/apps.md §6.1.
+// The built-in default app: id `app-id`, key `app-key`, secret `app-secret`, client events
+// allowed, every other field at its default (docs/configuration.md, "The default app").
 App DefaultApp();
 
 }  // namespace sockudo::apps

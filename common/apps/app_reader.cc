@@ -36,7 +36,7 @@ bool HttpUrlWithHost(const std::string& url) {
 
 using base::Json;
 
-// soketi's camelCase names (spec/apps.md §3).
+// soketi's camelCase names.
 constexpr std::pair<const char*, const char*> kAliases[] = {
     {"AppId", "id"},
     {"AppKey", "key"},

@@ -1,7 +1,7 @@
 // File: app_reader.h
-// Reads an app record from JSON in any accepted form (spec/apps.md): the flat snake_case form,
-// Sockudo's nested `policy` form and soketi's camelCase aliases. Numbers may be given as numeric
-// strings; an empty string counts as absent. Errors name the field.
+// Reads an app record from JSON in any accepted form: the flat snake_case form, Sockudo's nested
+// `policy` form and soketi's camelCase aliases. Numbers may be given as numeric strings; an empty
+// string counts as absent. Errors name the field.
 //
 //   absl::StatusOr<App> app = ReadApp(json);
 #pragma once

@@ -23,7 +23,7 @@ absl::StatusOr<std::unique_ptr<AppStore>> MakeAppStore(const config::Config& con
   }
   if (driver == "redis") {
     // Nodes never wait on Redis for an app: they read an in-memory copy kept current by
-    // AppChanged notices (spec/backends.md §3).
+    // AppChanged notices.
     SOCKUDO_ASSIGN_OR_RETURN(auto redis, RedisAppStore::Connect(config.app_manager.redis,
                                                                 config.app_manager.redis_prefix));
     SOCKUDO_ASSIGN_OR_RETURN(

@@ -1,8 +1,8 @@
 // File: origin_matcher.h
-// Origin patterns shared by an app's `allowed_origins` (spec/apps.md §1.3) and `cors.origin`
-// (spec/config.md §13): `*`/`any`, an exact origin, a bare host (any scheme), `*.example.com`
-// (the domain and its subdomains) or one `*` wildcard such as `https://*.example.com`.
-// Matching is case-insensitive. Pure functions; thread-safe.
+// Origin patterns shared by an app's `allowed_origins` and `cors.origin`: `*`/`any`, an exact
+// origin, a bare host (any scheme), `*.example.com` (the domain and its subdomains) or one `*`
+// wildcard such as `https://*.example.com`. Matching is case-insensitive. Pure functions;
+// thread-safe.
 #pragma once
 
 #include <string>

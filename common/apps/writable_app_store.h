@@ -1,8 +1,7 @@
 // File: writable_app_store.h
-// An AppStore the control plane can write (spec/apps.md §5, spec/cluster.md §11): create, replace
-// and delete whole records. Drivers: memory/writable_memory_app_store.h (lost on restart) and
-// file/file_app_store.h (a JSON file, atomic replace). Implementations are thread-safe; a reader
-// never sees a half-applied write.
+// An AppStore the control plane can write: create, replace and delete whole records. Drivers:
+// memory/writable_memory_app_store.h (lost on restart) and file/file_app_store.h (a JSON file,
+// atomic replace). Implementations are thread-safe; a reader never sees a half-applied write.
 //
 //   SOCKUDO_RETURN_IF_ERROR(store.Create(app));   // ALREADY_EXISTS when the id or key is taken
 #pragma once

@@ -1,7 +1,6 @@
 // File: names.h
-// The wire names of the logical destinations (spec/cluster.md §2), built by plain
-// concatenation: the default prefix "sockudo_adapter:" already ends in ':', so Redis names hold
-// "::" on purpose (as Sockudo's do).
+// The wire names of the logical destinations, built by plain concatenation: the default prefix
+// "sockudo_adapter:" already ends in ':', so Redis names hold "::" on purpose (as Sockudo's do).
 //
 //   RedisChannel("sockudo_adapter:", Channel::kBroadcast)      -> "sockudo_adapter::#broadcast"
 //   RedisChannel(prefix, Channel::kNodeInbox, node_id)         -> "<prefix>:#node:<node_id>"

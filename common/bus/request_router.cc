@@ -94,8 +94,8 @@ void RequestRouter::Finish(const std::string& id, bool complete) {
 }
 
 void RequestRouter::ScheduleReaper() {
-  // Safety net (spec/cluster.md §6.2 step 6): every second, drop what is older than the full
-  // timeout plus a margin, should a deadline ever have been lost.
+  // Safety net: every second, drop what is older than the full timeout plus a margin, should a
+  // deadline ever have been lost.
   reaper_.expires_after(std::chrono::seconds(1));
   reaper_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;

@@ -1,9 +1,9 @@
 // File: request_router.h
-// The requester's side of spec/cluster.md §6.2-§6.4: pending requests by correlation id, each
-// waiting for `expected` distinct responders, an early-return condition, or its deadline, then
-// handing every response it got to its callback with `complete` saying whether all came. Late
-// and duplicate responses and a participant's own responses are dropped; a reaper removes what
-// a lost timer would leave behind. Used by data nodes and the control plane alike.
+// The requester's side of a cluster request: pending requests by correlation id, each waiting for
+// `expected` distinct responders, an early-return condition, or its deadline, then handing every
+// response it got to its callback with `complete` saying whether all came. Late and duplicate
+// responses and a participant's own responses are dropped; a reaper removes what a lost timer would
+// leave behind. Used by data nodes and the control plane alike.
 //
 // Everything runs on the io_context given at construction (the owner's cluster thread).
 //
@@ -29,12 +29,12 @@
 
 namespace sockudo::bus {
 
-// The deadline of a request (spec/cluster.md §6.3): the fast class waits
+// The deadline of a request: the fast class waits
 // clamp(50 ms x (peers + 1), min(200 ms, base), base), every other type `base`.
 std::chrono::milliseconds RequestTimeout(RequestType type, size_t peers,
                                          std::chrono::milliseconds base);
-// The base request timeout of the configured driver (spec/cluster.md §6.3): the driver's
-// requests_timeout / request_timeout_ms, 5 s for `local`.
+// The base request timeout of the configured driver: the driver's requests_timeout /
+// request_timeout_ms, 5 s for `local`.
 std::chrono::milliseconds RequestBaseTimeout(const config::Config& config);
 
 class RequestRouter {

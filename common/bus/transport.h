@@ -1,8 +1,8 @@
 // File: transport.h
-// The narrow interface every bus driver implements (spec/cluster.md §2, §12): publish to the five
-// logical destinations, receive what arrives on this participant's subscriptions, count the data
-// nodes, report health. The cluster logic (envelopes, requests, presence, health) sits above it,
-// once, in the horizontal adapter; a driver only moves bytes.
+// The narrow interface every bus driver implements: publish to the five logical destinations,
+// receive what arrives on this participant's subscriptions, count the data nodes, report health.
+// The cluster logic (envelopes, requests, presence, health) sits above it, once, in the horizontal
+// adapter; a driver only moves bytes.
 //
 // Drivers: local/ (in-process, the default), redis/, redis_cluster/, nats/. Each runs its own
 // thread: Start() connects and subscribes, then every Listener call and every Completion runs on
@@ -25,7 +25,7 @@
 
 namespace sockudo::bus {
 
-// The logical destinations of spec/cluster.md §2.
+// The logical destinations of the bus.
 enum class Channel {
   kBroadcast,   // {prefix}:#broadcast   / {prefix}.broadcast
   kRequests,    // {prefix}:#requests    / {prefix}.requests
@@ -36,7 +36,7 @@ enum class Channel {
 
 std::string_view ChannelName(Channel channel);  // "broadcast", "requests", ... (logs, metrics)
 
-// Who this participant is (spec/cluster.md §1, §4).
+// Who this participant is.
 struct Identity {
   std::string node_id;    // UUIDv4 of a data node, or "controlplane-" + UUIDv4 of an observer
   std::string reply_hex;  // 32 lowercase hex digits naming the reply inbox
@@ -48,11 +48,11 @@ struct Identity {
 // One message as it arrived.
 struct Incoming {
   Channel channel;
-  std::string payload;   // the JSON envelope (spec/cluster.md §3)
+  std::string payload;   // the JSON envelope (envelope.h)
   std::string reply_to;  // NATS: the message's reply subject; "" otherwise
 };
 
-// Outcome of a publish after the driver's retries (spec/cluster.md §12). May be null.
+// Outcome of a publish after the driver's retries. May be null.
 using Completion = std::function<void(absl::Status)>;
 
 class Transport {
@@ -64,7 +64,7 @@ class Transport {
     // Publish call.
     virtual void OnMessage(Incoming message) = 0;
     // The subscriptions are up again after a break: what was published meanwhile is lost
-    // (spec/cluster.md §8.6). Not called for the first subscription.
+    // (the adapter resyncs presence). Not called for the first subscription.
     virtual void OnResubscribed() = 0;
     // The bus went down or came back (feeds /up, heartbeats and metrics).
     virtual void OnHealthChanged(bool healthy) {}
@@ -72,15 +72,15 @@ class Transport {
 
   virtual ~Transport() = default;
 
-  // Connects and subscribes within the startup bound of spec/cluster.md §12.6 (5 s for the Redis
-  // drivers, adapter.nats.connection_timeout_ms for NATS); an error names what could not be
-  // reached. Starts the driver's thread.
+  // Connects and subscribes within a startup bound (5 s for the Redis drivers,
+  // adapter.nats.connection_timeout_ms for NATS); an error names what could not be reached. Starts
+  // the driver's thread.
   virtual absl::Status Start(const Identity& identity, Listener* listener) = 0;
   // Unsubscribes, closes the connections and joins the thread. Publishes still queued fail.
   virtual void Stop() = 0;
 
   // Publishes to kBroadcast, kRequests or kResponses. Broadcasts of one participant leave in the
-  // order they were published (one ordered pipeline, bounded; spec/cluster.md §5.1).
+  // order they were published (one ordered pipeline, bounded).
   virtual void Publish(Channel channel, std::string payload, Completion done) = 0;
   // Publishes to another node's inbox (targeted heartbeat, presence sync, zombie notice).
   virtual void PublishToNode(std::string_view node_id, std::string payload, Completion done) = 0;
@@ -113,8 +113,8 @@ class Transport {
   // "redis", "redis-cluster", "nats", "local" (metrics label).
   virtual std::string_view name() const = 0;
 
-  // spec/cluster.md §13: horizontal_transport_messages_dropped_total (pipeline overflow,
-  // slow-consumer drops, publishes failed after retries), _reconnections_total, _queue_depth.
+  // For the metrics horizontal_transport_messages_dropped_total (pipeline overflow, slow-consumer
+  // drops, publishes failed after retries), _reconnections_total, _queue_depth.
   struct Counters {
     uint64_t dropped = 0;
     uint64_t reconnections = 0;

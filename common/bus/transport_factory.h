@@ -1,6 +1,6 @@
 // File: transport_factory.h
-// Builds the bus driver that config.adapter.driver names (spec/cluster.md §12). An unknown driver
-// or a setting the driver cannot honour is an error: never a silent fallback to `local`.
+// Builds the bus driver that config.adapter.driver names. An unknown driver or a setting the driver
+// cannot honour is an error: never a silent fallback to `local`.
 #pragma once
 
 #include <functional>

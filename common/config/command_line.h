@@ -1,7 +1,7 @@
 // File: command_line.h
-// The front of every sockudo binary (spec/config.md §1): the flags only choose the config file
-// and the mode; LoadStartupConfig then loads and validates the configuration, configures logging
-// and logs the warnings. Shared by sockudo-node and sockudo-controlplane.
+// The front of every sockudo binary: the flags only choose the config file and the mode;
+// LoadStartupConfig then loads and validates the configuration, configures logging and logs the
+// warnings. Shared by sockudo-node and sockudo-controlplane.
 //
 //   sockudo::config::StartupConfig startup;
 //   if (auto exit_code = sockudo::config::LoadStartupConfig(argc, argv, "sockudo-node", kUsage,

@@ -5,7 +5,7 @@ namespace sockudo::config::internal {
 std::vector<Binding> Bindings(Config& c) {
   constexpr int64_t kMaxPort = 65535;
   return {
-      // §2 Server
+      // Server
       {.path = "debug", .target = &c.debug, .env = {"DEBUG_MODE"}},
       {.path = "mode", .target = &c.mode, .env = {"ENVIRONMENT"}},
       {.path = "host", .target = &c.host, .env = {"HOST"}},
@@ -52,8 +52,8 @@ std::vector<Binding> Bindings(Config& c) {
       {.path = "server_role", .target = &c.server_role, .env = {"SOCKUDO_SERVER_ROLE"}},
       {.path = "instance.process_id", .target = &c.process_id, .env = {"INSTANCE_PROCESS_ID"}},
 
-      // §3 Adapter
-      // Values are checked in Validate() (unsupported and unknown drivers differ, §19.1).
+      // Adapter
+      // Values are checked in Validate() (unsupported and unknown drivers get different errors).
       {.path = "adapter.driver",
        .target = &c.adapter.driver,
        .env = {"ADAPTER_DRIVER"},
@@ -88,8 +88,8 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.adapter.cluster_health.cleanup_interval_ms,
        .env = {"ADAPTER_CLUSTER_HEALTH_CLEANUP_INTERVAL_MS", "CLUSTER_HEALTH_CLEANUP_INTERVAL"}},
 
-      // §3.2 Redis adapter. redis_pub_options.url / redis_sub_options.url are read by the loader
-      // (they resolve into adapter.redis.pub / sub, §5.1).
+      // Redis adapter. redis_pub_options.url / redis_sub_options.url are read by the loader (they
+      // resolve into adapter.redis.pub / sub).
       {.path = "adapter.redis.requests_timeout",
        .target = &c.adapter.redis.requests_timeout,
        .positive = true},
@@ -98,7 +98,7 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"ADAPTER_REDIS_PREFIX"}},
       {.path = "adapter.redis.cluster_mode", .target = &c.adapter.redis.cluster_mode},
 
-      // §3.3 Redis Cluster adapter. `nodes` is read by the loader (seed normalisation, §5.3).
+      // Redis Cluster adapter. `nodes` is read by the loader (seed normalisation).
       {.path = "adapter.cluster.prefix", .target = &c.adapter.cluster.prefix},
       {.path = "adapter.cluster.request_timeout_ms",
        .target = &c.adapter.cluster.request_timeout_ms,
@@ -109,7 +109,7 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.adapter.cluster.use_sharded_pubsub,
        .env = {"ADAPTER_CLUSTER_USE_SHARDED_PUBSUB"}},
 
-      // §3.4 NATS adapter
+      // NATS adapter
       {.path = "adapter.nats.servers",
        .target = &c.adapter.nats.servers,
        .env = {"NATS_SERVERS"},
@@ -167,8 +167,8 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"NATS_SUBSCRIPTION_CAPACITY"},
        .positive = true},
 
-      // §4 Redis connection. sentinels, cluster.nodes and the legacy cluster_nodes are read by
-      // the loader (lists of seeds / host-port pairs).
+      // Redis connection. sentinels, cluster.nodes and the legacy cluster_nodes are read by the
+      // loader (lists of seeds / host-port pairs).
       {.path = "database.redis.host", .target = &c.redis.host, .env = {"DATABASE_REDIS_HOST"}},
       {.path = "database.redis.port",
        .target = &c.redis.port,
@@ -249,7 +249,7 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.redis.cluster.use_tls,
        .env = {"DATABASE_REDIS_CLUSTER_USE_TLS"}},
 
-      // §6 Connection pooling
+      // Connection pooling
       {.path = "database_pooling.enabled",
        .target = &c.database_pooling.enabled,
        .env = {"DATABASE_POOLING_ENABLED"}},
@@ -262,7 +262,7 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"DATABASE_POOL_MAX"},
        .positive = true},
 
-      // §7 Apps
+      // Apps
       {.path = "app_manager.driver",
        .target = &c.app_manager.driver,
        .env = {"APP_MANAGER_DRIVER"},
@@ -280,7 +280,7 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"CACHE_TTL_SECONDS"},
        .min = 0},
 
-      // §8 Cache
+      // Cache
       {.path = "cache.driver",
        .target = &c.cache.driver,
        .env = {"CACHE_DRIVER"},
@@ -300,7 +300,7 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"CACHE_MAX_CAPACITY"},
        .min = 1},
 
-      // §10 Rate limiter
+      // Rate limiter
       {.path = "rate_limiter.enabled",
        .target = &c.rate_limiter.enabled,
        .env = {"RATE_LIMITER_ENABLED"}},
@@ -340,7 +340,7 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.rate_limiter.redis_prefix,
        .env = {"RATE_LIMITER_REDIS_PREFIX"}},
 
-      // §9 Queue
+      // Queue
       {.path = "queue.driver",
        .target = &c.queue.driver,
        .env = {"QUEUE_DRIVER"},
@@ -406,7 +406,7 @@ std::vector<Binding> Bindings(Config& c) {
        .env = {"QUEUE_MEMORY_CAPACITY"},
        .min = 1},
 
-      // §11 Webhooks
+      // Webhooks
       {.path = "webhooks.batching.enabled",
        .target = &c.webhooks.batching_enabled,
        .env = {"WEBHOOK_BATCHING_ENABLED"}},
@@ -431,7 +431,7 @@ std::vector<Binding> Bindings(Config& c) {
        .min = 1},
       {.path = "webhooks.request_timeout_ms", .target = &c.webhooks.request_timeout_ms, .min = 1},
 
-      // §12 Limits
+      // Limits
       {.path = "channel_limits.max_name_length",
        .target = &c.limits.max_channel_name_length,
        .min = 1},
@@ -465,7 +465,7 @@ std::vector<Binding> Bindings(Config& c) {
        .dmin = 0,
        .dmax = 1},
 
-      // §13 Listeners
+      // Listeners
       {.path = "ssl.enabled", .target = &c.ssl.enabled, .env = {"SSL_ENABLED"}},
       {.path = "ssl.cert_path", .target = &c.ssl.cert_path, .env = {"SSL_CERT_PATH"}},
       {.path = "ssl.key_path", .target = &c.ssl.key_path, .env = {"SSL_KEY_PATH"}},
@@ -489,7 +489,7 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.unix_socket.permission_mode,
        .env = {"UNIX_SOCKET_PERMISSION_MODE"}},
 
-      // §14 Metrics and logging
+      // Metrics and logging
       {.path = "metrics.enabled", .target = &c.metrics.enabled, .env = {"METRICS_ENABLED"}},
       {.path = "metrics.driver",
        .target = &c.metrics.driver,
@@ -522,7 +522,7 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.logging.include_target,
        .env = {"LOG_INCLUDE_TARGET"}},
 
-      // §15 Outbound buffers
+      // Outbound buffers
       {.path = "websocket.max_messages",
        .target = &c.websocket.max_messages,
        .env = {"WEBSOCKET_MAX_MESSAGES"},
@@ -540,7 +540,7 @@ std::vector<Binding> Bindings(Config& c) {
        .target = &c.websocket.io_uring,
        .env = {"WEBSOCKET_IO_URING"}},
 
-      // §16 Control plane
+      // Control plane
       {.path = "control_plane.embedded",
        .target = &c.control_plane.embedded,
        .env = {"SOCKUDO_CONTROL_PLANE_EMBEDDED"}},

@@ -1,5 +1,5 @@
 // File: config_bindings.h
-// The table that ties each config key (spec/config.md) to its Config field, its environment
+// The table that ties each config key (docs/configuration.md) to its Config field, its environment
 // variables, its type and its range. The loader and the printer both walk it, so a key is
 // declared once. Internal to common/config.
 #pragma once

@@ -43,13 +43,13 @@ constexpr std::string_view kCustomKeys[] = {"adapter.redis.redis_pub_options.url
                                             "database.redis.cluster_nodes",
                                             "database.redis.sentinels"};
 
-// Sockudo environment variables accepted and ignored with a warning (spec/config.md §3.4, §6).
+// Sockudo environment variables accepted and ignored with a warning.
 constexpr std::string_view kIgnoredEnv[] = {
     "NATS_DISCOVERY_MAX_WAIT_MS",    "NATS_DISCOVERY_IDLE_WAIT_MS", "NATS_CLIENT_CAPACITY",
     "DATABASE_CONNECTION_POOL_SIZE", "DATABASE_MYSQL_POOL_MIN",     "DATABASE_MYSQL_POOL_MAX",
     "DATABASE_POSTGRES_POOL_MIN",    "DATABASE_POSTGRES_POOL_MAX"};
 
-// Sockudo keys this server does not support (spec/config.md §18).
+// Sockudo keys this server does not support.
 constexpr std::string_view kIgnoredKeys[] = {"adapter.nats.discovery_max_wait_ms",
                                              "adapter.nats.discovery_idle_wait_ms",
                                              "adapter.nats.client_capacity",
@@ -124,7 +124,7 @@ std::vector<std::string> SplitList(std::string_view raw) {
   return list;
 }
 
-// ---- Redis URLs, seeds and host:port lists (spec/config.md §4.1, §5) ----
+// ---- Redis URLs, seeds and host:port lists ----
 
 std::optional<int64_t> ParsePort(std::string_view text) {
   if (text.empty() || text.size() > 5 ||
@@ -263,8 +263,8 @@ std::optional<int64_t> ParseDbPath(std::string_view path) {
   return std::stoll(std::string(digits));
 }
 
-// The endpoint of database.redis (spec/config.md §5.1 "else"): Sentinel when sentinels are
-// configured, else host/port/db/credentials; master_tls either way.
+// The endpoint of database.redis when neither REDIS_URL nor a `url` option applies: Sentinel when
+// sentinels are configured, else host/port/db/credentials; master_tls either way.
 RedisTarget BaseTarget(const RedisDatabaseConfig& r) {
   RedisTarget t;
   t.host = r.host;
@@ -282,9 +282,9 @@ RedisTarget BaseTarget(const RedisDatabaseConfig& r) {
   return t;
 }
 
-// A REDIS_URL / `url` option value: redis://, rediss:// or redis+sentinel:// (spec/config.md
-// §5.2). It replaces host, port, db, username, password and sentinels; master_tls and
-// sentinel_tls (and the sentinel credentials when the URL has none) still come from `r`.
+// A REDIS_URL / `url` option value: redis://, rediss:// or redis+sentinel://. It replaces host,
+// port, db, username, password and sentinels; master_tls and sentinel_tls (and the sentinel
+// credentials when the URL has none) still come from `r`.
 std::optional<RedisTarget> ParseRedisUrl(std::string_view url, const RedisDatabaseConfig& r) {
   auto parts = SplitUrl(url);
   if (!parts) return std::nullopt;
@@ -352,8 +352,7 @@ struct ParsedSeed {
   bool embedded_credentials = false;
 };
 
-// host, host:port, [v6]:port, bare v6, redis://[user:pass@]host:port, rediss://… (spec/config.md
-// §5.3).
+// host, host:port, [v6]:port, bare v6, redis://[user:pass@]host:port, rediss://…
 std::optional<ParsedSeed> ParseSeed(std::string_view text, int64_t default_port) {
   text = base::Sv(absl::StripAsciiWhitespace(base::Av(text)));
   ParsedSeed out;
@@ -463,7 +462,7 @@ class Loader {
     return true;
   }
 
-  // spec/config.md §17, the aliases that this build reads.
+  // The legacy key names this build reads (docs/configuration.md, "Old key names").
   void ApplyAliases(Json& root) {
     if (root.contains("cluster_health") && root["cluster_health"].is_object()) {
       Json& adapter = root["adapter"];
@@ -525,8 +524,8 @@ class Loader {
     return node;
   }
 
-  // Moves the value at `alias` to `canonical` (spec/config.md §17). Empty legacy sections left
-  // behind are removed; anything else in them is reported as unknown keys.
+  // Moves the value at `alias` to `canonical`. Empty legacy sections left behind are removed;
+  // anything else in them is reported as unknown keys.
   void Alias(Json& root, std::string_view alias, std::string_view canonical,
              Json (*convert)(const Json&) = &Identity) {
     const size_t dot = alias.rfind('.');
@@ -791,7 +790,8 @@ class Loader {
     return parsed;
   }
 
-  // spec/config.md §7.1.
+  // The apps of the `memory` driver: the inline apps, replaced by the app the SOCKUDO_DEFAULT_APP_*
+  // variables define, else the built-in default app (docs/configuration.md, "The default app").
   void ApplyApps() {
     std::vector<apps::App> list;
     if (!inline_apps_.is_null()) {
@@ -988,7 +988,7 @@ class Loader {
 
   // Credentials embedded in a seed win, else cluster.username/password, else
   // database.redis.username/password; TLS when any seed is rediss://, cluster.use_tls or
-  // master_tls.enabled (spec/config.md §5.3).
+  // master_tls.enabled.
   std::vector<RedisSeed> FinishSeeds(const std::vector<ParsedSeed>& parsed, bool* tls_out) {
     const RedisDatabaseConfig& r = config_.redis;
     const auto username = r.cluster.username.has_value() ? r.cluster.username : r.username;
@@ -1009,8 +1009,8 @@ class Loader {
     return seeds;
   }
 
-  // spec/config.md §4, §5: the scheme in database.redis.host, sentinels, cluster seeds, then the
-  // adapter's endpoints with REDIS_URL applied last.
+  // In order: the scheme in database.redis.host, sentinels, cluster seeds, then the adapter's
+  // endpoints with REDIS_URL applied last.
   void ResolveRedis() {
     RedisDatabaseConfig& r = config_.redis;
     if (const size_t sep = r.host.find("://"); sep != std::string::npos) {
@@ -1063,8 +1063,7 @@ class Loader {
       }
     }
 
-    // Cluster seeds (spec/config.md §5.3). Either env list sets every seed list; the
-    // DATABASE_ one wins.
+    // Cluster seeds. Either env list sets every seed list; the DATABASE_ one wins.
     std::vector<ParsedSeed> adapter_seeds, db_seeds;
     std::optional<std::string> env_name;
     for (std::string_view name : {"DATABASE_REDIS_CLUSTER_NODES", "REDIS_CLUSTER_NODES"}) {
@@ -1089,8 +1088,8 @@ class Loader {
     cluster.tls_options = r.master_tls;
     cluster.tls_options.enabled = cluster.tls;
 
-    // The adapter's endpoints (spec/config.md §5.1): REDIS_URL > url options > Sentinel /
-    // database.redis. The subscriber defaults to the publisher's endpoint.
+    // The adapter's endpoints: REDIS_URL > url options > Sentinel / database.redis. The subscriber
+    // defaults to the publisher's endpoint.
     auto url_option = [&](const std::string& key) -> std::optional<RedisTarget> {
       auto it = custom_.find(key);
       if (it == custom_.end()) return std::nullopt;
@@ -1314,7 +1313,7 @@ class Loader {
           "connections are used");
     }
 
-    // NATS (spec/config.md §3.4).
+    // NATS.
     const NatsAdapterConfig& n = a.nats;
     if (n.servers.empty()) Error("adapter.nats.servers", "must not be empty");
     for (const std::string& server : n.servers) {
@@ -1361,7 +1360,7 @@ class Loader {
     }
     CheckTls("adapter.nats.tls", n.tls);
 
-    // §19.2: what a horizontal adapter makes per-node.
+    // Warnings: what stays per node under a horizontal adapter.
     if (a.driver == "local" || !Contains(kAdapterDrivers, a.driver)) return;
     const std::string with = absl::StrCat(" with adapter.driver \"", a.driver, "\": ");
     const ClusterHealthConfig& h = a.cluster_health;

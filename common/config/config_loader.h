@@ -1,7 +1,7 @@
 // File: config_loader.h
-// Builds the Config (config.h) in the order of spec/config.md §1: defaults, the JSON file (with
-// ${VAR} interpolation and legacy aliases), environment variables, then validation. Every error
-// is collected; the returned status lists them one per line as "config error: <key>: <reason>".
+// Builds the Config (config.h) in this order: defaults, the JSON file (with ${VAR} interpolation
+// and legacy aliases), environment variables, then validation. Every error is collected; the
+// returned status lists them one per line as "config error: <key>: <reason>".
 //
 //   LoadOptions options{.config_path = flag_value, .env = ProcessEnv()};
 //   absl::StatusOr<LoadedConfig> loaded = LoadConfig(options);
@@ -37,7 +37,7 @@ absl::StatusOr<std::string> InterpolateEnv(const std::string& text, const EnvRea
 // The effective configuration as indented JSON with secrets masked (for --check-config).
 std::string PrintConfig(const Config& config);
 
-// A Redis endpoint as a URL for logs (spec/config.md §4.1): redis[s]://[user[:***]@]host:port/db,
+// A Redis endpoint as a URL for logs: redis[s]://[user[:***]@]host:port/db,
 // or redis+sentinel://[user][:***@]h1:p1,h2:p2/<name>/<db>[?password=***&username=<user>].
 // Passwords are "***" unless `mask_secrets` is false (then percent-encoded).
 std::string RedisTargetUrl(const RedisTarget& target, bool mask_secrets = true);

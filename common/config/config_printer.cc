@@ -126,8 +126,8 @@ std::string PrintConfig(const Config& config) {
       node = &(*node)[std::string(part)];
     *node = std::move(value);
   }
-  // What the loader resolved (spec/config.md §5): the adapter's endpoints as URLs, the seeds,
-  // the sentinels; credentials masked.
+  // What the loader resolved: the adapter's endpoints as URLs, the seeds, the sentinels;
+  // credentials masked.
   base::Json& redis_adapter = out["adapter"]["redis"];
   redis_adapter["redis_pub_options"]["url"] = RedisTargetUrl(config.adapter.redis.pub);
   redis_adapter["redis_sub_options"]["url"] = RedisTargetUrl(config.adapter.redis.sub);

@@ -1,6 +1,6 @@
 // File: pusher_signature.h
-// The Pusher signature formulas (spec/pusher-protocol.md §6, spec/http-api.md §2): channel and
-// sign-in auth strings presented by clients, and the signed query of HTTP API requests.
+// The signature formulas of the Pusher Channels protocol and HTTP API: channel and sign-in auth
+// strings presented by clients, and the signed query of HTTP API requests.
 //
 //   bool ok = VerifyClientAuth(app.key, app.secret, auth, socket_id + ":" + channel);
 //   std::string sig = SignHttpRequest(secret, "POST", "/apps/1/events", params);

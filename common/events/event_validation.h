@@ -1,8 +1,8 @@
 // File: event_validation.h
-// The validation of one event of the Pusher HTTP API (spec/http-api.md §3.1): name, data,
-// channels, their count and names, and the payload size, against the app's limits. Shared by the
-// node's POST /events and /batch_events and by the control plane's PublishEvent, so both accept
-// and refuse exactly the same events with the same messages.
+// The validation of one event of the Pusher HTTP API (POST /events): name, data, channels, their
+// count and names, and the payload size, against the app's limits. Shared by the node's POST
+// /events and /batch_events and by the control plane's PublishEvent, so both accept and refuse
+// exactly the same events with the same messages.
 //
 //   auto v = events::ValidateEvent(app, limits, body);
 //   if (auto* e = std::get_if<events::EventError>(&v)) return Reply(e->http_status, e->message);

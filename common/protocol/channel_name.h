@@ -1,5 +1,5 @@
 // File: channel_name.h
-// Channel name rules and types (spec/pusher-protocol.md §4): allowed characters, the length
+// Channel name rules and types of the Pusher Channels protocol: allowed characters, the length
 // limit, the prefix table and the `#server-to-user-{id}` pseudo-channel. Pure functions.
 #pragma once
 

@@ -1,7 +1,6 @@
 // File: close_codes.h
-// Every Pusher error/close code this server sends (spec/pusher-protocol.md §15), with the
-// message texts. 4001-4099: the client must not reconnect; 4100-4199: back off, then reconnect;
-// 4200-4299: reconnect now.
+// Every Pusher error/close code this server sends, with the message texts. 4001-4099: the client
+// must not reconnect; 4100-4199: back off, then reconnect; 4200-4299: reconnect now.
 #pragma once
 
 namespace sockudo::protocol {

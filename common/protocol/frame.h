@@ -1,7 +1,7 @@
 // File: frame.h
-// Pusher protocol frames (spec/pusher-protocol.md §1.3, §1.5, §14). Outbound frames are built
-// as strings, once, and shared by every recipient in a SharedFrame (shared_frame.h); inbound
-// text is parsed into an InboundFrame or a ParseError with the error frame to send back.
+// Frames of the Pusher Channels protocol. Outbound frames are built as strings, once, and shared by
+// every recipient in a SharedFrame (shared_frame.h); inbound text is parsed into an InboundFrame or
+// a ParseError with the error frame to send back.
 #pragma once
 
 #include <memory>

@@ -1,10 +1,9 @@
 // File: token_authenticator.h
-// Bearer-token check shared by the gRPC and REST adapters (spec/config.md §16). The expected token
-// comes from control_plane.auth_token, CONTROL_PLANE_TOKEN or the file
-// control_plane.auth_token_file (trimmed). Tokens are compared as HMACs of equal length in constant
-// time, so neither the position of the first difference nor the token's length leaks. Without a
-// token (embedded mode on 127.0.0.1 only) every call is accepted. Immutable after construction;
-// thread-safe.
+// Bearer-token check shared by the gRPC and REST adapters. The expected token comes from
+// control_plane.auth_token, CONTROL_PLANE_TOKEN or the file control_plane.auth_token_file
+// (trimmed). Tokens are compared as HMACs of equal length in constant time, so neither the position
+// of the first difference nor the token's length leaks. Without a token (embedded mode on 127.0.0.1
+// only) every call is accepted. Immutable after construction; thread-safe.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,6 @@
 // File: bus_observer.h
-// The control plane on the bus (spec/cluster.md §11): an observer that subscribes to the
-// requests channel and its reply inbox only, never heartbeats, never answers, is never counted.
+// The control plane on the bus: an observer that subscribes to the requests channel and its reply
+// inbox only, never heartbeats, never answers, is never counted.
 // It builds the NodeView from heartbeats and NodeDead notices, asks the nodes cluster-wide
 // questions (the same RequestBody types and timeouts as a node, waiting for every alive or
 // suspect node), publishes AppChanged after app writes and broadcasts events for PublishEvent.

@@ -1,11 +1,10 @@
 // File: node_view.h
-// The control plane's picture of the data nodes (spec/cluster.md §11), built only from what the
-// bus carries: each node's last Heartbeat (its metadata, spec/cluster.md §3.5) and NodeDead
-// notices. State by age of the last heartbeat, on the control plane's own clock: alive within
-// 2 x heartbeat_interval, suspect within node_timeout, dead after that or once announced dead;
-// dead nodes are listed for `forget_after`, then dropped. Leader = smallest alive id (display).
-// Every call returns the changes it caused, for WatchCluster. Not thread-safe: the BusObserver
-// serialises calls.
+// The control plane's picture of the data nodes, built only from what the bus carries: each node's
+// last Heartbeat (its metadata) and NodeDead notices. State by age of the last heartbeat, on the
+// control plane's own clock: alive within 2 x heartbeat_interval, suspect within node_timeout, dead
+// after that or once announced dead; dead nodes are listed for `forget_after`, then dropped. Leader
+// = smallest alive id (display). Every call returns the changes it caused, for WatchCluster. Not
+// thread-safe: the BusObserver serialises calls.
 //
 //   NodeView view(1s, 3s);
 //   for (const NodeChange& c : view.OnHeartbeat(id, metadata, now, wall_now)) Publish(c);

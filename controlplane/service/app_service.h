@@ -19,10 +19,10 @@
 
 namespace sockudo::controlplane::service {
 
-// What changed, for the AppChanged notice nodes act on (spec/cluster.md §11).
+// What changed, for the AppChanged notice nodes act on.
 struct AppChange {
-  // The `action` values of AppChanged (spec/cluster.md §7): an update that only flips `enabled`
-  // is kEnabled / kDisabled, one that only replaces the secret is kSecretRotated.
+  // The `action` values of AppChanged: an update that only flips `enabled` is kEnabled / kDisabled,
+  // one that only replaces the secret is kSecretRotated.
   enum class Kind { kCreated, kUpdated, kDeleted, kDisabled, kEnabled, kSecretRotated };
   Kind kind;
   std::string id;
@@ -30,8 +30,8 @@ struct AppChange {
   std::string new_key;  // empty on delete
 };
 
-// The spec's name of a change: "created", "updated", "deleted", "disabled", "enabled",
-// "secret_rotated".
+// The wire name of a change (AppChanged `action`): "created", "updated", "deleted", "disabled",
+// "enabled", "secret_rotated".
 const char* AppChangeAction(AppChange::Kind kind);
 
 class AppService {

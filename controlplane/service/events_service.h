@@ -1,9 +1,9 @@
 // File: events_service.h
 // The Events API (proto/sockudo/controlplane/v1/events.proto): validates an event with the same
 // code and app limits as the Pusher HTTP API's POST /events (common/events), then publishes one
-// BroadcastMessage per channel with the control plane's id as sender, so every node delivers it
-// to its subscribers (spec/cluster.md §11). INVALID_ARGUMENT naming the field, NOT_FOUND for an
-// unknown app, UNAVAILABLE when the bus does not take it. Thread-safe.
+// BroadcastMessage per channel with the control plane's id as sender, so every node delivers it to
+// its subscribers. INVALID_ARGUMENT naming the field, NOT_FOUND for an unknown app, UNAVAILABLE
+// when the bus does not take it. Thread-safe.
 #pragma once
 
 #include "absl/status/statusor.h"

@@ -1,9 +1,8 @@
 // File: adapter.h
 // How a node reaches every socket of an app, wherever it is, and how it takes every decision
-// whose answer differs in a cluster (ARCHITECTURE.md "Adapter", spec/cluster.md §5-§10):
-// delivery to a channel or a user, user disconnects, the counts and lists behind the HTTP API,
-// the app connection quota, presence joins and leaves (member_added / member_removed exactly
-// once), users coming online and going offline (watchlists).
+// whose answer differs in a cluster: delivery to a channel or a user, user disconnects, the counts
+// and lists behind the HTTP API, the app connection quota, presence joins and leaves (member_added
+// / member_removed exactly once), users coming online and going offline (watchlists).
 //
 // One implementation, HorizontalAdapter (horizontal_adapter.h), serves every bus driver: with
 // `local` it has no peers, publishes nothing and answers from this node's state at once.
@@ -13,7 +12,7 @@
 //   - a callback may run on the caller's thread before the call returns (an answer that needs no
 //     peer) or later on the adapter's cluster thread: callers that touch a connection resume it
 //     through its connection::Handle;
-//   - every callback runs exactly once, within the request timeout of spec/cluster.md §6.3.
+//   - every callback runs exactly once, within the request timeout (bus::RequestTimeout).
 #pragma once
 
 #include <cstdint>
@@ -66,7 +65,7 @@ struct WatchlistStatus {
   std::vector<std::string> offline;
 };
 
-// What /metrics shows of the cluster (spec/cluster.md §13).
+// What /metrics shows of the cluster.
 struct ClusterMetrics {
   int64_t cluster_nodes = 1;  // live peers + 1
   bool bus_healthy = true;
@@ -88,9 +87,9 @@ class Adapter {
   virtual ~Adapter() = default;
 
   // --- Lifecycle
-  // Joins the bus: subscriptions up, first heartbeat out (spec/cluster.md §10.1).
+  // Joins the bus: subscriptions up, first heartbeat out.
   virtual absl::Status Start() = 0;
-  // Leaves the cluster cleanly (NodeDead for itself, spec §10.4) and closes the bus.
+  // Leaves the cluster cleanly (NodeDead for itself) and closes the bus.
   virtual void Stop() = 0;
   // The bus is connected and subscribed (the adapter part of /up).
   virtual bool Healthy() const = 0;
@@ -127,18 +126,18 @@ class Adapter {
   virtual void CountRemoteConnections(const std::string& app_id,
                                       std::function<void(Answer<int64_t>)> done) = 0;
 
-  // --- Presence (spec/cluster.md §8.5). Join commits this socket locally, checks the member
-  // limit and whether the user is new cluster-wide, sends member_added to the channel if so, and
-  // answers with the member list for the joiner's subscription_succeeded. Leave removes the
-  // socket and sends member_removed when the user has no connection left anywhere.
+  // --- Presence. Join commits this socket locally, checks the member limit and whether the user is
+  // new cluster-wide, sends member_added to the channel if so, and answers with the member list for
+  // the joiner's subscription_succeeded. Leave removes the socket and sends member_removed when the
+  // user has no connection left anywhere.
   virtual void JoinPresence(const PresenceJoin& join,
                             std::function<void(PresenceJoinAnswer)> done) = 0;
   virtual void LeavePresence(const std::string& app_id, const std::string& channel,
                              const std::string& socket_id, const std::string& member_key) = 0;
 
-  // --- Users (spec/pusher-protocol.md §8, §10). SignIn/SignOut keep the local user registry and
-  // send the watchlist online/offline events when the user's first connection anywhere signed in
-  // or its last one left.
+  // --- Users (sign-in and watchlists). SignIn/SignOut keep the local user registry and send the
+  // watchlist online/offline events when the user's first connection anywhere signed in or its last
+  // one left.
   virtual void SignIn(const std::string& app_id, const std::string& user_id,
                       const std::vector<std::string>& watchlist) = 0;
   virtual void SignOut(const std::string& app_id, const std::string& user_id,

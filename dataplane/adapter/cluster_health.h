@@ -1,9 +1,9 @@
 // File: cluster_health.h
-// The heartbeat table of spec/cluster.md §10: which peers this node has heard from and when (by
-// its own clock: no comparison across machines), the metadata of their last heartbeat, which of
-// them are dead, who the cleanup leader is, and the nodes recently declared dead (10 minutes, so
-// that a node that comes back is told it was, §10.3). Pure bookkeeping, no I/O, no clock of its
-// own; used on the adapter's cluster thread only.
+// The heartbeat table: which peers this node has heard from and when (by its own clock: no
+// comparison across machines), the metadata of their last heartbeat, which of them are dead, who
+// the cleanup leader is, and the nodes recently declared dead (10 minutes, so that a node that
+// comes back is told it was). Pure bookkeeping, no I/O, no clock of its own; used on the adapter's
+// cluster thread only.
 #pragma once
 
 #include <chrono>
@@ -21,7 +21,7 @@ class ClusterHealth {
 
   explicit ClusterHealth(std::string own_id) : own_id_(std::move(own_id)) {}
 
-  // Records a heartbeat. True when the sender was not in the table (a new node, §8.4).
+  // Records a heartbeat. True when the sender was not in the table (a new node).
   bool OnHeartbeat(const std::string& node, Clock::time_point now, base::Json metadata);
   // Forgets a peer (NodeDead, or a dead node this node cleaned up) and remembers it as dead.
   void Remove(const std::string& node, Clock::time_point now);

@@ -1,10 +1,10 @@
 // File: join_watches.h
-// Member events heard while presence joins wait for their peers' member lists (spec/cluster.md
-// §8.5). A joining socket enters the channel's indices only once every peer has answered, so a
-// member_added or member_removed broadcast that arrives meanwhile would never reach it; and a
-// peer that answered before that event left a list that the event has already changed. Each
-// waiting join keeps the events of its channel, in arrival order, and folds them into the list
-// it sends. Cluster thread only, except Any().
+// Member events heard while presence joins wait for their peers' member lists. A joining socket
+// enters the channel's indices only once every peer has answered, so a member_added or
+// member_removed broadcast that arrives meanwhile would never reach it; and a peer that answered
+// before that event left a list that the event has already changed. Each waiting join keeps the
+// events of its channel, in arrival order, and folds them into the list it sends. Cluster thread
+// only, except Any().
 #pragma once
 
 #include <atomic>

@@ -96,7 +96,7 @@ void PresenceReplica::Merge(const std::string& owner, const base::Json& snapshot
         entry.user_info_json = base::Dump(*info);
       auto seq = e.find("sequence_number");
       entry.sequence = seq != e.end() && seq->is_number_integer() ? seq->get<int64_t>() : 0;
-      // Snapshot entries without a sequence never replace an entry (§8.3).
+      // Snapshot entries without a sequence never replace an entry.
       if (entry.sequence == 0) {
         auto o = owners_.find(owner);
         if (o != owners_.end() && o->second.count(channel) &&

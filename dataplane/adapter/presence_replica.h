@@ -1,11 +1,11 @@
 // File: presence_replica.h
-// The replicated presence registry of spec/cluster.md §8.2-§8.4:
+// The replicated presence registry:
 // registry[owner node][channel][socket id] -> entry, keyed owner-first so that dropping a node
 // is one erase. Each owner numbers its joins and leaves; for one (owner, channel, socket) a higher
 // sequence wins, and a leave leaves a tombstone for 60 s, so joins, leaves and snapshots may
-// arrive in any order and still merge exactly (§8.3). Messages without a sequence apply in
-// arrival order; snapshot entries without one never replace an entry. Pure bookkeeping; used on
-// the adapter's cluster thread only.
+// arrive in any order and still merge exactly. Messages without a sequence apply in arrival order;
+// snapshot entries without one never replace an entry. Pure bookkeeping; used on the adapter's
+// cluster thread only.
 #pragma once
 
 #include <chrono>
@@ -39,7 +39,7 @@ class PresenceReplica {
   // tombstone for 60 s.
   void Remove(const std::string& owner, const std::string& channel, const std::string& socket_id,
               int64_t sequence, Clock::time_point now);
-  // Takes everything `owner` held (a dead node, §8.7; a resync, §8.6).
+  // Takes everything `owner` held (a dead node; a resync).
   Channels TakeOwner(const std::string& owner);
   // Drops every owner but `keep` (resync); tombstones stay.
   void DropAllBut(const std::string& keep);

@@ -1,9 +1,9 @@
 // File: channel_cache.h
-// The last event of each cache channel (spec/pusher-protocol.md §9, spec/backends.md §3.3), in
-// the store `cache.driver` names: `memory` (memory_channel_cache.h, per node, answers inline) or
-// `redis` / `redis-cluster` (redis_channel_cache.h, shared by every node, answers on its own
-// thread). `none` is no cache (MakeChannelCache returns null): every cache channel misses.
-// A store that fails is a miss for reads and drops writes; nothing a client does fails for it.
+// The last event of each cache channel, in the store `cache.driver` names: `memory`
+// (memory_channel_cache.h, per node, answers inline) or `redis` / `redis-cluster`
+// (redis_channel_cache.h, shared by every node, answers on its own thread). `none` is no cache
+// (MakeChannelCache returns null): every cache channel misses. A store that fails is a miss for
+// reads and drops writes; nothing a client does fails for it.
 #pragma once
 
 #include <cstdint>

@@ -24,7 +24,7 @@ absl::StatusOr<std::unique_ptr<ChannelCache>> MakeChannelCache(const config::Con
   }
   RedisChannelCacheOptions o;
   SOCKUDO_ASSIGN_OR_RETURN(o.pool, bus::redis::PoolOptionsFor(config, driver, "cache.driver"));
-  o.pool.timeout = std::chrono::milliseconds(1000);  // spec/backends.md §2
+  o.pool.timeout = std::chrono::milliseconds(1000);  // per command
   o.prefix = Prefix(config);
   o.ttl_seconds = config.channel_cache_ttl;
   o.errors = errors;

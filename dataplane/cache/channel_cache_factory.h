@@ -1,7 +1,7 @@
 // File: channel_cache_factory.h
-// The cache-channel store `cache.driver` names (spec/config.md §8): `memory` (bounded by
-// cache.memory.max_capacity), `redis` (database.redis after REDIS_URL), `redis-cluster` (the
-// cluster seeds), or null for `none`. Entries live `channel_limits.cache_ttl` seconds.
+// The cache-channel store `cache.driver` names: `memory` (bounded by cache.memory.max_capacity),
+// `redis` (database.redis after REDIS_URL), `redis-cluster` (the cluster seeds), or null for
+// `none`. Entries live `channel_limits.cache_ttl` seconds.
 #pragma once
 
 #include <atomic>

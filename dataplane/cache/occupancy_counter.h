@@ -1,10 +1,10 @@
 // File: occupancy_counter.h
-// Cluster-wide socket counts per channel in the shared cache store (spec/cluster.md §8.8), for
-// occupancy webhooks emitted exactly once: every subscribe adds 1 and every leave subtracts 1
-// atomically (INCRBY in one script), so exactly one update moves a channel 0 -> 1 and exactly one
-// brings it back to 0, whichever nodes the sockets are on. Each node also keeps its own share in
-// a hash of its own, so that the cleanup leader can take a dead node's sockets out of the counts
-// (Reclaim) and learn which channels that empties.
+// Cluster-wide socket counts per channel in the shared cache store, for occupancy webhooks emitted
+// exactly once: every subscribe adds 1 and every leave subtracts 1 atomically (INCRBY in one
+// script), so exactly one update moves a channel 0 -> 1 and exactly one brings it back to 0,
+// whichever nodes the sockets are on. Each node also keeps its own share in a hash of its own, so
+// that the cleanup leader can take a dead node's sockets out of the counts (Reclaim) and learn
+// which channels that empties.
 //
 // Keys: `{prefix}:app:{app_id}:channel:{channel}:sockets` (beside the channel's cached event;
 // deleted at 0) and `{prefix}occupancy:{node_id}` (field `{app_id}:{channel}`; a channel name

@@ -1,11 +1,11 @@
 // File: redis_channel_cache.h
-// The `redis` and `redis-cluster` cache drivers for cache channels (spec/backends.md §3): every
-// node reads and writes the same keys, so a subscriber on one node gets the last event published
-// through another. Key `{prefix}:app:{app_id}:channel:{channel}:cache_miss` holds the exact
-// Pusher frame of the last event ({"event":…,"channel":…,"data":"…"}), with the channel cache
-// TTL as its expiry. Commands run on a BlockingRedisPool (never on a worker thread).
-// A failing store is a miss for reads and drops writes, counted in `errors` and logged without
-// flooding (the 1st, 2nd, 4th... failure in a row).
+// The `redis` and `redis-cluster` cache drivers for cache channels: every node reads and writes the
+// same keys, so a subscriber on one node gets the last event published through another. Key
+// `{prefix}:app:{app_id}:channel:{channel}:cache_miss` holds the exact Pusher frame of the last
+// event ({"event":…,"channel":…,"data":"…"}), with the channel cache TTL as its expiry. Commands
+// run on a BlockingRedisPool (never on a worker thread). A failing store is a miss for reads and
+// drops writes, counted in `errors` and logged without flooding (the 1st, 2nd, 4th... failure in a
+// row).
 #pragma once
 
 #include <atomic>

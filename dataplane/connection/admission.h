@@ -1,8 +1,8 @@
 // File: admission.h
-// The checks every accepted upgrade runs, in the order of spec/pusher-protocol.md §2.1: draining,
-// unknown key, disabled app, origin, node cap, app quota. The quota counts the app's connections
-// on every node (through the adapter, when the app has max_connections); the socket id is then
-// registered and counted on this node, atomically with the local part of both limits.
+// The checks every accepted upgrade runs, in this order: draining, unknown key, disabled app,
+// origin, node cap, app quota. The quota counts the app's connections on every node (through the
+// adapter, when the app has max_connections); the socket id is then registered and counted on this
+// node, atomically with the local part of both limits.
 #pragma once
 
 #include <functional>

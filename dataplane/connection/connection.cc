@@ -15,7 +15,7 @@ using metrics::AppCounters;
 namespace {
 constexpr auto kPongTimeout = std::chrono::seconds(30);
 
-// Occupancy webhooks (spec/webhooks.md §1, spec/cluster.md §8.8) an app asks for.
+// Occupancy webhooks (channel_occupied, channel_vacated) an app asks for.
 struct OccupancyWants {
   bool occupied = false;
   bool vacated = false;
@@ -126,7 +126,7 @@ void Connection::OnMessage(std::string_view text, Clock::time_point now) {
   } else if (event.rfind("client-", 0) == 0) {
     handlers::HandleClientEvent(*this, frame, now);
   }
-  // Any other event is ignored (spec/pusher-protocol.md §1.4).
+  // Any other event is ignored.
 }
 
 void Connection::Tick(Clock::time_point now) {
@@ -311,7 +311,7 @@ void Connection::RemoveSubscription(const std::string& channel, bool member_gone
   if (sub.traits.IsPresence() && !member_gone) {
     node_.adapter->LeavePresence(app_->id, channel, socket_id_, sub.member_key);
   }
-  // After the leave flow: member_removed comes before channel_vacated (spec/webhooks.md §6).
+  // After the leave flow: member_removed comes before channel_vacated.
   if (sub.counted && node_.occupancy != nullptr) {
     // Counted sockets leave the count, entered or not; a failed update falls back to this
     // node's own view.

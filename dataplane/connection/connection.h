@@ -1,8 +1,8 @@
 // File: connection.h
 // One Pusher connection, independent of the socket under it: subscriptions, presence
-// memberships, the signed-in user, timers and limits (spec/pusher-protocol.md §2-§12). Created
-// after admission, owned by its WebSocket session, and used only on that session's worker
-// thread. The per-event logic lives in handlers/ (one file per event).
+// memberships, the signed-in user, timers and limits. Created after admission, owned by its
+// WebSocket session, and used only on that session's worker thread. The per-event logic lives in
+// handlers/ (one file per event).
 #pragma once
 
 #include <chrono>
@@ -94,7 +94,7 @@ class Connection {
   // Adds `messages` sent frames of `bytes` bytes each to the app's counters.
   static void CountDelivered(metrics::AppCounters& counters, int64_t messages, int64_t bytes);
   metrics::AppCounters& counters() { return counters_; }
-  // spec/pusher-protocol.md §2.3: error frame, cleanup, close frame with the same code.
+  // Closes the connection: error frame, cleanup, close frame with the same code.
   void CloseWithError(int code, std::string_view message);
 
   const std::string& socket_id() const { return socket_id_; }

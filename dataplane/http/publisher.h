@@ -1,7 +1,7 @@
 // File: publisher.h
-// The publish path shared by /events and /batch_events (spec/http-api.md §3.1-3.2, ARCHITECTURE.md
-// "Publish path"): validate an event completely, then per channel build the frame once and hand
-// it to the adapter; cache channels keep it as their last event.
+// The publish path shared by /events and /batch_events: validate an event completely, then per
+// channel build the frame once and hand it to the adapter; cache channels keep it as their last
+// event.
 #pragma once
 
 #include <string>
@@ -28,7 +28,7 @@ std::variant<EventToPublish, HttpResponse> ValidateEvent(const apps::App& app,
 void Publish(node::NodeContext& node, const apps::App& app, const EventToPublish& event,
              adapter::StatusCallback done);
 
-// The answer of a publish whose bus publish failed (spec/http-api.md: adapter unavailable).
+// The answer of a publish whose bus publish failed: 503, the client may try again.
 HttpResponse PublishUnavailable();
 
 // The `info` attributes of one channel as a JSON object, e.g. {"subscription_count":2}.

@@ -1,7 +1,6 @@
 // File: request_auth.h
-// Authentication of /apps/{app_id}/... requests in the order of spec/http-api.md §2.2: app,
-// auth parameters, key, timestamp window, body_md5, signature (constant time), enabled, JSON
-// body. Thread-safe.
+// Authentication of /apps/{app_id}/... requests, in this order: app, auth parameters, key,
+// timestamp window, body_md5, signature (constant time), enabled, JSON body. Thread-safe.
 #pragma once
 
 #include <chrono>

@@ -1,8 +1,7 @@
 // File: client_ip.h
-// The client IP a per-IP limit counts (spec/backends.md §4.3): with `trust_hops` = 0 the TCP
-// peer; with n > 0 the n-th entry from the right of X-Forwarded-For when it is a valid IP, else
-// X-Real-IP when valid, else the peer. X-Real-IP is not read without trusted hops (a client can
-// set it).
+// The client IP a per-IP limit counts: with `trust_hops` = 0 the TCP peer; with n > 0 the n-th
+// entry from the right of X-Forwarded-For when it is a valid IP, else X-Real-IP when valid, else
+// the peer. X-Real-IP is not read without trusted hops (a client can set it).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // File: memory_rate_limiter.h
-// The `memory` rate-limiter driver (spec/backends.md §4.2): token buckets and fixed windows held
-// by this node, so limits are enforced per node. Answers inline. Expired windows are swept at
-// most every 10 s, during a hit. Thread-safe.
+// The `memory` rate-limiter driver: token buckets and fixed windows held by this node, so limits
+// are enforced per node. Answers inline. Expired windows are swept at most every 10 s, during a
+// hit. Thread-safe.
 #pragma once
 
 #include <chrono>

@@ -1,10 +1,9 @@
 // File: rate_limiter.h
-// The store of the rate limits of spec/backends.md §4: per-app token buckets (backend events,
-// read requests) and per-IP windows (HTTP API, WebSocket upgrades). Drivers: `memory`
-// (memory_rate_limiter.h, per node, answers inline) and `redis` / `redis-cluster`
-// (redis_rate_limiter.h, shared by the nodes, answers on its own thread); `none` is no limiter
-// at all (MakeRateLimiter returns null). A store that fails or times out allows the request
-// (fail open) and counts the error.
+// The store of the rate limits: per-app token buckets (backend events, read requests) and per-IP
+// windows (HTTP API, WebSocket upgrades). Drivers: `memory` (memory_rate_limiter.h, per node,
+// answers inline) and `redis` / `redis-cluster` (redis_rate_limiter.h, shared by the nodes, answers
+// on its own thread); `none` is no limiter at all (MakeRateLimiter returns null). A store that
+// fails or times out allows the request (fail open) and counts the error.
 #pragma once
 
 #include <algorithm>
@@ -36,7 +35,7 @@ class RateLimiter {
   virtual ~RateLimiter() = default;
 
   // Token bucket `key` of capacity `per_second`, refilled continuously at `per_second` tokens per
-  // second; takes `cost` tokens when it holds them (spec/backends.md §4.2).
+  // second; takes `cost` tokens when it holds them.
   virtual void TakeTokens(const std::string& key, int64_t per_second, int64_t cost,
                           RateDone done) = 0;
   // One hit on the window `key`: at most `max` per `window_seconds`.

@@ -1,6 +1,6 @@
 // File: rate_limiter_factory.h
-// The rate limiter `rate_limiter.driver` names (spec/config.md §10): `memory`, `redis`
-// (database.redis after REDIS_URL), `redis-cluster` (the cluster seeds), or null for `none`.
+// The rate limiter `rate_limiter.driver` names: `memory`, `redis` (database.redis after REDIS_URL),
+// `redis-cluster` (the cluster seeds), or null for `none`.
 #pragma once
 
 #include <atomic>

@@ -14,7 +14,7 @@ namespace {
 
 using bus::redis::RedisReply;
 
-// Token bucket (spec/backends.md §4.2). KEYS[1] = bucket; ARGV = capacity, cost, now_ms.
+// Token bucket. KEYS[1] = bucket; ARGV = capacity, cost, now_ms.
 // Returns {allowed, tokens left as a string}.
 constexpr char kBucketScript[] = R"lua(
 local cap = tonumber(ARGV[1])
@@ -34,8 +34,8 @@ redis.call('PEXPIRE', KEYS[1], 2000)
 return {allowed, tostring(tokens)}
 )lua";
 
-// Sliding-window log (spec/backends.md §4.2). KEYS[1] = sorted set; ARGV = now_ms, window
-// seconds, max, member. Returns {allowed, remaining}.
+// Sliding-window log. KEYS[1] = sorted set; ARGV = now_ms, window seconds, max, member.
+// Returns {allowed, remaining}.
 constexpr char kWindowScript[] = R"lua(
 local now = tonumber(ARGV[1])
 local w = tonumber(ARGV[2])
@@ -101,7 +101,7 @@ void RedisRateLimiter::TakeTokens(const std::string& key, int64_t per_second, in
 
 void RedisRateLimiter::Hit(const std::string& key, int64_t max, int64_t window_seconds,
                            RateDone done) {
-  // Generated once per hit, so that a retried script finds its own entry (spec/backends.md §4.2).
+  // Generated once per hit, so that a retried script finds its own entry.
   std::string member = absl::StrCat(NowMs(), ":", random_, ":",
                                     sequence_.fetch_add(1, std::memory_order_relaxed));
   pool_.Script(kWindow, absl::StrCat(prefix_, ":rl:", key),

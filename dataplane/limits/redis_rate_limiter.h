@@ -1,9 +1,9 @@
 // File: redis_rate_limiter.h
-// The `redis` and `redis-cluster` rate-limiter drivers (spec/backends.md §4): the limits live in
-// Redis, so every node counts against the same buckets and windows. Each check is one Lua script
-// on one key (token bucket: a hash; sliding-window log: a sorted set), keyed
-// `{prefix}:rl:{key}`, run by a BlockingRedisPool (its own threads: a worker thread of the node
-// never waits for Redis; cluster redirections followed; flushed scripts reloaded).
+// The `redis` and `redis-cluster` rate-limiter drivers: the limits live in Redis, so every node
+// counts against the same buckets and windows. Each check is one Lua script on one key (token
+// bucket: a hash; sliding-window log: a sorted set), keyed `{prefix}:rl:{key}`, run by a
+// BlockingRedisPool (its own threads: a worker thread of the node never waits for Redis; cluster
+// redirections followed; flushed scripts reloaded).
 //
 // Failing open: when Redis does not answer within the timeout, refuses, or too many checks wait,
 // the request is allowed, `errors` is incremented and the first failure of an outage is logged

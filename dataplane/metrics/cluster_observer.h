@@ -1,11 +1,10 @@
 // File: cluster_observer.h
-// What the horizontal adapter records for spec/cluster.md §13, per app: requests sent to peers,
-// requests processed from peers, responses received, requests settled (every expected answer, or
-// the deadline) with their round-trip time, and the publish-to-delivery latency of broadcasts
-// that arrive from the bus. Relaxed atomics behind a per-app lookup that takes a shared lock
-// (exclusive only the first time an app id is seen); nothing here calls prometheus-cpp: the
-// exporter copies the values at scrape time. Thread-safe; references stay valid for the
-// observer's lifetime.
+// What the horizontal adapter records for /metrics, per app: requests sent to peers, requests
+// processed from peers, responses received, requests settled (every expected answer, or the
+// deadline) with their round-trip time, and the publish-to-delivery latency of broadcasts that
+// arrive from the bus. Relaxed atomics behind a per-app lookup that takes a shared lock (exclusive
+// only the first time an app id is seen); nothing here calls prometheus-cpp: the exporter copies
+// the values at scrape time. Thread-safe; references stay valid for the observer's lifetime.
 //
 //   observer.RequestSent(request.app_id);                     // adapter, per request
 //   observer.BroadcastDelivered(m.app_id, m.channel, m.timestamp_ms);

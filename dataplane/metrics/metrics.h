@@ -1,10 +1,9 @@
 // File: metrics.h
-// The node's counters (spec/http-api.md §4) per app, kept as relaxed atomics so the hot path
-// only increments, the cluster observations of the adapter (ClusterObserver, spec/cluster.md §13),
-// and their Prometheus text for /metrics. The text comes from prometheus-cpp (a Registry whose
-// families are built once, then TextSerializer), fed at scrape time only: nothing on a hot path
-// touches prometheus-cpp (prometheus_exporter.h). Thread-safe; AppCounters references stay valid
-// for the process lifetime.
+// The node's counters per app, kept as relaxed atomics so the hot path only increments, the cluster
+// observations of the adapter (ClusterObserver), and their Prometheus text for /metrics. The text
+// comes from prometheus-cpp (a Registry whose families are built once, then TextSerializer), fed at
+// scrape time only: nothing on a hot path touches prometheus-cpp (prometheus_exporter.h).
+// Thread-safe; AppCounters references stay valid for the process lifetime.
 #pragma once
 
 #include <array>
@@ -58,7 +57,7 @@ struct NodeGauge {
   std::string label_value;
 };
 
-// Webhook delivery (spec/backends.md §5.3), updated by dataplane/webhooks.
+// Webhook delivery, updated by dataplane/webhooks.
 struct WebhookCounters {
   std::atomic<int64_t> enqueued{0};        // jobs put on the queue
   std::atomic<int64_t> sent{0};            // jobs delivered (2xx)
@@ -73,7 +72,7 @@ struct WebhookCounters {
   std::atomic<int64_t> queue_dlq{0};
 };
 
-// Rate limiting (spec/backends.md §4.4): checks and denials by limiter, store failures.
+// Rate limiting: checks and denials by limiter, store failures.
 // kMessages: an app's message_rate_limit on every inbound WebSocket message of a socket.
 enum class Limiter {
   kApi,

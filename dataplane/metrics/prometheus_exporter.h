@@ -78,11 +78,11 @@ class PrometheusExporter {
   std::unique_ptr<prometheus::Registry> registry_;
   std::vector<Declared> declared_;
 
-  // Per app (spec/http-api.md §4), in the order of AppFamilies() in the .cc.
+  // Per app, in the order of AppFamilies() in the .cc.
   std::vector<prometheus::Family<prometheus::Counter>*> app_counters_;
   prometheus::Family<prometheus::Gauge>* connected_ = nullptr;
   prometheus::Family<prometheus::Counter>* http_calls_ = nullptr;
-  // spec/cluster.md §13, per app.
+  // The cluster families, per app.
   prometheus::Family<prometheus::Counter>* sent_requests_ = nullptr;
   prometheus::Family<prometheus::Counter>* received_requests_ = nullptr;
   prometheus::Family<prometheus::Counter>* received_responses_ = nullptr;

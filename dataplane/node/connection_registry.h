@@ -1,6 +1,6 @@
 // File: connection_registry.h
-// Node-wide live connections: the socket ids in use (unique, spec/pusher-protocol.md §2.1) and
-// the per-app counts behind the node cap (4100) and the app quota (4004). Thread-safe.
+// Node-wide live connections: the socket ids in use (unique) and the per-app counts behind the node
+// cap (4100) and the app quota (4004). Thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,8 @@
 // File: presence_registry.h
-// Node-wide presence state (spec/pusher-protocol.md §7): per (app, channel) the distinct members,
-// keyed by the string form of user_id, each with the sockets that joined as it. A member's info
-// is that of its earliest still-joined socket. Joining and leaving decide member_added /
-// member_removed atomically under one lock. Thread-safe.
+// Node-wide presence state: per (app, channel) the distinct members, keyed by the string form of
+// user_id, each with the sockets that joined as it. A member's info is that of its earliest
+// still-joined socket. Joining and leaving decide member_added / member_removed atomically under
+// one lock. Thread-safe.
 #pragma once
 
 #include <cstdint>

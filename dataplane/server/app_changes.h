@@ -1,10 +1,10 @@
 // File: app_changes.h
-// How a node applies an AppChanged notice (spec/cluster.md §7, spec/apps.md §5): the node reads
-// apps from its store on every lookup (no cached copy survives the change), so a new app, a new
-// secret or new limits apply to the next connection or HTTP call. When the app was deleted or
-// disabled, every local socket of it gets `pusher:error` and is closed with 4001 / 4003, on its
-// own worker's thread. Callable from any thread (the embedded control plane calls it from its
-// REST / gRPC threads; a bus AppChanged would call it from the adapter's thread).
+// How a node applies an AppChanged notice: the node reads apps from its store on every lookup (no
+// cached copy survives the change), so a new app, a new secret or new limits apply to the next
+// connection or HTTP call. When the app was deleted or disabled, every local socket of it gets
+// `pusher:error` and is closed with 4001 / 4003, on its own worker's thread. Callable from any
+// thread (the embedded control plane calls it from its REST / gRPC threads; a bus AppChanged would
+// call it from the adapter's thread).
 //
 //   ApplyAppChange(node, "a1", "deleted", "old-key");
 #pragma once

@@ -1,6 +1,6 @@
 // File: user_registry.h
-// Node-wide signed-in users (spec/pusher-protocol.md §8, §10): how many sockets of each user are
-// signed in (online = at least one) and who watches whom. Thread-safe.
+// Node-wide signed-in users: how many sockets of each user are signed in (online = at least one)
+// and who watches whom. Thread-safe.
 #pragma once
 
 #include <mutex>

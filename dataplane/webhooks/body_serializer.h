@@ -1,9 +1,9 @@
 // File: body_serializer.h
-// The webhook body bytes (spec/webhooks.md §2.1): compact JSON that is a fixed point of
-// JavaScript's JSON.stringify(JSON.parse(body)), so a receiver that verifies the signature over a
-// re-serialized body gets the same bytes. Strings escape only `"`, `\` and U+0000-U+001F (lowercase
-// \u00xx), numbers follow JavaScript's Number#toString, object keys that are canonical array
-// indices come first in ascending order, then the other keys in insertion order.
+// The webhook body bytes: compact JSON that is a fixed point of JavaScript's
+// JSON.stringify(JSON.parse(body)), so a receiver that verifies the signature over a re-serialized
+// body gets the same bytes. Strings escape only `"`, `\` and U+0000-U+001F (lowercase \u00xx),
+// numbers follow JavaScript's Number#toString, object keys that are canonical array indices come
+// first in ascending order, then the other keys in insertion order.
 //
 //   std::string body = WebhookBody(1700000000000, events);  // {"time_ms":...,"events":[...]}
 #pragma once

@@ -1,7 +1,7 @@
 // File: webhook_event.h
-// One webhook event (spec/webhooks.md §1): its name, its channel (for the filters) and the event
-// object in the key order of the spec, built by the helpers below on the thread that observed it.
-// `user_id_json` is the JSON text of the presence user id (a number stays a number).
+// One webhook event: its name, its channel (for the filters) and the event object in the key order
+// Pusher sends, built by the helpers below on the thread that observed it. `user_id_json` is the
+// JSON text of the presence user id (a number stays a number).
 #pragma once
 
 #include <cstdint>

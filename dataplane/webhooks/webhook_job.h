@@ -1,8 +1,8 @@
 // File: webhook_job.h
-// A webhook job (spec/backends.md §5.1) and its queue payload: the app, one URL, the headers and
-// per-webhook overrides captured at enqueue, the body's time_ms and events, and the delivery
-// state kept across retries (first attempt time, attempts made). The body is rebuilt from the
-// events with the serializer of body_serializer.h, so every retry sends the same bytes.
+// A webhook job and its queue payload: the app, one URL, the headers and per-webhook overrides
+// captured at enqueue, the body's time_ms and events, and the delivery state kept across retries
+// (first attempt time, attempts made). The body is rebuilt from the events with the serializer of
+// body_serializer.h, so every retry sends the same bytes.
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,9 @@
 // File: webhook_sender.h
-// One webhook HTTP attempt (spec/webhooks.md §2, §4): POST `body` to an http:// or https:// URL
-// with the custom headers first and Content-Type / X-Pusher-Key / X-Pusher-Signature written last
-// (so they cannot be replaced), within `timeout` for the whole attempt (resolve, connect, TLS,
-// write, read). Redirects are not followed. Blocking: runs on the calling thread with an
-// io_context of its own; meant for the dispatcher's delivery threads. Thread-safe (no state).
+// One webhook HTTP attempt: POST `body` to an http:// or https:// URL with the custom headers first
+// and Content-Type / X-Pusher-Key / X-Pusher-Signature written last (so they cannot be replaced),
+// within `timeout` for the whole attempt (resolve, connect, TLS, write, read). Redirects are not
+// followed. Blocking: runs on the calling thread with an io_context of its own; meant for the
+// dispatcher's delivery threads. Thread-safe (no state).
 #pragma once
 
 #include <chrono>

@@ -1,8 +1,7 @@
 // File: webhook_targets.h
-// An app's webhook list parsed (spec/apps.md §4) and matched (spec/webhooks.md §3): a target
-// matches an event when its event_types list the name and every filter constraint holds for the
-// channel; matches are grouped by URL (first matching configuration's headers and overrides).
-// Immutable after Parse; shared between threads.
+// An app's webhook list parsed and matched: a target matches an event when its event_types list the
+// name and every filter constraint holds for the channel; matches are grouped by URL (first
+// matching configuration's headers and overrides). Immutable after Parse; shared between threads.
 #pragma once
 
 #include <cstdint>

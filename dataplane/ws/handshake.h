@@ -1,7 +1,7 @@
 // File: handshake.h
 // The server side of the RFC 6455 opening handshake, without I/O: which upgrade requests are
-// acceptable (spec/pusher-protocol.md §1.1: anything else on /app/{key} is answered 400 and never
-// upgraded) and the Sec-WebSocket-Accept value of an accepted one.
+// acceptable (anything else on /app/{key} is answered 400 and never upgraded) and the
+// Sec-WebSocket-Accept value of an accepted one.
 //
 //   if (auto why = UpgradeProblem(key, version)) return Reply(400, *why);
 //   Send101(AcceptKey(key));

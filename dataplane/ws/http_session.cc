@@ -328,7 +328,7 @@ void HttpSession<Stream>::OnIpDecision(bool upgrade, const limits::RateDecision&
                            {"X-RateLimit-Reset", std::to_string(d.reset_seconds)}};
   auto& req = parser_->get();
   if (!d.allowed) {
-    // spec/backends.md §4.4; an upgrade is refused before switching protocols.
+    // 429 with Retry-After; an upgrade is refused before switching protocols.
     http::HttpResponse r = http::JsonError(429, "Too many requests.");
     r.headers = std::move(headers);
     r.headers.emplace_back("Retry-After", std::to_string(d.reset_seconds));

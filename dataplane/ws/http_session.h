@@ -46,7 +46,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void OnBody(boost::beast::error_code ec);
   void OnReadError(boost::beast::error_code ec);
   // The Router's answer, or the WebSocket upgrade; first the per-IP limit of the request's kind
-  // (spec/backends.md §4.1) when rate_limiter.enabled.
+  // when rate_limiter.enabled.
   void Dispatch();
   // Asks the limiter about this request's client IP; Dispatch goes on with its decision.
   void CheckClientIp(bool upgrade);

@@ -1,7 +1,7 @@
 // File: outbound_queue.h
 // The frames waiting to leave one WebSocket, and the batch on its way. Keeps the per-socket bound
-// of spec/config.md §15 on Pusher messages (websocket.max_messages / max_bytes: a push past it is
-// refused, and the caller closes the slow consumer) and keeps everything else bounded too:
+// on Pusher messages (websocket.max_messages / max_bytes: a push past it is refused, and the caller
+// closes the slow consumer) and keeps everything else bounded too:
 //   - pongs answering client pings are coalesced: one waits at most, replaced by a newer one
 //     (RFC 6455 §5.5.3), so a client that pings and never reads costs a constant amount;
 //   - the frames of a close (the pusher:error and the close frame) are admitted over the bound,

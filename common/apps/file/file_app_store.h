@@ -1,9 +1,9 @@
 // File: file_app_store.h
-// The `file` app store (spec/config.md §7, app_manager.file.path): a JSON array of flat app
-// records (spec/apps.md §1). Read at Open; every write replaces the file atomically (write a
-// temporary file beside it, fsync, rename) before the new set becomes visible, so a crash leaves
-// either the old or the new file. Reload() re-reads it (on SIGHUP); when the file is unreadable or
-// invalid the old set stays and the error is returned. Thread-safe.
+// The `file` app store (app_manager.file.path): a JSON array of flat app records. Read at Open;
+// every write replaces the file atomically (write a temporary file beside it, fsync, rename) before
+// the new set becomes visible, so a crash leaves either the old or the new file. Reload() re-reads
+// it (on SIGHUP); when the file is unreadable or invalid the old set stays and the error is
+// returned. Thread-safe.
 //
 //   SOCKUDO_ASSIGN_OR_RETURN(auto store, FileAppStore::Open("config/apps.json"));
 #pragma once

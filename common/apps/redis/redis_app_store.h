@@ -1,6 +1,6 @@
 // File: redis_app_store.h
-// The `redis` app store (spec/backends.md §3.4): records shared by every node and the control
-// plane. Keys, with P = app_manager.redis.prefix and the hash tag {apps} on all of them:
+// The `redis` app store: records shared by every node and the control plane. Keys, with P =
+// app_manager.redis.prefix and the hash tag {apps} on all of them:
 //   P{apps}:app:{id} -> flat JSON record,  P{apps}:key:{key} -> id,  P{apps}:ids -> set of ids.
 // Writes are one Lua script each, so a reader never sees half of one: create fails when the id
 // or the key exists, update moves the key index, delete removes all three entries.

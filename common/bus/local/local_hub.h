@@ -1,8 +1,8 @@
 // File: local_hub.h
-// The in-process bus of the `local` driver (spec/cluster.md §12.5): the participants of one
-// process (the node, and the control plane embedded in it) register here and exchange messages
-// as they would over Redis or NATS, each delivered on the receiver's own thread. Thread-safe.
-// Owned by whoever wires the process (the Server); transports keep a reference.
+// The in-process bus of the `local` driver: the participants of one process (the node, and the
+// control plane embedded in it) register here and exchange messages as they would over Redis or
+// NATS, each delivered on the receiver's own thread. Thread-safe. Owned by whoever wires the
+// process (the Server); transports keep a reference.
 #pragma once
 
 #include <functional>

@@ -1,6 +1,6 @@
 // File: broadcast_hold.h
 // The broadcasts a NATS node keeps back after a reconnection, until its peers are subscribed
-// again (spec/cluster.md §5.1: a publish answered 200 reaches every subscribed node).
+// again (a publish answered 200 must reach every subscribed node).
 //
 // NATS core has no acknowledgements and no subscriber count. After a server restart each node
 // reconnects on its own schedule, and the server knows a node's subscriptions only once that

@@ -240,7 +240,7 @@ absl::Status NatsTransport::Start(const Identity& identity, Listener* listener) 
   absl::Status status = Connect(options.get(), deadline);
   options.reset();
   if (status.ok()) {
-    // An observer hears requests and its replies only (spec/cluster.md §2, §11).
+    // An observer hears requests and its replies only.
     std::vector<std::pair<Channel, std::string>> wanted;
     if (!identity_.observer) wanted.emplace_back(Channel::kBroadcast, broadcast_subject_);
     wanted.emplace_back(Channel::kRequests, requests_subject_);
@@ -544,7 +544,7 @@ void NatsTransport::Complete(Completion done, absl::Status status) {
 }
 
 void NatsTransport::CountNodes(std::function<void(std::optional<size_t>)> done) {
-  // NATS has no subscriber count (spec/cluster.md §9): the caller counts heartbeats.
+  // NATS has no subscriber count: the caller counts heartbeats.
   if (!done) return;
   {
     std::shared_lock lock(conn_mu_);
@@ -753,7 +753,7 @@ void NatsTransport::OnReconnected(natsConnection* nc, void* closure) {
     natsConnection_GetConnectedUrl(nc, url, sizeof(url));
     Log()->info("reconnected to {}; subscriptions restored", url);
     // nats.c resent the subscriptions before this callback; what was published while we were
-    // away is lost (spec/cluster.md §8.6).
+    // away is lost (the adapter resyncs presence on OnResubscribed).
     net::post(self->io_, [self] {
       self->StartRollCall();
       self->listener_->OnHealthChanged(true);

@@ -1,10 +1,9 @@
 // File: nats_transport.h
-// The `nats` driver (spec/cluster.md §2, §12.4) over nats.c 3.4. Owns one natsConnection, one
-// async subscription per destination this participant listens to, and an io_context with a
-// thread of its own (the driver thread). nats.c calls back on its library threads; each callback
-// only copies what it needs, destroys the natsMsg and posts to the driver thread, so Listener
-// calls, Completions, CountNodes answers and the fatal hook all run there, in arrival order per
-// subscription.
+// The `nats` driver over nats.c 3.4. Owns one natsConnection, one async subscription per
+// destination this participant listens to, and an io_context with a thread of its own (the driver
+// thread). nats.c calls back on its library threads; each callback only copies what it needs,
+// destroys the natsMsg and posts to the driver thread, so Listener calls, Completions, CountNodes
+// answers and the fatal hook all run there, in arrival order per subscription.
 //
 // Subscriptions: a data node listens on {prefix}.broadcast, .requests, .responses, .node.{id} and
 // its reply wildcard _INBOX.{hex}.*; an observer on .requests and the reply wildcard only.
@@ -78,7 +77,7 @@ class NatsTransport : public Transport {
   // (reconnects exhausted). Must not call Stop().
   using FatalHandler = std::function<void(absl::Status)>;
 
-  // Event and drop counters since construction (spec/cluster.md §13; the metrics read them).
+  // Event and drop counters since construction (the metrics read them).
   struct Stats {
     uint64_t slow_consumer_drops = 0;  // messages over a subscription's pending limit, dropped
     uint64_t publish_failures = 0;     // publishes nats.c refused (closed, buffer full, too big)

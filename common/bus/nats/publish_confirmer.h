@@ -1,6 +1,6 @@
 // File: publish_confirmer.h
-// Reports a NATS publish as done only once the server has it (spec/cluster.md §12.4; http-api.md:
-// a publish answered 200 went out, one that could not answers 503).
+// Reports a NATS publish as done only once the server has it (a publish answered 200 went out,
+// one that could not answers 503).
 //
 // NATS core does not acknowledge publishes: nats.c accepts a message into its buffer, and when
 // the server dies right then the message is gone while its publisher was told it went out. The

@@ -1,7 +1,6 @@
 // File: backoff.h
-// The reconnection delay of a subscriber connection (spec/cluster.md §12.2, §12.3): `first`
-// (500 ms) doubling after every failed attempt up to `max` (10 s), back to `first` once
-// subscribed again.
+// The reconnection delay of a subscriber connection: `first` (500 ms) doubling after every failed
+// attempt up to `max` (10 s), back to `first` once subscribed again.
 //
 //   Backoff backoff(options.resubscribe_delay, options.resubscribe_max_delay);
 //   timer.expires_after(backoff.delay());   // the next attempt

@@ -1,6 +1,6 @@
 // File: broadcast_gate.h
-// Holds broadcasts after a bus break until the other nodes' subscribers are back (spec/cluster.md
-// §5.1: a publish answered 200 reaches every subscribed node).
+// Holds broadcasts after a bus break until the other nodes' subscribers are back (a publish
+// answered 200 must reach every subscribed node).
 //
 // After a broker restart or a network break, every node's subscriber comes back on its own
 // backoff, often later than the publishing connection. A broadcast sent in between is accepted

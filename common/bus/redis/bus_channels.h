@@ -1,7 +1,7 @@
 // File: bus_channels.h
-// The Redis channels of one bus participant (spec/cluster.md §2), shared by the redis and
-// redis-cluster drivers: the three shared channels, its own node and reply inboxes, what it
-// subscribes to, and the way back from a channel a message arrived on to its Channel.
+// The Redis channels of one bus participant, shared by the redis and redis-cluster drivers: the
+// three shared channels, its own node and reply inboxes, what it subscribes to, and the way back
+// from a channel a message arrived on to its Channel.
 //
 //   subscriptions  broadcast, requests, responses, own node inbox, own reply inbox; an observer
 //                  only requests and its reply inbox (it is never counted as a node).

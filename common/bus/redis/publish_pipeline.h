@@ -1,6 +1,5 @@
 // File: publish_pipeline.h
-// Every publish of a Redis bus driver until it completes (spec/cluster.md §5.1, §12.2, §12.3),
-// shared by the redis and redis-cluster drivers:
+// Every publish of a Redis bus driver until it completes (shared by redis and redis-cluster):
 //
 //   broadcasts  one ordered, pipelined, bounded pipeline. Up to queue_limit messages wait or are
 //               in flight; past it Reserve() refuses (the publish is dropped and counted). Up to

@@ -1,9 +1,9 @@
 // File: redis_bus_driver.h
-// What the redis and redis-cluster bus drivers share (spec/cluster.md §5.1, §12): one
-// io_context run by the driver's own thread, the Start / Stop life cycle, the publish front
-// (run-state check, the bounded broadcast pipeline and the retry policy of PublishPipeline),
-// the five channels (BusChannels), delivery of pushed messages to the Listener, health
-// transitions, the subscriber PING, node counting with its short cache, and the counters.
+// What the redis and redis-cluster bus drivers share: one io_context run by the driver's own
+// thread, the Start / Stop life cycle, the publish front (run-state check, the bounded broadcast
+// pipeline and the retry policy of PublishPipeline), the five channels (BusChannels), delivery of
+// pushed messages to the Listener, health transitions, the subscriber PING, node counting with its
+// short cache, and the counters.
 //
 // A deployment derives from it and supplies the hooks below: configuration checks, startup
 // (discovery, connections, subscriptions), how one publish is sent (SendPublish), how the
@@ -74,7 +74,7 @@ class RedisBusDriver {
   void Publish(Channel channel, std::string payload, Completion done);
   void PublishToNode(std::string_view node_id, std::string payload, Completion done);
   void PublishRequest(std::string payload, Completion done);
-  // An empty address means "no reply_to": the response goes to {prefix}:#responses (§6.1).
+  // An empty address means "no reply_to": the response goes to {prefix}:#responses.
   void Reply(std::string_view address, std::string payload, Completion done);
   std::string ReplyTo() const { return channels_.reply_inbox(); }
   void CountNodes(CountCallback done);

@@ -26,7 +26,7 @@ void RedisBusTransport::PublishToNode(std::string_view node_id, std::string payl
   driver_->PublishToNode(node_id, std::move(payload), std::move(done));
 }
 
-// Redis drivers send requests on kRequests; the payload names ReplyTo() (§6.1).
+// Redis drivers send requests on kRequests; the payload names ReplyTo().
 void RedisBusTransport::PublishRequest(std::string_view /*request_id*/, std::string payload,
                                        Completion done) {
   driver_->PublishRequest(std::move(payload), std::move(done));

@@ -1,7 +1,7 @@
 // File: redis_bus_transport.h
 // The Transport face both Redis bus drivers share: every Transport call goes to the
 // RedisBusDriver a deployment supplies (RedisTransport: standalone / Sentinel;
-// RedisClusterTransport: Redis Cluster), plus the counters of spec/cluster.md §13. A derived
+// RedisClusterTransport: Redis Cluster), plus the transport counters of /metrics. A derived
 // transport adds its name() and what is its own.
 //
 // Threads: as RedisBusDriver (Start/Stop from the owner's thread, the rest from any thread).
@@ -32,7 +32,7 @@ class RedisBusTransport : public Transport {
   void Publish(Channel channel, std::string payload, Completion done) override;
   void PublishToNode(std::string_view node_id, std::string payload, Completion done) override;
   void PublishRequest(std::string_view request_id, std::string payload, Completion done) override;
-  // An empty address means "no reply_to": the response goes to {prefix}:#responses (§6.1).
+  // An empty address means "no reply_to": the response goes to {prefix}:#responses.
   void Reply(std::string_view address, std::string payload, Completion done) override;
   std::string ReplyTo() const override;
   void CountNodes(std::function<void(std::optional<size_t>)> done) override;

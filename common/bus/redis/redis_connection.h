@@ -1,14 +1,14 @@
 // File: redis_connection.h
-// One asynchronous RESP2 connection to one Redis server (spec/cluster.md §12.1): hiredis 0.14 is
-// only the codec (redisReader parses, redisFormatCommandArgv formats); the socket is a Boost.Asio
-// TCP socket, wrapped in an asio::ssl stream when the endpoint asks for TLS (SNI = host, CA /
-// client certificate from the TLS block, verification unless accept_invalid_certs).
+// One asynchronous RESP2 connection to one Redis server: hiredis 0.14 is only the codec
+// (redisReader parses, redisFormatCommandArgv formats); the socket is a Boost.Asio TCP socket,
+// wrapped in an asio::ssl stream when the endpoint asks for TLS (SNI = host, CA / client
+// certificate from the TLS block, verification unless accept_invalid_certs).
 //
 // After Connect() the connection authenticates (`AUTH [user] password`), selects the database
 // when db != 0, and checks that the server answers `PING`; only then does `done` run and do queued
 // commands leave. Commands are pipelined: each is written as soon as it is issued and its callback
 // runs when its reply arrives, in order. A server error reaches the callback as a status holding
-// the server's text; a `-READONLY` reply (failover in progress, §12.2) breaks the connection.
+// the server's text; a `-READONLY` reply (failover in progress) breaks the connection.
 //
 // Subscriber mode: once Subscribe() was sent, `message` / `smessage` / `pmessage` arrays and
 // unsolicited (un)subscribe confirmations go to the push handler instead of a command callback.

@@ -355,7 +355,7 @@ class RedisTransport::Impl final : public RedisBusDriver {
   asio::steady_timer sub_timer_;
   Backoff sub_backoff_;
 
-  Shared events_{"redis events"};    // broadcasts (§12.2: fan-out never waits behind queries)
+  Shared events_{"redis events"};    // broadcasts (fan-out never waits behind queries)
   Shared command_{"redis command"};  // requests, responses, inboxes, NUMSUB
 
   // Broadcasts after a loss of the events connection (expected: what the last one reached).

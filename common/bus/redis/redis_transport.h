@@ -1,13 +1,13 @@
 // File: redis_transport.h
-// The `redis` bus driver (spec/cluster.md §12.2): standalone Redis or a Sentinel set, over three
-// RedisConnections on one io_context run by the driver's own thread.
+// The `redis` bus driver: standalone Redis or a Sentinel set, over three RedisConnections on one
+// io_context run by the driver's own thread.
 //
 //   subscriber  SUBSCRIBE broadcast, requests, responses, own node inbox, own reply inbox (an
 //               observer: requests and its reply inbox). On any break: Healthy() turns false
 //               and OnHealthChanged(false) runs; it redials (Sentinel discovery included) after
 //               500 ms doubling to 10 s, resubscribes, then OnHealthChanged(true) and
 //               OnResubscribed(). A PING every few seconds finds silent breaks.
-//   events      broadcast PUBLISHes only: one ordered, pipelined, bounded pipeline (§5.1). Up to
+//   events      broadcast PUBLISHes only: one ordered, pipelined, bounded pipeline. Up to
 //               queue_limit messages wait or are in flight; past it a publish is dropped, counted
 //               and fails with kResourceExhausted. When the connection breaks, everything not
 //               yet acknowledged is resent in order after 100 / 200 / 400 ms (head-of-line); a
@@ -40,7 +40,7 @@ namespace sockudo::bus::redis {
 
 class RedisTransport final : public RedisBusTransport {
  public:
-  // Tunables; the defaults are the spec's values (tests shorten some).
+  // Tunables; the defaults are the production values (tests shorten some).
   using Options = RedisBusOptions;
 
   explicit RedisTransport(config::RedisAdapterConfig config);

@@ -1,14 +1,13 @@
 // File: sentinel.h
-// Finds the current master of a Redis Sentinel set (spec/cluster.md §12.2; hiredis has no
-// Sentinel support):
+// Finds the current master of a Redis Sentinel set (hiredis has no Sentinel support):
 //   1. ask the sentinels in turn, starting with the one that answered last (configured order at
 //      first, rotating on failure): connect (TLS per sentinel_tls), AUTH with the sentinel
 //      credentials when set, `SENTINEL get-master-addr-by-name <name>` -> [host, port];
 //   2. connect to that address with the master's options (AUTH, SELECT db, TLS per master_tls),
 //      send `ROLE`; the first element must be "master", otherwise wait 1 s and start again at 1.
 // The connection to each sentinel lives only for one question. Nothing is cached: every
-// (re)connect of a connection runs the discovery again, which is what §12.2 asks after a
-// connection failure or a -READONLY reply.
+// (re)connect of a connection runs the discovery again, so that a connection failure or a
+// -READONLY reply (a failover) leads to the new master.
 //
 // Threads: the io_context's thread only; callbacks run there. Operations keep the object alive;
 // when the io_context stops, pending callbacks are dropped without running.
@@ -54,7 +53,7 @@ class Sentinel : public std::enable_shared_from_this<Sentinel> {
   static std::shared_ptr<Sentinel> Create(boost::asio::io_context& io, SentinelOptions options);
   // The sentinel part of a configured target.
   static SentinelOptions OptionsFor(const config::RedisTarget& target);
-  // redis+sentinel://[:***@]h1:p1,h2:p2/<name>/<db>[?password=***] (secrets masked, §12.2).
+  // redis+sentinel://[:***@]h1:p1,h2:p2/<name>/<db>[?password=***] (secrets masked).
   static std::string EndpointForLog(const config::RedisTarget& target);
 
   // Step 1: the master's address according to the first sentinel that answers. Fails (naming

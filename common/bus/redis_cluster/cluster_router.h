@@ -1,7 +1,6 @@
 // File: cluster_router.h
-// The cluster-client half of the redis-cluster driver (spec/cluster.md §12.3; hiredis 0.14 has no
-// cluster support): what the cluster looks like, how to reach each node, and where a command for
-// a channel goes.
+// The cluster-client half of the redis-cluster driver (hiredis 0.14 has no cluster support): what
+// the cluster looks like, how to reach each node, and where a command for a channel goes.
 //
 //   topology     fetched from the known nodes in turn (masters, then replicas, then the seeds;
 //                suspects last): `CLUSTER SHARDS`, falling back to `CLUSTER SLOTS` when the node

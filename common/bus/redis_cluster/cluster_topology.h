@@ -1,6 +1,6 @@
 // File: cluster_topology.h
-// Who serves which slot of a Redis Cluster (spec/cluster.md §12.3), built from the answer of one
-// node to `CLUSTER SHARDS` (Redis >= 7) or, when that command is unknown, `CLUSTER SLOTS`:
+// Who serves which slot of a Redis Cluster, built from the answer of one node to `CLUSTER SHARDS`
+// (Redis >= 7) or, when that command is unknown, `CLUSTER SLOTS`:
 //
 //   host  `endpoint`, else `hostname`, else `ip` (SHARDS), the first element of a node entry
 //         (SLOTS); a field that is absent, empty, NULL or "?" is skipped, and when none is

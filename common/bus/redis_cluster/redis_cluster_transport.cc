@@ -758,7 +758,7 @@ class RedisClusterTransport::Impl final : public redis::RedisBusDriver {
   // --- Node counting ------------------------------------------------------------------------
 
   void QueryNodeCount(CountCallback done) override {
-    // Classic: PUBSUB NUMSUB only counts the clients of the node that answers (§9).
+    // Classic: PUBSUB NUMSUB only counts the clients of the node that answers.
     if (!sharded_) {
       done(std::nullopt);
       return;

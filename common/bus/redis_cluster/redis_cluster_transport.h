@@ -1,6 +1,6 @@
 // File: redis_cluster_transport.h
-// The `redis-cluster` bus driver (spec/cluster.md §12.3) over RedisConnections and a
-// ClusterRouter on one io_context run by the driver's own thread.
+// The `redis-cluster` bus driver over RedisConnections and a ClusterRouter on one io_context run by
+// the driver's own thread.
 //
 // Classic pub/sub (adapter.cluster.use_sharded_pubsub = false, the default):
 //   subscriber  one connection to any reachable node (seeds first, then the known masters and
@@ -15,7 +15,7 @@
 //   publishes   PUBLISH on the master that owns the channel's slot (another master while that
 //               one is suspect): the cluster bus copies it to every node. CountNodes answers
 //               nullopt: PUBSUB NUMSUB only counts one node's clients, the adapter counts
-//               heartbeats (§9).
+//               heartbeats.
 // Sharded pub/sub (use_sharded_pubsub = true, Redis >= 7 everywhere):
 //   subscriber  per master owning at least one of the channels, one connection with one
 //               SSUBSCRIBE per channel. -MOVED to an SSUBSCRIBE, an unsolicited `sunsubscribe`
@@ -25,7 +25,7 @@
 //   publishes   SPUBLISH on the slot owner. CountNodes: PUBSUB SHARDNUMSUB of the broadcast
 //               channel on its owner (cached 250 ms; nullopt on failure).
 // Both modes:
-//   broadcasts  one ordered, pipelined, bounded pipeline (§5.1): up to queue_limit messages wait
+//   broadcasts  one ordered, pipelined, bounded pipeline: up to queue_limit messages wait
 //               or are in flight, past it a publish is dropped, counted and fails with
 //               kResourceExhausted. Broadcasts are sent in order on the target's shared
 //               connection; when it breaks, everything unacknowledged goes again in order after
@@ -39,7 +39,7 @@
 //               node, the publish-retry policy applies. Any other error reply fails the publish
 //               at once (ACL, OOM: retrying would not help).
 //   topology    fetched at startup, every 30 s, after -MOVED and after failures (ClusterRouter).
-//   startup     the topology and every initial subscription within 5 s (§12.6), else Start
+//   startup     the topology and every initial subscription within 5 s, else Start
 //               fails naming the seeds and the last error; a wrong password, an ACL refusal or
 //               a server without cluster support fails at once.
 //   health      Healthy() is the subscription state, read without I/O (/up never waits behind
@@ -72,8 +72,8 @@ namespace sockudo::bus::redis_cluster {
 
 class RedisClusterTransport final : public redis::RedisBusTransport {
  public:
-  // Tunables; the defaults are the spec's values (tests shorten some). The shared ones (pipeline,
-  // retries, resubscribe backoff, ping, count cache) are those of the redis driver.
+  // Tunables; the defaults are the production values (tests shorten some). The shared ones
+  // (pipeline, retries, resubscribe backoff, ping, count cache) are those of the redis driver.
   struct Options : redis::RedisBusOptions {
     int max_redirects = 5;
     std::chrono::milliseconds tryagain_delay{100};
@@ -86,7 +86,7 @@ class RedisClusterTransport final : public redis::RedisBusTransport {
   RedisClusterTransport(config::RedisClusterAdapterConfig config, Options options);
 
   std::string_view name() const override { return "redis-cluster"; }
-  // CountNodes: nullopt in classic mode (heartbeats count, §9); SHARDNUMSUB in sharded mode.
+  // CountNodes: nullopt in classic mode (heartbeats count); SHARDNUMSUB in sharded mode.
   // endpoint(): "redis-cluster://h1:p1,h2:p2" (rediss-cluster:// with TLS; never credentials).
 
   // Redirections followed by publishes (-MOVED, -ASK, -TRYAGAIN).

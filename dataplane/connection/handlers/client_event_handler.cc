@@ -1,5 +1,6 @@
-// client-* events (spec/pusher-protocol.md §11): the acceptance rules of §11.2 in order, then a
-// relay to every other subscriber with the sender's user_id on presence channels.
+// client-* events: the acceptance rules in order (client messages enabled, event name length, a
+// private or presence channel, subscribed, payload size, rate), then a relay to every other
+// subscriber with the sender's user_id on presence channels.
 #include "absl/strings/str_cat.h"
 #include "common/protocol/close_codes.h"
 #include "dataplane/connection/connection.h"

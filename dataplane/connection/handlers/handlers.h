@@ -1,6 +1,5 @@
 // File: handlers.h
-// One handler per client event (spec/pusher-protocol.md §14.1), each in its own file. They run
-// on the connection's worker thread.
+// One handler per client event, each in its own file. They run on the connection's worker thread.
 #pragma once
 
 #include <chrono>
@@ -27,8 +26,8 @@ void HandleClientEvent(Connection& c, const protocol::InboundFrame& frame,
 const base::Json* DataObject(const protocol::InboundFrame& frame, base::Json& storage);
 
 // The JSON text of `id`, member `key` of the object `object_text` that was parsed into it:
-// numbers keep the text they were sent with (spec/pusher-protocol.md §7.2), so
-// 100000000000000000000000000001 neither becomes 1e+29 nor merges with its neighbours.
+// numbers keep the text they were sent with, so 100000000000000000000000000001 neither becomes
+// 1e+29 nor merges with its neighbours.
 std::string IdJson(const base::Json& id, std::string_view object_text, std::string_view key);
 
 }  // namespace sockudo::dataplane::connection::handlers

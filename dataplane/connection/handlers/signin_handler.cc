@@ -1,5 +1,5 @@
-// pusher:signin (spec/pusher-protocol.md §8): verify, register the user, answer, then the
-// watchlist status of the users it watches (§10).
+// pusher:signin: verify, register the user, answer, then the watchlist status of the users it
+// watches.
 #include "absl/strings/str_cat.h"
 #include "common/crypto/pusher_signature.h"
 #include "common/protocol/close_codes.h"

@@ -1,5 +1,5 @@
-// pusher:subscribe (spec/pusher-protocol.md §5): validation in the order of §5.2, state committed
-// before the success frame (§5.3), then member_added and the cache replay.
+// pusher:subscribe: validation in the order of the numbered steps below, state committed before
+// the success frame, then member_added and the cache replay.
 #include "absl/strings/str_cat.h"
 #include "common/crypto/pusher_signature.h"
 #include "dataplane/connection/connection.h"
@@ -26,7 +26,7 @@ std::optional<std::string> StringField(const base::Json& data, const char* name)
   return it->get<std::string>();
 }
 
-// The presence identity from channel_data (or from the signed-in user, §7.6).
+// The presence identity from channel_data (or from the signed-in user).
 std::variant<presence::MemberIdentity, Rejection> PresenceIdentity(Connection& c,
                                                                    const base::Json& data) {
   auto it = data.find("channel_data");
@@ -72,9 +72,9 @@ void Replay(Connection& c, const std::string& channel, const std::optional<cache
   }
 }
 
-// Cache channels: the last event, or pusher:cache_miss (spec/pusher-protocol.md §9). A shared
-// store answers later: the replay then goes to the socket if it is still subscribed and no live
-// event of the channel reached it meanwhile (that one is newer).
+// Cache channels: the last event, or pusher:cache_miss. A shared store answers later: the replay
+// then goes to the socket if it is still subscribed and no live event of the channel reached it
+// meanwhile (that one is newer).
 void SendCacheReplay(Connection& c, const std::string& channel, protocol::ChannelTraits traits) {
   if (!traits.cache) return;
   cache::ChannelCache* store = c.node().cache.get();
@@ -207,7 +207,7 @@ void HandleSubscribe(Connection& c, const protocol::InboundFrame& frame) {
                        "The maximum number of members in this channel has been reached.", 4100});
       }
       c.CommitSubscription(channel, [channel, traits, answer](Connection& c) {
-        // After channel_occupied (spec/webhooks.md §6).
+        // member_added goes after channel_occupied.
         if (answer.member_added && webhooks::Wanted(c.node().webhooks, c.app(), "member_added")) {
           const Connection::Subscription* sub = c.FindSubscription(channel);
           if (sub != nullptr) {

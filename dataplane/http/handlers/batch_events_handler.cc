@@ -1,5 +1,5 @@
-// POST /apps/{app_id}/batch_events (spec/http-api.md §3.2): every item validated before any is
-// published; published in array order.
+// POST /apps/{app_id}/batch_events: every item validated before any is published; published in
+// array order.
 #include <variant>
 
 #include "absl/strings/str_cat.h"

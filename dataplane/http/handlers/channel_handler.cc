@@ -1,4 +1,4 @@
-// GET /apps/{app_id}/channels/{channel_name} (spec/http-api.md §3.4).
+// GET /apps/{app_id}/channels/{channel_name}.
 #include "absl/strings/str_split.h"
 #include "common/protocol/channel_name.h"
 #include "dataplane/http/handlers/handlers.h"

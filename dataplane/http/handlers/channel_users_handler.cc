@@ -1,4 +1,4 @@
-// GET /apps/{app_id}/channels/{channel_name}/users (spec/http-api.md §3.5).
+// GET /apps/{app_id}/channels/{channel_name}/users.
 #include "common/protocol/channel_name.h"
 #include "dataplane/http/handlers/handlers.h"
 

@@ -1,4 +1,4 @@
-// GET /apps/{app_id}/channels (spec/http-api.md §3.3).
+// GET /apps/{app_id}/channels.
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/protocol/channel_name.h"

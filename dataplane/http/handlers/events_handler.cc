@@ -1,4 +1,4 @@
-// POST /apps/{app_id}/events (spec/http-api.md §3.1).
+// POST /apps/{app_id}/events.
 #include <variant>
 
 #include "dataplane/http/gather.h"

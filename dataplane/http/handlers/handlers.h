@@ -1,6 +1,6 @@
 // File: handlers.h
-// The HTTP API endpoints (spec/http-api.md §3), one file each. Called by the Router after
-// authentication; they answer through `respond` exactly once.
+// The HTTP API endpoints, one file each. Called by the Router after authentication; they answer
+// through `respond` exactly once.
 #pragma once
 
 #include <functional>
@@ -30,7 +30,8 @@ void HandleChannelUsers(const ApiCall& call, const std::string& channel, Respond
 void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int code,
                           Respond respond);
 
-// Unauthenticated operational endpoints (spec/http-api.md §4); false when `path` is not one.
+// Unauthenticated operational endpoints (/, /live, /ready, /up, /usage); false when `path` is
+// not one.
 bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std::string& path,
                   Respond& respond);
 

@@ -1,4 +1,4 @@
-// Operational endpoints without authentication (spec/http-api.md §4).
+// Operational endpoints without authentication.
 #include <sys/sysinfo.h>
 
 #include "absl/strings/str_cat.h"

@@ -11,7 +11,7 @@ void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond r
                                      : call.app->max_read_requests_per_second;
   limits::RateLimiter* limiter = call.node.rate_limiter.get();
   if (!limit.has_value() || *limit <= 0 || limiter == nullptr) return next(std::move(respond), {});
-  // spec/backends.md §4.1
+  // One token bucket per app and kind, in the limiter's store (shared by the nodes with redis).
   const std::string key =
       absl::StrCat("app:", call.app->id, backend_events ? ":backend_events" : ":read_requests");
   auto decide = [counters = &call.node.metrics.rate_limits(),

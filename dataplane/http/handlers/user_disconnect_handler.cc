@@ -1,5 +1,5 @@
-// POST /apps/{app_id}/users/{user_id}/terminate_connections (spec/http-api.md §3.6) and
-// force_reconnect (§3.7): every socket signed in as the user, on every node.
+// POST /apps/{app_id}/users/{user_id}/terminate_connections and force_reconnect: every socket
+// signed in as the user, on every node.
 #include "common/protocol/close_codes.h"
 #include "dataplane/http/handlers/handlers.h"
 
@@ -10,8 +10,7 @@ void HandleUserDisconnect(const ApiCall& call, const std::string& user_id, int c
   const char* message = code == protocol::close_code::kUnauthorized
                             ? protocol::close_message::kTerminated
                             : protocol::close_message::kForceReconnect;
-  // Best effort across nodes (spec/cluster.md §6.2): only a request that could not be sent
-  // fails the call.
+  // Best effort across nodes: only a request that could not be sent fails the call.
   call.node.adapter->DisconnectUser(
       call.app->id, user_id, code, message, [respond = std::move(respond)](absl::Status sent) {
         if (!sent.ok()) {

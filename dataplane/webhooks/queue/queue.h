@@ -1,10 +1,10 @@
 // File: queue.h
-// The webhook job queue (spec/backends.md §5): one logical queue of opaque job payloads with the
-// state machine ready -> active (claimed by a worker) -> acked | delayed (retry) | dead-lettered.
-// Drivers: MemoryQueue (in-process, bounded, lost on exit) and RedisQueue (shared by the nodes,
-// at least once: a claimed job carries a lease; a worker that dies loses it and the job is
-// claimed again). Every call may block (Redis round trips) and is meant for the webhook
-// dispatcher's own threads, never a node worker. Thread-safe.
+// The webhook job queue: one logical queue of opaque job payloads with the state machine ready ->
+// active (claimed by a worker) -> acked | delayed (retry) | dead-lettered. Drivers: MemoryQueue
+// (in-process, bounded, lost on exit) and RedisQueue (shared by the nodes, at least once: a claimed
+// job carries a lease; a worker that dies loses it and the job is claimed again). Every call may
+// block (Redis round trips) and is meant for the webhook dispatcher's own threads, never a node
+// worker. Thread-safe.
 #pragma once
 
 #include <chrono>

@@ -1,12 +1,12 @@
 // File: redis_queue.h
-// The `redis` queue driver (spec/backends.md §5.3), shared by every node: with
-// B = "{prefix without ':'}:v2:{webhooks}", ready ids in the list B:wait, retries in the sorted set
-// B:delayed (by due time), claimed jobs in B:active (by lease deadline) with their lease token in
-// B:tokens, payloads in B:jobs, dead letters in B:dlq with their reason in B:failures; idle workers
-// block on B:notify. Each operation is one Lua script (atomic; every key shares the {webhooks}
-// hash tag). At least once: a claimed job whose lease runs out (its worker died) goes back to
-// ready when another worker claims; after queue.reliability.max_attempts expiries it is
-// dead-lettered (`lease-expired`). Ack / Retry / DeadLetter only act with the current lease token.
+// The `redis` queue driver, shared by every node: with B = "{prefix without ':'}:v2:{webhooks}",
+// ready ids in the list B:wait, retries in the sorted set B:delayed (by due time), claimed jobs in
+// B:active (by lease deadline) with their lease token in B:tokens, payloads in B:jobs, dead letters
+// in B:dlq with their reason in B:failures; idle workers block on B:notify. Each operation is one
+// Lua script (atomic; every key shares the {webhooks} hash tag). At least once: a claimed job whose
+// lease runs out (its worker died) goes back to ready when another worker claims; after
+// queue.reliability.max_attempts expiries it is dead-lettered (`lease-expired`). Ack / Retry /
+// DeadLetter only act with the current lease token.
 //
 // The `redis-cluster` driver is the same queue on a Redis Cluster: its keys share one hash slot,
 // so every command goes to that slot's master. Given `seeds`, the queue starts at the first one,
