@@ -1,7 +1,7 @@
 // File: config.h
-// The one typed configuration of every process (spec/config.md), built once at startup by
-// LoadConfig() (config_loader.h) and passed around by const reference. Field names follow the
-// config keys; defaults are the spec's.
+// The one typed configuration of every process (the keys of docs/configuration.md), built once at
+// startup by LoadConfig() (config_loader.h) and passed around by const reference. Field names
+// follow the config keys; defaults are the documented ones.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@ struct ClusterHealthConfig {
   int64_t cleanup_interval_ms = 10000;
 };
 
-// TLS of one kind of Redis or NATS connection (spec/config.md §4, §3.4).
+// TLS of one kind of Redis or NATS connection.
 struct TlsConfig {
   bool enabled = false;
   bool accept_invalid_certs = false;
@@ -34,7 +34,7 @@ struct HostPort {
   int64_t port = 0;
 };
 
-// One Redis Cluster seed after normalisation (spec/config.md §5.3).
+// One Redis Cluster seed after normalisation.
 struct RedisSeed {
   std::string host;
   int64_t port = 6379;
@@ -43,8 +43,8 @@ struct RedisSeed {
   bool tls = false;
 };
 
-// Where one Redis consumer connects after REDIS_URL, the `url` options and Sentinel are applied
-// (spec/config.md §5.1): a direct endpoint, or the Sentinel set that names the master.
+// Where one Redis consumer connects after REDIS_URL, the `url` options and Sentinel are applied:
+// a direct endpoint, or the Sentinel set that names the master.
 struct RedisTarget {
   std::string host = "127.0.0.1";
   int64_t port = 6379;
@@ -60,7 +60,7 @@ struct RedisTarget {
   TlsConfig sentinel_tls;
 };
 
-// database.redis (spec/config.md §4): shared by every Redis consumer.
+// database.redis: shared by every Redis consumer.
 struct RedisDatabaseConfig {
   std::string host = "127.0.0.1";
   int64_t port = 6379;
@@ -83,7 +83,7 @@ struct RedisDatabaseConfig {
   } cluster;
 };
 
-// adapter.redis (spec/config.md §3.2).
+// adapter.redis.
 struct RedisAdapterConfig {
   int64_t requests_timeout = 5000;
   std::string prefix = "sockudo_adapter:";
@@ -94,7 +94,7 @@ struct RedisAdapterConfig {
   bool cluster_mode = false;  // behave as redis-cluster
 };
 
-// adapter.cluster (spec/config.md §3.3).
+// adapter.cluster.
 struct RedisClusterAdapterConfig {
   std::vector<RedisSeed>
       nodes;  // effective seeds (adapter.cluster.nodes, else database.redis.cluster)
@@ -106,7 +106,7 @@ struct RedisClusterAdapterConfig {
   TlsConfig tls_options;
 };
 
-// adapter.nats (spec/config.md §3.4).
+// adapter.nats.
 struct NatsAdapterConfig {
   std::vector<std::string> servers = {"nats://localhost:4222"};
   std::string prefix = "sockudo_adapter:";
@@ -137,14 +137,14 @@ struct AdapterConfig {
   NatsAdapterConfig nats;
 
   // True when the adapter talks to a Redis Cluster: driver `redis-cluster`, or `redis` with
-  // adapter.redis.cluster_mode (spec/config.md §3.2).
+  // adapter.redis.cluster_mode.
   bool UsesRedisCluster() const {
     return driver == "redis-cluster" || (driver == "redis" && redis.cluster_mode);
   }
 };
 
-// database_pooling (spec/config.md §6): Redis command connections of cache, rate limiter, queue
-// and app store (the adapter's connections are fixed).
+// database_pooling: Redis command connections of cache, rate limiter, queue and app store (the
+// adapter's connections are fixed).
 struct DatabasePoolingConfig {
   bool enabled = true;
   int64_t min = 2;   // opened eagerly per consumer
@@ -158,8 +158,8 @@ struct AppManagerConfig {
   bool cache_enabled = true;
   int64_t cache_ttl = 300;
   std::string redis_prefix = "sockudo_apps:";  // app_manager.redis.prefix
-  // Where the `redis` driver connects: REDIS_URL, else Sentinel / database.redis (spec/config.md
-  // §5.1). Filled in by the loader.
+  // Where the `redis` driver connects: REDIS_URL, else Sentinel / database.redis. Filled in by the
+  // loader.
   RedisTarget redis;
 };
 
@@ -171,7 +171,7 @@ struct CacheConfig {
   int64_t memory_max_capacity = 10000;
 };
 
-// One per-IP limit of rate_limiter (spec/config.md §10): at most `max_requests` per window.
+// One per-IP limit of rate_limiter: at most `max_requests` per window.
 struct RateLimitWindowConfig {
   int64_t max_requests = 100;
   int64_t window_seconds = 60;
@@ -179,8 +179,8 @@ struct RateLimitWindowConfig {
   int64_t trust_hops = 0;  // trusted proxies in X-Forwarded-For
 };
 
-// rate_limiter (spec/config.md §10, spec/backends.md §4): the per-IP limits of the HTTP API and
-// of WebSocket upgrades (when enabled) and the store of the per-app limits.
+// rate_limiter: the per-IP limits of the HTTP API and of WebSocket upgrades (when enabled) and the
+// store of the per-app limits.
 struct RateLimiterConfig {
   bool enabled = false;
   std::string driver = "memory";  // memory, redis, redis-cluster, none
@@ -190,7 +190,7 @@ struct RateLimiterConfig {
   std::optional<std::string> redis_prefix = "sockudo_rl:";  // null: {database.redis.key_prefix}rl:
 };
 
-// queue (spec/config.md §9): webhook delivery jobs.
+// queue: webhook delivery jobs.
 struct QueueConfig {
   std::string driver = "memory";  // memory, redis, redis-cluster, none
   int64_t redis_concurrency = 5;
@@ -210,7 +210,7 @@ struct QueueConfig {
   int64_t memory_capacity = 100000;
 };
 
-// webhooks (spec/config.md §11, spec/webhooks.md).
+// webhooks: the server-wide webhook settings (batching, retry defaults, request timeout).
 struct WebhooksConfig {
   bool batching_enabled = false;
   int64_t batching_duration_ms = 50;
@@ -310,8 +310,9 @@ struct Config {
   // is closed with 4100, an HTTP request answered 503.
   int64_t max_inbound_buffer_mb = 128;
   int64_t shutdown_grace_period = 10;
-  // Drain: the 4200 closes of the open sockets are spread over this many seconds (at most
-  // shutdown_grace_period - 1), so their clients do not reconnect to the other nodes at once.
+  // Drain: the 4200 closes of the open sockets are spread over this many seconds, so their
+  // clients do not reconnect to the other nodes at once. The spread ends a second (at most half
+  // the time) before the drain does: shutdown_grace_period less min(2 s, a quarter of it).
   int64_t shutdown_drain_spread = 0;
   int64_t health_check_timeout_ms = 2000;
   std::string server_role = "default";
@@ -339,8 +340,8 @@ struct Config {
   // Path of the file the config came from; empty when none.
   std::string source_file;
 
-  // Most command connections one Redis consumer may open (spec/config.md §6): one when pooling is
-  // off, else database.redis.connection_pool_size, else database_pooling.max.
+  // Most command connections one Redis consumer may open: one when pooling is off, else
+  // database.redis.connection_pool_size, else database_pooling.max.
   int64_t RedisPoolSize() const {
     return database_pooling.enabled ? redis.connection_pool_size.value_or(database_pooling.max) : 1;
   }

@@ -1,7 +1,11 @@
 #include "dataplane/server/server.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +51,13 @@ class Pool : public node::WorkerPool {
   std::vector<std::unique_ptr<Worker>>& workers_;
 };
 
+// Milliseconds from now until `t`, 0 once it has passed.
+int64_t MillisUntil(std::chrono::steady_clock::time_point t) {
+  return std::max<int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(t - std::chrono::steady_clock::now())
+             .count());
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -67,8 +78,8 @@ struct Server::Impl {
   // Every 5 s: give the pages a burst of traffic left free back to the kernel.
   Housekeeper housekeeper{std::chrono::seconds(5), [] { base::ReleaseFreeMemory(); }};
   std::shared_ptr<spdlog::logger> log = base::Logger("server");
-  // Embedded control plane (spec/config.md §16): writes `apps`, the store this node reads.
-  // Declared last so it is destroyed first; ~Server and Stop() stop it before anything else.
+  // Embedded control plane: writes `apps`, the store this node reads. Declared last so it is
+  // destroyed first; ~Server and Stop() stop it before anything else.
   std::unique_ptr<controlplane::ControlPlane> control_plane;
   bool control_plane_required = false;  // control_plane.embedded=true: failing to listen is fatal
 
@@ -123,11 +134,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
                            webhooks::WebhookDispatcher::Create(impl->config, *impl->apps,
                                                                impl->node->metrics.webhooks()));
   impl->node->webhooks = impl->webhooks.get();
-  SOCKUDO_ASSIGN_OR_RETURN(impl->node->cache, cache::MakeChannelCache(
-                                                  impl->config, &impl->node->metrics.cache_errors()));
-  SOCKUDO_ASSIGN_OR_RETURN(impl->node->rate_limiter,
-                           limits::MakeRateLimiter(impl->config,
-                                                   &impl->node->metrics.rate_limits().backend_errors));
+  SOCKUDO_ASSIGN_OR_RETURN(
+      impl->node->cache,
+      cache::MakeChannelCache(impl->config, &impl->node->metrics.cache_errors()));
+  SOCKUDO_ASSIGN_OR_RETURN(
+      impl->node->rate_limiter,
+      limits::MakeRateLimiter(impl->config, &impl->node->metrics.rate_limits().backend_errors));
 
   size_t threads = static_cast<size_t>(config.worker_threads);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -166,7 +178,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   impl->adapter = std::make_unique<adapter::HorizontalAdapter>(
       impl->config, *impl->node, *impl->pool, std::move(transport), std::move(info),
       std::move(fallback));
-  // AppChanged (spec/cluster.md §7), from the control plane over the bus.
+  // AppChanged notices, from the control plane over the bus.
   node::NodeContext* node = impl->node.get();
   apps::AppStore* store = impl->apps.get();
   impl->adapter->SetAppChangedHandler([node, store](const std::string& app_id,
@@ -275,8 +287,8 @@ absl::Status Server::Start() {
       const bool tls = s.control_plane->options().tls.has_value();
       s.log->info("embedded control plane: grpc {}:{}{}, rest {}://{}:{}/v1/apps",
                   s.control_plane->options().grpc_host, s.control_plane->grpc_port(),
-                  tls ? " (TLS)" : "", tls ? "https" : "http",
-                  s.control_plane->options().rest_host, s.control_plane->rest_port());
+                  tls ? " (TLS)" : "", tls ? "https" : "http", s.control_plane->options().rest_host,
+                  s.control_plane->rest_port());
     }
   }
   return absl::OkStatus();
@@ -299,44 +311,54 @@ void Server::ReloadApps() {
 
 void Server::Stop() {
   Impl& s = *impl_;
+  // The whole shutdown fits shutdown_grace_period from here (the pod's SIGTERM): the drain gets
+  // all of it but a reserve, in which the node leaves the cluster and hands its last events over.
+  using Clock = std::chrono::steady_clock;
+  const auto grace = std::chrono::seconds(std::max<int64_t>(s.config.shutdown_grace_period, 1));
+  const auto deadline = Clock::now() + grace;
+  const auto drain_end = deadline - std::min<Clock::duration>(std::chrono::seconds(2), grace / 4);
+  s.webhooks->BeginShutdown(deadline);
   // Reverse order of Start: no app changes while the node drains.
   if (s.control_plane) s.control_plane->Stop();
-  // Drain (spec/cluster.md §10.4): /ready answers 503, no new socket is admitted, the open
-  // ones get 4200 and their cleanup runs (presence leaves, member_removed across the cluster).
+  // Drain: /ready answers 503, no new socket is admitted, the open ones get 4200 and their
+  // cleanup runs (presence leaves, member_removed across the cluster).
   s.node->draining.store(true);
   s.log->info("draining: closing connections with 4200");
   s.main_listener->Stop();
-  // The 4200 closes go out in slices over shutdown_drain_spread (leaving a second of the grace
-  // period for the last close handshakes), so the clients reconnect to the other nodes gradually.
-  const int64_t spread_ms =
-      std::min(s.config.shutdown_drain_spread * 1000,
-               std::max<int64_t>(0, (s.config.shutdown_grace_period - 1) * 1000));
+  // The 4200 closes go out in slices over shutdown_drain_spread (ending before drain_end, which
+  // leaves time for the last close handshakes), so the clients reconnect to the other nodes
+  // gradually.
+  const int64_t drain_ms = MillisUntil(drain_end);
+  const int64_t spread_ms = std::min<int64_t>(s.config.shutdown_drain_spread * 1000,
+                                              drain_ms - std::min<int64_t>(1000, drain_ms / 2));
   const int slices = static_cast<int>(std::max<int64_t>(1, spread_ms / kDrainSliceMs));
   if (spread_ms > 0) {
     s.log->info("draining: spreading the closes over {} ms", spread_ms);
   }
+  // Each worker keeps at most N * (1 - (slice + 1) / slices) of the N sockets it had open when
+  // the drain began, so the closes are even over the spread however few sockets there are.
+  std::vector<std::shared_ptr<std::optional<size_t>>> opened(s.workers.size());
+  for (auto& n : opened) n = std::make_shared<std::optional<size_t>>();
   for (int slice = 0; slice < slices; ++slice) {
-    const int left = slices - slice;  // this slice closes 1/left of what is still open
-    for (auto& w : s.workers) {
-      net::post(w->io(), [state = &w->state(), left] {
-        std::vector<connection::Connection*> all;
+    for (size_t i = 0; i < s.workers.size(); ++i) {
+      net::post(s.workers[i]->io(), [state = &s.workers[i]->state(), n = opened[i], slice, slices] {
+        std::vector<connection::Connection*> open;
         for (const auto& [serial, c] : state->connections) {
-          if (!c->closed()) all.push_back(c);  // earlier slices closed the others
+          if (!c->closed()) open.push_back(c);  // earlier slices closed the others
         }
-        const size_t n = (all.size() + left - 1) / left;
-        for (size_t i = 0; i < n && i < all.size(); ++i) {
-          all[i]->CloseWithError(protocol::close_code::kReconnectNow,
-                                 protocol::close_message::kServerClosing);
+        if (!n->has_value()) *n = open.size();
+        const size_t keep = **n - **n * static_cast<size_t>(slice + 1) / slices;
+        for (size_t k = keep; k < open.size(); ++k) {
+          open[k]->CloseWithError(protocol::close_code::kReconnectNow,
+                                  protocol::close_message::kServerClosing);
         }
       });
     }
     if (slice + 1 < slices) std::this_thread::sleep_for(std::chrono::milliseconds(kDrainSliceMs));
   }
-  // A session ends when its close handshake completes (or after its 5 s close timeout); the
-  // whole drain gets shutdown_grace_period.
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::seconds(std::max<int64_t>(s.config.shutdown_grace_period, 1));
-  while (s.node->live_websockets.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  // A session ends when its close handshake completes (or after its 5 s close timeout); sockets
+  // still open at drain_end are cut when the workers stop.
+  while (s.node->live_websockets.load() > 0 && Clock::now() < drain_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (s.metrics_listener) s.metrics_listener->Stop();
@@ -346,7 +368,10 @@ void Server::Stop() {
   if (s.node->rate_limiter) s.node->rate_limiter->Shutdown();
   if (s.node->cache) s.node->cache->Shutdown();
   // The drain's leaves are counted before the node goes (its share then is zero).
-  if (s.node->occupancy) s.node->occupancy->Shutdown(std::chrono::milliseconds(2000));
+  if (s.node->occupancy) {
+    s.node->occupancy->Shutdown(
+        std::chrono::milliseconds(std::clamp<int64_t>(MillisUntil(deadline) / 2, 0, 2000)));
+  }
   s.adapter->Stop();
   for (auto& w : s.workers) w->StopNow();
   for (auto& w : s.workers) w->Join();

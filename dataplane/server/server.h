@@ -19,8 +19,10 @@ class Server {
 
   // Binds every listener and starts the worker threads.
   absl::Status Start();
-  // Drains: /ready answers 503, open sockets get 4200, listeners close; waits up to
-  // shutdown_grace_period for the sockets to go, then stops the workers.
+  // Drains and stops, all within shutdown_grace_period of the call: /ready answers 503, the
+  // listeners close, the open sockets get 4200 spread over shutdown_drain_spread, and the sockets
+  // get until the grace period less a reserve (min(2 s, a quarter)) to go; in the reserve the node
+  // leaves the cluster, stops its workers and hands its last webhooks over.
   void Stop();
 
   int port() const;  // the bound WebSocket/HTTP port (TCP)

@@ -1,6 +1,8 @@
 #include "dataplane/webhooks/webhook_dispatcher.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
@@ -47,7 +49,7 @@ absl::StatusOr<std::unique_ptr<WebhookDispatcher>> WebhookDispatcher::Create(
     queue = std::make_unique<MemoryQueue>(static_cast<size_t>(config.queue.memory_capacity));
   } else if (driver == "redis" || driver == "redis-cluster") {
     RedisQueue::Options o;
-    o.target = config.app_manager.redis;  // database.redis after REDIS_URL (spec/config.md §5.1)
+    o.target = config.app_manager.redis;  // database.redis after REDIS_URL
     if (driver == "redis-cluster") {
       // The cluster seeds, with the credentials the config loader resolved for them.
       auto pool = bus::redis::PoolOptionsFor(config, driver, "queue.driver");
@@ -138,6 +140,18 @@ void WebhookDispatcher::Start() {
   }
 }
 
+void WebhookDispatcher::BeginShutdown(Clock::time_point deadline) {
+  shutdown_deadline_ns_.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
+}
+
+std::optional<Clock::time_point> WebhookDispatcher::ShutdownDeadline() const {
+  const int64_t ns = shutdown_deadline_ns_.load();
+  if (ns == std::numeric_limits<int64_t>::max()) return std::nullopt;
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
 void WebhookDispatcher::Stop() {
   if (!started_) return;
   started_ = false;
@@ -150,9 +164,11 @@ void WebhookDispatcher::Stop() {
   router_.join();  // the intake and every batch are in the queue now
   auto log = base::Logger("webhooks");
   if (queue_ != nullptr && queue_->Volatile() > 0) {
-    const int64_t budget_ms = std::min(config_.queue.shutdown_timeout_ms,
-                                       std::max<int64_t>(config_.shutdown_grace_period, 1) * 1000);
-    const auto deadline = Clock::now() + std::chrono::milliseconds(budget_ms);
+    const auto now = Clock::now();
+    const auto end = ShutdownDeadline().value_or(
+        now + std::chrono::seconds(std::max<int64_t>(config_.shutdown_grace_period, 1)));
+    const auto deadline =
+        std::min(end, now + std::chrono::milliseconds(config_.queue.shutdown_timeout_ms));
     for (;;) {
       const QueueDepth d = queue_->Depth();
       if (d.wait + d.active == 0 || Clock::now() >= deadline) break;
@@ -262,8 +278,8 @@ void WebhookDispatcher::EnqueueJob(const WebhookJob& job) {
 }
 
 void WebhookDispatcher::WorkerLoop() {
-  const auto poll = std::chrono::milliseconds(
-      std::min<int64_t>(config_.queue.worker_poll_interval_ms, 1000));
+  const auto poll =
+      std::chrono::milliseconds(std::min<int64_t>(config_.queue.worker_poll_interval_ms, 1000));
   while (!workers_stop_.load()) {
     std::optional<QueuedJob> job = queue_->Claim(poll);
     if (!job.has_value()) continue;
@@ -312,8 +328,14 @@ void WebhookDispatcher::Deliver(QueuedJob qjob) {
   }
   const std::string body = job->Body();
   const std::string signature = crypto::HmacSha256Hex(app->secret, body);
-  const auto timeout = std::chrono::milliseconds(
+  auto timeout = std::chrono::milliseconds(
       job->request_timeout_ms.value_or(config_.webhooks.request_timeout_ms));
+  if (const auto end = ShutdownDeadline()) {
+    // The node is going: the attempt ends with it (a cut attempt is retried, by another node
+    // with a shared queue).
+    timeout = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*end - Clock::now()),
+                         std::chrono::milliseconds(1), timeout);
+  }
   const int64_t started = WallMs();
   const auto t0 = Clock::now();
   HttpAttempt attempt = PostWebhook(job->url, job->headers, app->key, signature, body, timeout);
@@ -342,13 +364,14 @@ void WebhookDispatcher::Deliver(QueuedJob qjob) {
   const double jitter = std::clamp(config_.queue.retry_jitter, 0.0, 1.0);
   if (jitter > 0) {
     const double u = static_cast<double>(crypto::SecureRandom(2000001)) / 1000000.0 - 1.0;
-    delay = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(delay) *
-                                                      (1.0 + jitter * u)));
+    delay =
+        std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(delay) * (1.0 + jitter * u)));
   }
   const int64_t elapsed = WallMs() - *job->first_attempt_ms;
-  const bool exhausted = !policy.enabled ||
-                         (policy.max_attempts.has_value() && job->attempts >= *policy.max_attempts) ||
-                         elapsed + delay > policy.max_elapsed_time_ms;
+  const bool exhausted =
+      !policy.enabled ||
+      (policy.max_attempts.has_value() && job->attempts >= *policy.max_attempts) ||
+      elapsed + delay > policy.max_elapsed_time_ms;
   if (exhausted) {
     log->warn("app {}: webhook to {} failed {} time(s) (last: {}), dead-lettered", job->app_id,
               job->url, job->attempts, why);

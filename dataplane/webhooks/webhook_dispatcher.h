@@ -1,25 +1,30 @@
 // File: webhook_dispatcher.h
-// The node's webhook service (spec/webhooks.md): the data path hands events over with Emit()
-// (non-blocking, a bounded intake); a router thread resolves the app's webhook list, matches
-// event types and filters, groups by URL, batches when webhooks.batching.enabled, and enqueues
-// jobs on the queue driver; `concurrency` delivery threads claim jobs and POST them (signed with
-// the app secret read at delivery time), acking on 2xx, rescheduling retryable failures with
-// exponential backoff and jitter on the queue's delayed set (so a failing endpoint holds no
-// thread), and dead-lettering the rest. One URL never holds more than half of the delivery
-// threads, so a slow endpoint cannot stall the others.
+// The node's webhook service: the data path hands events over with Emit() (non-blocking, a bounded
+// intake); a router thread resolves the app's webhook list, matches event types and filters, groups
+// by URL, batches when webhooks.batching.enabled, and enqueues jobs on the queue driver;
+// `concurrency` delivery threads claim jobs and POST them (signed with the app secret read at
+// delivery time), acking on 2xx, rescheduling retryable failures with exponential backoff and
+// jitter on the queue's delayed set (so a failing endpoint holds no thread), and dead-lettering the
+// rest. One URL never holds more than half of the delivery threads, so a slow endpoint cannot stall
+// the others.
 //
 // Start() / Stop(): Stop flushes the intake and the batches into the queue, then (memory driver)
-// keeps delivering ready jobs for up to min(queue.reliability.shutdown_timeout_ms,
-// shutdown_grace_period) and logs what it drops; with Redis the jobs stay queued for other nodes.
+// keeps delivering ready jobs for up to queue.reliability.shutdown_timeout_ms, and no later than
+// the shutdown deadline (BeginShutdown; else shutdown_grace_period from Stop), and logs what it
+// drops; with Redis the jobs stay queued for other nodes. From BeginShutdown on, no delivery
+// attempt outlives the deadline.
 // Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -52,6 +57,8 @@ class WebhookDispatcher : public WebhookSink {
   void EmitFor(const std::string& app_id, WebhookEvent event) override;
 
   void Start();
+  // The node's shutdown ends at `deadline`: attempts from now on end by then, and so does Stop.
+  void BeginShutdown(std::chrono::steady_clock::time_point deadline);
   void Stop();
 
   Queue* queue() { return queue_.get(); }
@@ -106,6 +113,10 @@ class WebhookDispatcher : public WebhookSink {
 
   std::mutex url_mu_;
   std::map<std::string, size_t, std::less<>> in_flight_ ABSL_GUARDED_BY(url_mu_);
+
+  // BeginShutdown's deadline (steady clock, ns since its epoch); max while none is set.
+  std::atomic<int64_t> shutdown_deadline_ns_{std::numeric_limits<int64_t>::max()};
+  std::optional<std::chrono::steady_clock::time_point> ShutdownDeadline() const;
 
   std::atomic<bool> workers_stop_{false};
   std::thread router_;

@@ -6,12 +6,13 @@ const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const https = require('node:https');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const WebSocket = require('ws');
 const { startServer, runOnce, writeConfig, firstFrame } = require('../support/server');
 const { RawClient } = require('../support/raw_client');
-const { httpRequest } = require('../support/wait');
+const { httpRequest, waitFor, TIME_SCALE } = require('../support/wait');
 
 test('--help and --version', async () => {
   const help = await runOnce(['--help']);
@@ -126,4 +127,52 @@ test('SIGTERM drains: open sockets get 4200 and the process exits 0', async () =
     assert.equal(closed.code, 4200);
     assert.equal(c.events('pusher:error')[0].data.code, 4200);
   }
+});
+
+// A WebSocket client that completes its handshake and then never reads or answers again: its
+// close handshake can only end by the server's close timeout.
+function muteClient(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`GET /app/app-key?protocol=7 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+        'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    });
+    socket.once('data', (d) => {
+      if (!/^HTTP\/1\.1 101/.test(d.toString())) return reject(new Error(`no upgrade: ${d}`));
+      socket.pause();
+      resolve(socket);
+    });
+    socket.on('error', () => {});
+  });
+}
+
+test('SIGTERM with a spread: /ready answers 503 while draining, the 4200 closes are even over the spread, and the whole shutdown fits the grace period though a client never answers its close', async () => {
+  const grace = 4;
+  const server = await startServer({ env: { SHUTDOWN_GRACE_PERIOD: String(grace), SHUTDOWN_DRAIN_SPREAD_SECONDS: '2' } });
+  const clients = await Promise.all(Array.from({ length: 8 }, () => RawClient.connect(server)));
+  const closedAt = clients.map((c) => c.closedPromise.then(() => Date.now()));
+  const mute = await muteClient(server.port);
+  const sigterm = Date.now();
+  server.child.kill('SIGTERM');
+  await waitFor(async () => {
+    try {
+      const r = await httpRequest({ port: server.metricsPort, path: '/ready' });
+      return r.status === 503;
+    } catch (_) {
+      return false;
+    }
+  }, { timeoutMs: 2000, what: '/ready to answer 503 while the node drains' });
+  const exit = await server.stop();
+  const tookMs = Date.now() - sigterm;
+  mute.destroy();
+  assert.equal(exit.code, 0);
+  // The mute client's close could only end by the 5 s close timeout: the node cut it instead.
+  assert.ok(tookMs <= grace * 1000 + 1000 * TIME_SCALE, `the node exited ${tookMs} ms after SIGTERM (grace ${grace} s)`);
+  const times = (await Promise.all(closedAt)).sort((a, b) => a - b);
+  for (const c of clients) assert.equal(c.closed.code, 4200);
+  // 8 sockets (and the mute one) over 2 s on 2 workers: a close every ~0.5 s per worker, not all
+  // in the first slices.
+  const firstHalf = times.filter((t) => t - sigterm < 1000).length;
+  assert.ok(times[times.length - 1] - times[0] >= 1000, `closes spread over ${times[times.length - 1] - times[0]} ms`);
+  assert.ok(firstHalf <= 5, `${firstHalf} of 8 sockets closed in the first second of the 2 s spread`);
 });
