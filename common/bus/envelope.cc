@@ -162,6 +162,7 @@ std::string EncodeBroadcast(const BroadcastMessage& m) {
     // millisecond value into 1.718e+12 (minutes off).
     out.append(base::Dump(Json(*m.timestamp_ms)));
   }
+  if (m.cache_event) out.append(",\"cache_event\":true");
   out.push_back('}');
   return out;
 }
@@ -183,6 +184,9 @@ absl::StatusOr<BroadcastMessage> DecodeBroadcast(std::string_view payload) {
     m.timestamp_ms = t->get<double>();
   }
   m.presence_replication = Field(j, "presence_replication") != nullptr;
+  if (const Json* c = Field(j, "cache_event"); c != nullptr && c->is_boolean()) {
+    m.cache_event = c->get<bool>();
+  }
   if (m.message.empty() && !m.presence_replication) {
     return absl::InvalidArgumentError("missing message");
   }

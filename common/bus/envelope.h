@@ -1,9 +1,9 @@
 // File: envelope.h
-// The JSON payloads of the bus (spec/cluster.md §3): BroadcastMessage, RequestBody, ResponseBody,
-// with the request types of §7. Encoding emits every "always" field; decoding ignores unknown
-// fields, treats null like absent, and refuses a payload without a required field or with an
-// unknown request type (the caller drops it and counts it). A broadcast's `message` is the ready
-// Pusher frame: it is carried as a JSON string and written to sockets byte for byte.
+// The JSON payloads of the bus: BroadcastMessage, RequestBody, ResponseBody, with the request types
+// of RequestType. Encoding emits every "always" field; decoding ignores unknown fields, treats null
+// like absent, and refuses a payload without a required field or with an unknown request type (the
+// caller drops it and counts it). A broadcast's `message` is the ready Pusher frame: it is carried
+// as a JSON string and written to sockets byte for byte.
 //
 //   std::string wire = EncodeBroadcast({.node_id = id, .app_id = "app", .channel = "news",
 //                                       .message = frame_text});
@@ -30,6 +30,9 @@ struct BroadcastMessage {
   std::optional<std::string> except_socket_id;
   std::optional<double> timestamp_ms;  // publish start, for the cross-node latency metric
   bool presence_replication = false;   // V2 field seen on receipt: never delivered
+  // Set by the control plane's Events API, which has no channel cache of its own: each node
+  // keeps the event of a cache channel in its cache as it delivers it.
+  bool cache_event = false;
 };
 
 enum class RequestType {
@@ -61,9 +64,10 @@ enum class RequestType {
 
 std::string_view RequestTypeName(RequestType type);
 std::optional<RequestType> ParseRequestType(std::string_view name);
-// Fire-and-forget types never get a response (spec/cluster.md §7).
+// Fire-and-forget types never get a response.
 bool IsFireAndForget(RequestType type);
-// The fast class of §6.3 (SocketExistsInChannel, SocketsCount, Channels, Sockets).
+// The fast class, which waits a shorter deadline (RequestTimeout): SocketExistsInChannel,
+// SocketsCount, Channels, Sockets.
 bool IsFastRequest(RequestType type);
 
 struct RequestBody {

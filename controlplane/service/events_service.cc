@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/events/event_validation.h"
+#include "common/protocol/channel_name.h"
 #include "common/protocol/frame.h"
 #include "controlplane/service/app_proto.h"
 
@@ -16,6 +17,10 @@ absl::StatusOr<v1::PublishEventResponse> EventsService::PublishEvent(
   if (!app_id.ok()) return app_id.status();
   auto app = apps_->FindById(*app_id);
   if (app == nullptr) return absl::NotFoundError(absl::StrCat("apps/", *app_id, ": no such app"));
+  if (!app->enabled) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("apps/", *app_id, ": the app is disabled; enable it to publish"));
+  }
 
   base::Json item = {
       {"name", request.name()},
@@ -38,6 +43,7 @@ absl::StatusOr<v1::PublishEventResponse> EventsService::PublishEvent(
     message.message = protocol::ChannelEventFrame(event.name, channel, event.data);
     if (!event.socket_id.empty()) message.except_socket_id = event.socket_id;
     message.timestamp_ms = now_ms;
+    message.cache_event = protocol::ClassifyChannel(channel).cache;
     if (auto st = observer_->Broadcast(std::move(message)); !st.ok()) return st;
   }
   v1::PublishEventResponse response;

@@ -31,7 +31,7 @@ int64_t WallMillis() {
       .count();
 }
 
-// FNV-1a 64 of a node id: the stagger of its presence syncs (spec/cluster.md §8.4).
+// FNV-1a 64 of a node id: the stagger of its presence syncs.
 uint64_t Fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) {
@@ -107,7 +107,7 @@ absl::Status HorizontalAdapter::Start() {
 
 void HorizontalAdapter::Stop() {
   if (!thread_.joinable()) return;
-  // Leave the cluster at once rather than after node_timeout_ms (spec/cluster.md §10.4 step 3).
+  // Leave the cluster at once rather than after node_timeout_ms.
   std::promise<void> left;
   RunOnCluster([this, &left] {
     stopping_ = true;
@@ -172,8 +172,7 @@ void HorizontalAdapter::Broadcast(const std::string& app_id, const std::string& 
     if (done) done(absl::OkStatus());
     return;
   }
-  // Published even when this node believes it is alone: a new node does not know its peers yet
-  // (spec/cluster.md §5.1).
+  // Published even when this node believes it is alone: a new node does not know its peers yet.
   bus::BroadcastMessage m;
   m.node_id = identity_.node_id;
   m.app_id = app_id;
@@ -365,7 +364,7 @@ void HorizontalAdapter::GetPresenceMembers(
 
 void HorizontalAdapter::CountRemoteConnections(const std::string& app_id,
                                                std::function<void(Answer<int64_t>)> done) {
-  // Without socket counting the quota is per node (spec/cluster.md §9).
+  // Without socket counting the quota is per node.
   if (!clustered_ || !config_.adapter.enable_socket_counting) return done({0, true});
   RunOnCluster([this, app_id, done = std::move(done)] {
     Ask(NewRequest(RequestType::kSocketsCount, app_id), nullptr,
@@ -374,7 +373,7 @@ void HorizontalAdapter::CountRemoteConnections(const std::string& app_id,
 }
 
 // ---------------------------------------------------------------------------------------------
-// Presence (spec/cluster.md §8.5)
+// Presence
 
 void HorizontalAdapter::JoinPresence(const PresenceJoin& join,
                                      std::function<void(PresenceJoinAnswer)> done) {
@@ -669,6 +668,18 @@ void HorizontalAdapter::Tell(RequestBody request) {
   transport_->Publish(bus::Channel::kRequests, bus::EncodeRequest(request), nullptr);
 }
 
+void HorizontalAdapter::KeepInCache(const bus::BroadcastMessage& m) {
+  if (!node_.cache || !protocol::ClassifyChannel(m.channel).cache) return;
+  const std::optional<base::Json> frame = base::ParseJson(m.message);
+  if (!frame || !frame->is_object()) return;
+  const auto event = frame->find("event");
+  const auto data = frame->find("data");
+  if (event == frame->end() || !event->is_string()) return;
+  std::string text;
+  if (data != frame->end()) text = data->is_string() ? data->get<std::string>() : base::Dump(*data);
+  node_.cache->Put(m.app_id, m.channel, event->get<std::string>(), std::move(text));
+}
+
 void HorizontalAdapter::OnMessage(bus::Incoming message) {
   switch (message.channel) {
     case bus::Channel::kBroadcast: {
@@ -701,6 +712,7 @@ void HorizontalAdapter::OnMessage(bus::Incoming message) {
           ReannounceIfHeld(app, channel, frame->text());
         });
       }
+      if (m->cache_event) KeepInCache(*m);
       node_.metrics.cluster().BroadcastDelivered(m->app_id, m->channel, m->timestamp_ms);
       return;
     }
@@ -734,7 +746,7 @@ void HorizontalAdapter::OnMessage(bus::Incoming message) {
 }
 
 void HorizontalAdapter::OnResubscribed() {
-  // Joins and leaves were missed while the subscription was down (spec/cluster.md §8.6).
+  // Joins and leaves were missed while the subscription was down.
   RunOnCluster([this] { ResyncWithPeers(); });
 }
 
@@ -895,7 +907,7 @@ void HorizontalAdapter::HandleRequest(RequestBody request, std::string address) 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cluster health (spec/cluster.md §10)
+// Cluster health
 
 base::Json HorizontalAdapter::HeartbeatMetadata() {
   base::Json apps = base::Json::object();
@@ -939,7 +951,7 @@ void HorizontalAdapter::SendHeartbeat(const std::optional<std::string>& to_node)
     r.target_node_id = *to_node;
     transport_->PublishToNode(*to_node, bus::EncodeRequest(r), nullptr);
   } else {
-    Tell(std::move(r));  // not retried: the next interval is the retry (§10.1)
+    Tell(std::move(r));  // not retried: the next interval is the retry
   }
 }
 
@@ -974,7 +986,7 @@ void HorizontalAdapter::OnHeartbeat(const RequestBody& request) {
     auto it = request.user_info->find("resync");
     resync = it != request.user_info->end() && it->is_boolean() && it->get<bool>();
   }
-  // It was declared dead while alive: tell it, so that its users rejoin (spec/cluster.md §10.3).
+  // It was declared dead while alive: tell it, so that its users rejoin.
   // A node heartbeats as soon as it can publish, possibly before its subscriptions are back (a
   // Redis subscriber that reconnects after the command connection): that NodeDead is lost. Its
   // resync heartbeat says it was not listening, so it is told once more then.
@@ -1025,7 +1037,7 @@ void HorizontalAdapter::OnNodeDead(const RequestBody& request) {
     if (declared_dead_at_.has_value() && now - *declared_dead_at_ < timeout) return;
     declared_dead_at_ = now;
     // Declared dead while alive (a pause, a partition): the cluster already sent member_removed
-    // for this node's users. Their sockets reconnect and join again (§10.3).
+    // for this node's users. Their sockets reconnect and join again.
     base::Logger("adapter")->warn("node {} says this node is dead: resyncing", request.node_id);
     delivery_.CloseWhere("", protocol::close_code::kReconnectNow,
                          protocol::close_message::kServerClosing,
@@ -1060,7 +1072,7 @@ void HorizontalAdapter::CleanUpDeadNodes() {
     stats_.dead_nodes_cleaned++;
     base::Logger("adapter")->warn("node {} missed its heartbeats: removing its presence", node);
     // One member_removed per distinct user the dead node held, unless it is still connected
-    // somewhere (spec/cluster.md §8.7).
+    // somewhere.
     std::set<std::tuple<std::string, std::string, std::string>> seen;
     for (auto& [channel, sockets] : replica_.TakeOwner(node)) {
       for (auto& [socket_id, e] : sockets) {

@@ -1,8 +1,8 @@
 // File: horizontal_adapter.h
-// The one Adapter of every node, over any bus driver (spec/cluster.md §5-§10; Sockudo's
-// HorizontalAdapterBase): local delivery through LocalDelivery, plus, when the driver is not
-// `local`, one bus message per publish, the request types of §7 with correlation ids and
-// timeouts (bus::RequestRouter), presence replication with owner sequence numbers and resync
+// The one Adapter of every node, over any bus driver (Sockudo's HorizontalAdapterBase): local
+// delivery through LocalDelivery, plus, when the driver is not `local`, one bus message per
+// publish, the request types of bus::RequestType with correlation ids and timeouts
+// (bus::RequestRouter), presence replication with owner sequence numbers and resync
 // (PresenceReplica), heartbeats, dead-node detection and the leader's cleanup (ClusterHealth),
 // and answers to the requests of peers and observers (with `local`, only an embedded control
 // plane asks).
@@ -36,7 +36,7 @@
 
 namespace sockudo::dataplane::adapter {
 
-// What heartbeats say about this node (spec/cluster.md §3.5).
+// What heartbeats say about this node.
 struct NodeInfo {
   std::string process_id;
   std::string version;
@@ -48,9 +48,8 @@ struct NodeInfo {
   bool local_heartbeats = false;
 };
 
-// Applies an AppChanged notice (spec/cluster.md §7): `action` is "created", "updated",
-// "deleted", "disabled", "enabled" or "secret_rotated"; `old_key` the key before the change.
-// Runs on the adapter's cluster thread.
+// Applies an AppChanged notice: `action` is "created", "updated", "deleted", "disabled", "enabled"
+// or "secret_rotated"; `old_key` the key before the change. Runs on the adapter's cluster thread.
 using AppChangedHandler = std::function<void(const std::string& app_id, const std::string& action,
                                              const std::string& old_key)>;
 
@@ -119,6 +118,9 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   void OnMessage(bus::Incoming message) override;
   void OnResubscribed() override;
   void OnHealthChanged(bool healthy) override;
+  // A cache channel's event from the control plane (cache_event): kept as this node's last event
+  // of the channel, as if it had been published here.
+  void KeepInCache(const bus::BroadcastMessage& m);
 
   // Cluster thread.
   void RunOnCluster(std::function<void()> fn);
@@ -137,8 +139,7 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   void ScheduleHeartbeat();
   void ScheduleCleanup();
   void CleanUpDeadNodes();
-  // Joins and leaves were missed (spec/cluster.md §8.6, §10.3): drop the peers' presence entries
-  // and resync with every peer.
+  // Joins and leaves were missed: drop the peers' presence entries and resync with every peer.
   void ResyncWithPeers();
   void SyncPresenceTo(const std::string& node);
   // member_removed for a user of a dead node, unless it still has a connection somewhere.
@@ -166,7 +167,7 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   bool clustered_;       // a real bus: publishes, asks peers, heartbeats
   bool health_enabled_;  // heartbeats, dead-node detection, presence replication
   // adapter.fallback_to_local: the in-process bus to run alone on when the configured one cannot
-  // be reached at startup (spec/cluster.md §12.6). Null otherwise.
+  // be reached at startup. Null otherwise.
   std::unique_ptr<bus::Transport> fallback_;
   std::chrono::milliseconds request_timeout_;
 

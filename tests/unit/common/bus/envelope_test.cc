@@ -89,6 +89,17 @@ TEST(EnvelopeBroadcastTest, RoundTripsEveryField) {
   // Milliseconds since the epoch with microsecond precision (§3).
   EXPECT_NEAR(*decoded->timestamp_ms, *m.timestamp_ms, 0.001);
   EXPECT_FALSE(decoded->presence_replication);
+  EXPECT_FALSE(decoded->cache_event);
+}
+
+TEST(EnvelopeBroadcastTest, CacheEventIsSentOnlyWhenSetAndRoundTrips) {
+  BroadcastMessage m{"node", "app", "cache-prices", "frame"};
+  EXPECT_EQ(EncodeBroadcast(m).find("cache_event"), std::string::npos);
+  m.cache_event = true;
+  EXPECT_EQ(Parse(EncodeBroadcast(m))["cache_event"], true);
+  auto decoded = DecodeBroadcast(EncodeBroadcast(m));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->cache_event);
 }
 
 TEST(EnvelopeBroadcastTest, FieldNamesAreThoseOfTheSpec) {

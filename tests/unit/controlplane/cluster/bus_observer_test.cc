@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 
 #include "common/apps/memory/writable_memory_app_store.h"
 #include "common/bus/local/local_hub.h"
@@ -272,6 +273,39 @@ TEST_F(BusObserverTest, PublishEventValidatesLikeTheHttpApiAndReachesEveryNode) 
       return false;
     }));
   }
+}
+
+TEST_F(BusObserverTest, PublishEventFlagsCacheChannelsAndIsRefusedForADisabledApp) {
+  BothAlive();
+  service::EventsService events(observer_.get(), store_.get(), apps::LimitDefaults{});
+  v1::PublishEventRequest request;
+  request.set_parent("apps/a1");
+  request.set_name("price");
+  request.set_data("1");
+  request.add_channels("cache-prices");
+  request.add_channels("news");
+  ASSERT_TRUE(events.PublishEvent(request).ok());
+  std::map<std::string, bool> cache_event;  // channel -> the flag it was broadcast with
+  ASSERT_TRUE(a_.seen.WaitFor([&] {
+    cache_event.clear();
+    for (const auto& m : a_.seen.messages_locked()) {
+      if (m.channel != bus::Channel::kBroadcast) continue;
+      if (auto b = bus::DecodeBroadcast(m.payload); b.ok())
+        cache_event[b->channel] = b->cache_event;
+    }
+    return cache_event.size() == 2;
+  }));
+  EXPECT_TRUE(cache_event["cache-prices"]);
+  EXPECT_FALSE(cache_event["news"]);
+
+  auto app = store_->FindById("a1");
+  ASSERT_NE(app, nullptr);
+  apps::App disabled = *app;
+  disabled.enabled = false;
+  ASSERT_TRUE(store_->Update(disabled).ok());
+  auto refused = events.PublishEvent(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "apps/a1: the app is disabled; enable it to publish");
 }
 
 TEST_F(BusObserverTest, WithNoNodeKnownAnAskIsCompleteAndEmpty) {
