@@ -1,6 +1,6 @@
 // File: app_store.h
-// Where the data plane reads apps from (spec/apps.md §5). Drivers sit beside this interface:
-// memory/ (config + default app). Implementations are thread-safe.
+// Where the data plane reads apps from. Drivers sit beside this interface: memory/ (config +
+// default app). Implementations are thread-safe.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/apps/app.h"
+#include "common/apps/app_changes.h"
 
 namespace sockudo::apps {
 
@@ -19,10 +20,14 @@ class AppStore {
   // HTTP API lookup by path id. nullptr when unknown.
   virtual std::shared_ptr<const App> FindById(std::string_view id) const = 0;
   virtual std::vector<std::shared_ptr<const App>> All() const = 0;
-  // An AppChanged notice for the app `id` whose key was `old_key` (spec/cluster.md §7): a store
-  // that caches records drops and refetches them. The default does nothing (the store reads its
-  // own source on every lookup).
+  // An AppChanged notice for the app `id` whose key was `old_key`: a store that caches records
+  // drops and refetches them. The default does nothing (the store reads its own source on every
+  // lookup).
   virtual void Invalidate(const std::string& id, const std::string& old_key) {}
+  // Stores that reload on their own (a periodic full reload) tell `listener`, on their own
+  // thread, of the deletions and disablings they find (app_changes.h). The default reloads
+  // nothing and never calls it.
+  virtual void SetChangeListener(AppChangeListener listener) {}
 };
 
 }  // namespace sockudo::apps

@@ -187,6 +187,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     store->Invalidate(app_id, old_key);
     ApplyAppChange(*node, app_id, action, old_key);
   });
+  // What the store's own reloads find deleted or disabled, should the notice have been lost.
+  store->SetChangeListener([node](const apps::AppChange& change) {
+    ApplyAppChange(*node, change.id, change.action, change.old_key);
+  });
   impl->node->adapter = impl->adapter.get();
   SOCKUDO_ASSIGN_OR_RETURN(impl->node->occupancy,
                            cache::MakeOccupancyCounter(impl->config, impl->adapter->node_id(),
@@ -301,11 +305,19 @@ void Server::ReloadApps() {
   if (file == nullptr) {
     impl_->log->info("SIGHUP: nothing to reload with app_manager.driver={}",
                      impl_->config.app_manager.driver);
-  } else if (auto st = file->Reload(); st.ok()) {
-    impl_->log->info("SIGHUP: reloaded {} ({} apps)", file->path(), file->All().size());
-  } else {
+    return;
+  }
+  const auto before = file->All();
+  if (auto st = file->Reload(); !st.ok()) {
     impl_->log->error("SIGHUP: reload failed, keeping the current apps: {}",
                       std::string(st.message()));
+    return;
+  }
+  const auto after = file->All();
+  impl_->log->info("SIGHUP: reloaded {} ({} apps)", file->path(), after.size());
+  // Sockets of an app the edit removed or disabled close, as on an AppChanged notice.
+  for (const apps::AppChange& c : apps::ClosingChanges(before, after)) {
+    ApplyAppChange(*impl_->node, c.id, c.action, c.old_key);
   }
 }
 

@@ -121,6 +121,10 @@ test('disabling an app closes its sockets with 4003 and refuses new ones; enabli
   assert.equal(raw.frames.map((f) => f.json).find((f) => f.event === 'pusher:error').data.code, 4003);
   assert.equal((await (await RawClient.connect(server, app.key)).closedPromise).code, 4003);
   assert.equal(await triggerStatus(sdkFor(app), 'news', 'e', {}), 403);
+  // The Events API refuses it too: PERMISSION_DENIED, 403, like the Pusher HTTP API.
+  const refused = await rest('POST', '/v1/apps/switch/events', { name: 'e', data: '{}', channels: ['news'] });
+  assert.equal(refused.status, 403, refused.text);
+  assert.match(refused.json.error.message, /disabled/);
   assert.ok(await other.nothingBeforePong((f) => f.event === 'pusher:error'));
 
   assert.equal((await rest('POST', '/v1/apps/switch:enable')).status, 200);
@@ -129,6 +133,16 @@ test('disabling an app closes its sockets with 4003 and refuses new ones; enabli
   await back.close();
   await other.close();
   assert.equal((await rest('DELETE', '/v1/apps/switch')).status, 200);
+});
+
+test('an event published through the Events API on a cache channel is replayed to later subscribers', async () => {
+  const sent = await rest('POST', '/v1/apps/app-id/events', { name: 'price', data: '{"v":3}', channels: ['cache-cp'] });
+  assert.equal(sent.status, 200, sent.text);
+  const later = await RawClient.connect(server);
+  await later.subscribe('cache-cp');
+  const replay = await later.next((f) => f.channel === 'cache-cp' && (f.event === 'price' || f.event === 'pusher:cache_miss'));
+  assert.deepEqual(replay, { event: 'price', channel: 'cache-cp', data: '{"v":3}' });
+  await later.close();
 });
 
 test('changed limits apply to new connections', async () => {
@@ -228,12 +242,19 @@ test('with the file store, the embedded control plane writes the file and the no
     await waitFor(() => /SIGHUP: reloaded/.test(node.output()), { what: 'the reload' });
     const raw = await RawClient.connect(node, 'edited-key');
     assert.ok(raw.socketId);
-    await raw.close();
+    // Removed from the file by hand (no API call, so no AppChanged): its socket closes with 4001
+    // on the next SIGHUP, the other apps' sockets stay.
+    const seed = await RawClient.connect(node, 'seed-key');
+    fs.writeFileSync(file, JSON.stringify(onDisk.filter((a) => a.id !== 'edited')));
+    node.child.kill('SIGHUP');
+    assert.equal((await raw.closedPromise).code, 4001);
+    assert.ok(await seed.nothingBeforePong((f) => f.event === 'pusher:error'));
+    await seed.close();
     // A broken file keeps the current set.
     fs.writeFileSync(file, 'not json');
     node.child.kill('SIGHUP');
     await waitFor(() => /reload failed/.test(node.output()), { what: 'the reload error' });
-    assert.equal((await call('GET', '/v1/apps/edited')).status, 200);
+    assert.equal((await call('GET', '/v1/apps/persisted')).status, 200);
   } finally {
     await node.stop();
   }

@@ -42,6 +42,11 @@ void CachedAppStore::SetRefreshedHook(std::function<void()> hook) {
   refreshed_ = std::move(hook);
 }
 
+void CachedAppStore::SetChangeListener(AppChangeListener listener) {
+  std::lock_guard lock(mu_);
+  changes_ = std::move(listener);
+}
+
 void CachedAppStore::Put(const std::shared_ptr<const App>& app) {
   Drop(app->id);
   by_id_[app->id] = app;
@@ -111,6 +116,7 @@ void CachedAppStore::Run() {
       continue;
     }
     std::function<void()> hook = refreshed_;
+    std::vector<AppChange> closing;
     if (!ids_to_fetch_.empty()) {
       const std::string id = std::move(ids_to_fetch_.front());
       ids_to_fetch_.pop_front();
@@ -143,13 +149,21 @@ void CachedAppStore::Run() {
                   std::string(all.status().message()), by_id_.size());
         continue;
       }
+      std::vector<std::shared_ptr<const App>> before;
+      before.reserve(by_id_.size());
+      for (const auto& [id, app] : by_id_) before.push_back(app);
+      closing = ClosingChanges(before, *all);
       by_id_.clear();
       by_key_.clear();
       for (const auto& app : *all) Put(app);
     }
-    if (hook) {
+    AppChangeListener listener = closing.empty() ? nullptr : changes_;
+    if (hook || listener) {
       lock.unlock();
-      hook();
+      if (listener) {
+        for (const AppChange& c : closing) listener(c);
+      }
+      if (hook) hook();
       lock.lock();
     }
   }

@@ -1,13 +1,14 @@
 // File: cached_app_store.h
-// What a node reads apps through when they live in a shared store (spec/backends.md §3 app
-// cache, spec/cluster.md §7): an in-memory copy of every app, so a lookup on a worker thread is
-// a map lookup and never touches the network. One refresher thread keeps it current:
+// What a node reads apps through when they live in a shared store: an in-memory copy of every app,
+// so a lookup on a worker thread is a map lookup and never touches the network. One refresher
+// thread keeps it current:
 //   - all apps are loaded before the node serves (Create fails when the store cannot be read);
 //   - Invalidate(id, old_key) (an AppChanged notice) refetches that app at once: new, changed,
 //     deleted, a rotated secret;
 //   - a key nobody knows is looked up in the background (an app created while the notice was
 //     lost), at most once per second per key; the connection that asked is refused meanwhile;
-//   - every `full_reload` (app_manager.cache.ttl; 0 = never) everything is reloaded.
+//   - every `full_reload` (app_manager.cache.ttl; 0 = never) everything is reloaded, and what
+//     the reload finds deleted or disabled goes to the change listener.
 // While the store is unreachable the last copy keeps serving. Thread-safe.
 //
 //   auto cached = CachedAppStore::Create(std::move(redis_store), std::chrono::seconds(300));
@@ -51,6 +52,8 @@ class CachedAppStore : public AppStore {
   std::shared_ptr<const App> FindById(std::string_view id) const override;
   std::vector<std::shared_ptr<const App>> All() const override;
   void Invalidate(const std::string& id, const std::string& old_key) override;
+  // Told of what a full reload finds deleted or disabled (a lost AppChanged notice).
+  void SetChangeListener(AppChangeListener listener) override;
 
   // Called on the refresher thread after each applied change (tests wait on it).
   void SetRefreshedHook(std::function<void()> hook);
@@ -72,6 +75,7 @@ class CachedAppStore : public AppStore {
   mutable std::deque<std::string> keys_to_fetch_;
   mutable std::map<std::string, std::chrono::steady_clock::time_point> key_misses_;
   std::function<void()> refreshed_;
+  AppChangeListener changes_;
   bool stopping_ = false;
   std::thread thread_;
 };

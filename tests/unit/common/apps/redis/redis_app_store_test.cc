@@ -119,5 +119,38 @@ TEST_F(RedisAppStoreTest, TheCacheServesFromMemoryAndFollowsInvalidations) {
   EXPECT_EQ((*cache)->FindById("a3"), nullptr);
 }
 
+TEST_F(RedisAppStoreTest, AFullReloadReportsWhatWasDeletedOrDisabledWithoutANotice) {
+  ASSERT_TRUE(store_->Create(MakeApp("a1", "k1")).ok());
+  ASSERT_TRUE(store_->Create(MakeApp("a2", "k2")).ok());
+  ASSERT_TRUE(store_->Create(MakeApp("a3", "k3")).ok());
+  auto source = RedisAppStore::Connect(target_, "t:");
+  ASSERT_TRUE(source.ok());
+  auto cache = CachedAppStore::Create(*std::move(source), std::chrono::seconds(1));
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<AppChange> seen;
+  (*cache)->SetChangeListener([&](const AppChange& c) {
+    std::lock_guard lock(mu);
+    seen.push_back(c);
+    cv.notify_all();
+  });
+  // Written behind the cache's back: no Invalidate (the AppChanged notice was lost).
+  ASSERT_TRUE(store_->Delete("a1").ok());
+  App off = MakeApp("a2", "k2");
+  off.enabled = false;
+  ASSERT_TRUE(store_->Update(off).ok());
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.size() >= 2; }));
+  EXPECT_EQ(seen[0].id, "a1");
+  EXPECT_EQ(seen[0].action, "deleted");
+  EXPECT_EQ(seen[0].old_key, "k1");
+  EXPECT_EQ(seen[1].id, "a2");
+  EXPECT_EQ(seen[1].action, "disabled");
+  EXPECT_EQ((*cache)->FindByKey("k1"), nullptr);
+  EXPECT_FALSE((*cache)->FindById("a2")->enabled);
+  EXPECT_EQ(seen.size(), 2u);  // a3 did not change
+}
+
 }  // namespace
 }  // namespace sockudo::apps
