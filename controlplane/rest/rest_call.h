@@ -7,12 +7,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "controlplane/audit/audit_log.h"
+#include "controlplane/rest/event_stream.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 
@@ -28,6 +30,8 @@ struct RestCall {
   std::map<std::string, std::string> query;
   std::string body;
   audit::Call* audit = nullptr;  // routes fill in method and resource
+  // Set by a route that answers with a stream of events (then it replies OK with no body).
+  std::shared_ptr<EventStream> stream;
 
   // Parses `target` ("/v1/..."?query). False when it is not under /v1/.
   bool Parse(std::string_view target);

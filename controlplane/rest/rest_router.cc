@@ -33,6 +33,9 @@ void RestRouter::HandleAsync(const RestRequest& request,
     if (!result.ok()) {
       return done(RestResponse{HttpStatusFor(result.status().code()), ErrorJson(result.status())});
     }
+    if (call->stream) {
+      return done(RestResponse{200, "", "text/event-stream", std::move(call->stream)});
+    }
     done(RestResponse{200, *std::move(result)});
   };
   if (absl::Status auth = auth_->Check(request.authorization); !auth.ok()) return reply(auth);

@@ -12,9 +12,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "controlplane/auth/token_authenticator.h"
+#include "controlplane/rest/event_stream.h"
 #include "controlplane/service/services.h"
 
 namespace sockudo::controlplane::rest {
@@ -31,6 +33,7 @@ struct RestResponse {
   int status = 200;
   std::string body;  // JSON, or a page asset
   std::string content_type = "application/json";
+  std::shared_ptr<EventStream> stream;  // set: a text/event-stream that stays open (no body)
 };
 
 class RestRouter {

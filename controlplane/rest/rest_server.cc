@@ -1,7 +1,9 @@
 #include "controlplane/rest/rest_server.h"
 
 #include <chrono>
+#include <deque>
 #include <exception>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
@@ -9,6 +11,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/ssl.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -32,6 +35,10 @@ beast::tcp_stream& Lowest(TlsStream& s) { return beast::get_lowest_layer(s); }
 
 constexpr size_t kBodyLimit = 1 << 20;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// An event stream: a comment line this often (proxies keep the connection, a dead client is
+// found), and a client this many events behind is dropped rather than buffered without end.
+constexpr auto kStreamKeepAlive = std::chrono::seconds(15);
+constexpr size_t kStreamBacklog = 4096;
 
 // One connection: (TLS handshake,) read a request, answer it, repeat while keep-alive.
 template <class Stream>
@@ -42,6 +49,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     boost::system::error_code ec;
     auto remote = Lowest(stream_).socket().remote_endpoint(ec);
     if (!ec) peer_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
+  }
+
+  ~Session() {
+    if (events_) events_->close();  // the server stopped with the stream open
   }
 
   void Run() {
@@ -107,6 +118,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // Cluster-wide calls answer later, from the bus observer's thread: back to this strand.
     router_->HandleAsync(request, [self = this->shared_from_this()](RestResponse answer) {
       asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        if (answer.stream) return self->StartEvents(std::move(answer.stream));
         self->response_.result(answer.status);
         self->response_.set(http::field::content_type, answer.content_type);
         self->response_.body() = std::move(answer.body);
@@ -130,6 +142,94 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Read();
   }
 
+  // A text/event-stream answer: the headers (chunked, no keep-alive), then one chunk per event
+  // until the client leaves, a write fails or the client falls kStreamBacklog events behind.
+  void StartEvents(std::shared_ptr<EventStream> events) {
+    events_ = std::move(events);
+    Lowest(stream_).expires_never();
+    events_head_.emplace(http::status::ok, 11);
+    events_head_->set(http::field::server, "sockudo-controlplane");
+    events_head_->set(http::field::content_type, "text/event-stream");
+    events_head_->set(http::field::cache_control, "no-cache");
+    events_head_->keep_alive(false);
+    events_head_->chunked(true);
+    events_serializer_.emplace(*events_head_);
+    http::async_write_header(stream_, *events_serializer_,
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) return self->EndEvents();
+                               self->OpenEvents();
+                             });
+  }
+
+  void OpenEvents() {
+    std::weak_ptr<Session> weak = this->shared_from_this();
+    auto executor = stream_.get_executor();
+    events_->open([weak, executor](std::string text) {
+      auto self = weak.lock();
+      if (!self) return false;
+      asio::post(executor,
+                 [self, text = std::move(text)]() mutable { self->QueueEvent(EventText(text)); });
+      return true;
+    });
+    // The client sends nothing more: a read that ends tells that it left.
+    Lowest(stream_).socket().async_wait(
+        tcp::socket::wait_read,
+        [self = this->shared_from_this()](beast::error_code) { self->EndEvents(); });
+    KeepAlive();
+  }
+
+  // One server-sent event: each line of `text` as a `data:` line, then the blank line.
+  static std::string EventText(const std::string& text) {
+    std::string out;
+    size_t start = 0;
+    for (;;) {
+      const size_t end = text.find('\n', start);
+      out.append("data: ").append(text, start, end - start).push_back('\n');
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    out.push_back('\n');
+    return out;
+  }
+
+  void KeepAlive() {
+    keep_alive_.emplace(stream_.get_executor());
+    keep_alive_->expires_after(kStreamKeepAlive);
+    keep_alive_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || !self->events_) return;
+      self->QueueEvent(": keep-alive\n\n");
+      self->KeepAlive();
+    });
+  }
+
+  void QueueEvent(std::string chunk) {
+    if (!events_) return;
+    if (outbox_.size() >= kStreamBacklog) {
+      base::Logger("controlplane")
+          ->warn("REST {}: event stream dropped, {} events behind", peer_, outbox_.size());
+      return EndEvents();
+    }
+    outbox_.push_back(std::move(chunk));
+    if (outbox_.size() == 1) WriteEvent();
+  }
+
+  void WriteEvent() {
+    asio::async_write(stream_, http::make_chunk(asio::buffer(outbox_.front())),
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec || !self->events_) return self->EndEvents();
+                        self->outbox_.pop_front();
+                        if (!self->outbox_.empty()) self->WriteEvent();
+                      });
+  }
+
+  void EndEvents() {
+    if (!events_) return;
+    events_->close();
+    events_.reset();
+    if (keep_alive_) keep_alive_->cancel();
+    Close();
+  }
+
   void Close() {
     beast::error_code ignored;
     Lowest(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -142,6 +242,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   http::response<http::string_body> response_;
   const RestRouter* router_;
   std::string peer_ = "unknown";
+  // An event stream (StartEvents), on this session's strand.
+  std::shared_ptr<EventStream> events_;
+  std::optional<http::response<http::empty_body>> events_head_;
+  std::optional<http::response_serializer<http::empty_body>> events_serializer_;
+  std::optional<asio::steady_timer> keep_alive_;
+  std::deque<std::string> outbox_;
 };
 
 }  // namespace

@@ -12,7 +12,8 @@ namespace sockudo::controlplane::rest {
 
 // /v1/apps, /v1/apps/{app}, /v1/apps/{app}:rotateSecret|:enable|:disable
 bool RouteApps(RestCall& call, service::AppService* apps, const JsonReply& reply);
-// /v1/cluster/nodes, /v1/cluster/nodes/{id}, /v1/cluster/health
+// /v1/cluster/nodes, /v1/cluster/nodes/{id}, /v1/cluster/health, /v1/cluster:watch (a stream of
+// server-sent events: WatchCluster's events in the JSON mapping)
 bool RouteCluster(RestCall& call, service::ClusterService* cluster, const JsonReply& reply);
 // /v1/apps/{app}/users/{user}:terminate, /v1/apps/{app}/users/{user}/connections
 bool RouteUsers(RestCall& call, service::UsersService* users, const JsonReply& reply);
