@@ -1,11 +1,13 @@
-# Container image of sockudo: sockudo-node (the entrypoint) and sockudo-controlplane.
+# Container image of sockudo: sockudo-node (the entrypoint), sockudo-controlplane and the
+# control plane's command line sockudoctl.
 #
 #   docker build -t sockudo:0.1.0 .
 #   docker run --rm -p 6001:6001 -p 9601:9601 sockudo:0.1.0                   # a node
 #   docker run --rm --entrypoint sockudo-controlplane -e ADAPTER_DRIVER=redis ... sockudo:0.1.0
+#   docker run --rm --network host --entrypoint sockudoctl sockudo:0.1.0 --token ... apps list
 #
 # The build stage runs the Makefile's steps (make deps, make configure, make build) on Debian
-# bookworm; the runtime stage holds the two binaries and only the shared libraries they load,
+# bookworm; the runtime stage holds the three binaries and only the shared libraries they load,
 # and runs them as an unprivileged user. The Helm chart in helm/sockudo uses this image.
 
 # ---- build ------------------------------------------------------------------------------------
@@ -18,15 +20,16 @@ RUN ./scripts/install-deps.sh
 # make configure: Release with Ninja, without the tests and benchmarks (not part of the image).
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DSOCKUDO_BUILD_TESTS=OFF -DSOCKUDO_BUILD_BENCH=OFF
-# make build: only the two binaries the image ships.
-RUN cmake --build build -j "$(nproc)" --target sockudo-node sockudo-controlplane \
- && strip build/dataplane/sockudo-node build/controlplane/sockudo-controlplane
+# make build: only the three binaries the image ships.
+RUN cmake --build build -j "$(nproc)" --target sockudo-node sockudo-controlplane sockudoctl \
+ && strip build/dataplane/sockudo-node build/controlplane/sockudo-controlplane build/cli/sockudoctl
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 # The runtime halves of the -dev packages the binaries link (gRPC, Protobuf, Abseil, hiredis,
-# nats.c, spdlog, prometheus-cpp, OpenSSL, liburing), and CA roots for TLS to Redis / NATS.
+# nats.c, spdlog, prometheus-cpp, OpenSSL, liburing; yaml-cpp for sockudoctl, whose CLI11 and
+# nlohmann-json are header-only), and CA roots for TLS to Redis / NATS.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
@@ -44,16 +47,19 @@ RUN apt-get update \
       libspdlog1.10 \
       libssl3 \
       liburing2 \
+      libyaml-cpp0.7 \
       zlib1g \
  && rm -rf /var/lib/apt/lists/*
 # Unprivileged user; the Helm chart runs the pods as this uid/gid (podSecurityContext).
 RUN groupadd --system --gid 10001 sockudo \
  && useradd --system --uid 10001 --gid sockudo --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin sockudo
-COPY --from=build /src/build/dataplane/sockudo-node /src/build/controlplane/sockudo-controlplane /usr/local/bin/
+COPY --from=build /src/build/dataplane/sockudo-node /src/build/controlplane/sockudo-controlplane \
+     /src/build/cli/sockudoctl /usr/local/bin/
 # Fail the image build if a shared library is missing.
-RUN ! ldd /usr/local/bin/sockudo-node /usr/local/bin/sockudo-controlplane | grep 'not found' \
- && sockudo-node --version && sockudo-controlplane --version
+RUN ! ldd /usr/local/bin/sockudo-node /usr/local/bin/sockudo-controlplane /usr/local/bin/sockudoctl \
+      | grep 'not found' \
+ && sockudo-node --version && sockudo-controlplane --version && sockudoctl --version
 # An empty working directory: a config/config.json mounted below it is read at start
 # (or point SOCKUDO_CONFIG_FILE at a file). Nothing is written to disk.
 WORKDIR /srv/sockudo

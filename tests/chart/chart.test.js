@@ -157,6 +157,40 @@ chartTest('every value is documented in values.yaml and values.schema.json', () 
   walk(defaults, '');
 });
 
+// Keys of values.schema.json that values.yaml may leave out, and why. Besides these, a key may be
+// missing only under a free-form object (additionalProperties not false, such as resources),
+// whose listed properties describe some of the keys it may hold.
+const SCHEMA_ONLY = new Map([
+  ['global', 'Helm itself adds .Values.global (values shared with parent charts)'],
+]);
+
+chartTest('every key of values.schema.json is in values.yaml', () => {
+  // values.yaml itself, not the merged values: a key must be written there, with its comment.
+  const [{ object: file }] = renderer.parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'));
+  const missing = [];
+  let checked = 0;
+  const walk = (schema, value, where) => {
+    for (const [k, child] of Object.entries(schema.properties || {})) {
+      const p = where ? `${where}.${k}` : k;
+      const present = value !== null && typeof value === 'object' && !Array.isArray(value) &&
+        Object.prototype.hasOwnProperty.call(value, k);
+      if (!present) {
+        if (!SCHEMA_ONLY.has(p) && schema.additionalProperties === false) missing.push(p);
+        continue;
+      }
+      checked++;
+      // Array items (e.g. ingress.hosts[]) describe list elements, which values.yaml may not have.
+      walk(child, value[k], p);
+    }
+  };
+  walk(SCHEMA, file, '');
+  assert.deepEqual(missing, [], 'keys of values.schema.json that values.yaml does not have');
+  assert.ok(checked > 100, `only ${checked} schema keys found in values.yaml`);
+  for (const key of SCHEMA_ONLY.keys()) {
+    assert.ok([...properties(SCHEMA)].some(([p]) => p === key), `SCHEMA_ONLY names ${key}, which the schema no longer has`);
+  }
+});
+
 chartTest('the chart renders what each adapter needs, and the control plane only with a shared bus', () => {
   for (const [file, m] of rendered) {
     const kinds = (k) => m.all(k).length;
@@ -552,13 +586,16 @@ async function liveInstall(file, m) {
     assert.equal(metrics.status, 200);
     assert.match(metrics.text, new RegExp(`^${cm.METRICS_PROMETHEUS_PREFIX}`, 'm'));
     if (node.ports.includes('grpc')) {
-      assert.ok(await tcpOpen(live.grpc) && await tcpOpen(live.rest), `${file}: embedded control plane ports`);
+      // The node starts its embedded control plane last, after its HTTP listeners: /ready may
+      // answer before the control-plane ports do.
+      await waitFor(async () => await tcpOpen(live.grpc) && await tcpOpen(live.rest),
+        { timeoutMs: 10000, intervalMs: 50, what: `${file}: the embedded control plane ports to accept connections` });
     }
     if (cp) {
       // Ready as its probe sees it (the gRPC port accepts), and serving REST too.
       assert.equal(cp.container.readinessProbe.tcpSocket.port, 'grpc');
       const cpProcess = await startServerOf(CP_BIN, cp.env,
-        async () => await tcpOpen(live.grpc) && tcpOpen(live.rest), `sockudo-controlplane (${file})`);
+        async () => await tcpOpen(live.grpc) && await tcpOpen(live.rest), `sockudo-controlplane (${file})`);
       stops.unshift(() => cpProcess.stop());
     }
 

@@ -117,7 +117,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* terminationGracePeriodSeconds of the nodes: preStop sleep + drain budget + margin. */}}
+{{/* terminationGracePeriodSeconds of the nodes: preStop sleep + shutdown deadline (SHUTDOWN_GRACE_PERIOD) + margin. */}}
 {{- define "sockudo.terminationGracePeriod" -}}
 {{- add .Values.drain.preStopSleepSeconds .Values.drain.gracePeriodSeconds .Values.drain.extraSeconds }}
 {{- end }}
