@@ -5,9 +5,13 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
 const { freePort } = require('../support/server');
 const { client, serverSdk, once, connected, subscribed } = require('../support/pusher_clients');
-const { runCli, startEmbeddedNode, parseYaml, parseTable } = require('../support/cli');
+const { runCli, startEmbeddedNode, parseYaml, parseTable, assertSameData, isolatedHome, privateNetworkPrefix } = require('../support/cli');
 
 const TOKEN = 'cli-apps-test-token';
 let node;
@@ -24,26 +28,6 @@ async function ok(args, options) {
   const r = await ctl(args, options);
   assert.equal(r.code, 0, `sockudoctl ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
   return r.stdout;
-}
-
-// JSON prints int64 as strings (protobuf's JSON mapping), YAML as numbers: otherwise the same.
-function assertSameData(json, yaml, where = '') {
-  if (typeof yaml === 'number' && typeof json === 'string' && /^-?\d+(\.\d+)?$/.test(json)) {
-    assert.equal(Number(json), yaml, where);
-    return;
-  }
-  if (Array.isArray(json)) {
-    assert.ok(Array.isArray(yaml), `${where}: array expected`);
-    assert.equal(yaml.length, json.length, where);
-    json.forEach((v, k) => assertSameData(v, yaml[k], `${where}[${k}]`));
-    return;
-  }
-  if (json !== null && typeof json === 'object') {
-    assert.deepEqual(Object.keys(yaml).sort(), Object.keys(json).sort(), where);
-    for (const k of Object.keys(json)) assertSameData(json[k], yaml[k], `${where}.${k}`);
-    return;
-  }
-  assert.equal(yaml, json, where);
 }
 
 test('apps create / get / list / update / rotate-secret / disable / enable / delete, in every -o format', async () => {
@@ -140,9 +124,49 @@ test('no server at the address: exit 3 naming the address and where it came from
   const viaEnv = await ctl(['cluster', 'status'], { env: { SOCKUDO_SERVER: `127.0.0.1:${port}` } });
   assert.equal(viaEnv.code, 3);
   assert.match(viaEnv.stderr, new RegExp(`127\\.0\\.0\\.1:${port} \\(address from SOCKUDO_SERVER\\)`));
-  // Nothing given at all: the default address is named.
-  const byDefault = await runCli(['apps', 'list', '--timeout', '2s']);
-  if (byDefault.code === 3) assert.match(byDefault.stderr, /127\.0\.0\.1:50051 \(address from default\)/);
+  // Nothing given at all (an empty home: no context): the default address is named. Whatever
+  // this machine runs on 127.0.0.1:50051, nothing listens there in a network namespace of the
+  // command's own; without namespaces, this test holds the port with a listener that hangs up.
+  const home = isolatedHome();
+  assert.equal(fs.existsSync(path.join(home.XDG_CONFIG_HOME, 'sockudo', 'config')), false);
+  const prefix = privateNetworkPrefix();
+  let holder = null;
+  if (!prefix) {
+    holder = net.createServer((socket) => socket.destroy());
+    await new Promise((resolve, reject) => {
+      holder.once('error', (e) => reject(new Error(`no network namespace (unshare) and 127.0.0.1:50051 is taken: ${e.message}`)));
+      holder.listen(50051, '127.0.0.1', resolve);
+    });
+  }
+  try {
+    const byDefault = await runCli(['apps', 'list', '--timeout', '2s'], { home, prefix: prefix || [] });
+    assert.equal(byDefault.code, 3, byDefault.stderr);
+    assert.match(byDefault.stderr, /^Error: cannot reach the control plane at 127\.0\.0\.1:50051 \(address from default\): UNAVAILABLE/);
+    assert.equal(byDefault.stdout, '');
+  } finally {
+    if (holder) await new Promise((resolve) => holder.close(resolve));
+    fs.rmSync(home.HOME, { recursive: true, force: true });
+  }
+});
+
+test('a control plane that answered and then stopped: exit 3 naming its address', async () => {
+  const own = await startEmbeddedNode();
+  let stopped = false;
+  try {
+    const before = await runCli(['apps', 'list', '-o', 'json', '--server', own.address]);
+    assert.equal(before.code, 0, before.stderr);
+    assert.ok(JSON.parse(before.stdout).apps.some((a) => a.id === 'app-id'));
+    await own.stop();  // that node only; asserts it exited cleanly
+    stopped = true;
+    for (const args of [['apps', 'list'], ['cluster', 'status', '-o', 'json']]) {
+      const after = await runCli([...args, '--server', own.address]);
+      assert.equal(after.code, 3, `${args.join(' ')}: ${after.stderr}`);
+      assert.match(after.stderr, new RegExp(`^Error: cannot reach the control plane at ${own.address.replace(/\./g, '\\.')} \\(address from --server\\): UNAVAILABLE`));
+      assert.equal(after.stdout, '');
+    }
+  } finally {
+    if (!stopped) await own.stop();
+  }
 });
 
 test('usage errors: exit 2 naming the argument, "did you mean" for typos, help with an example on every command', async () => {
@@ -208,9 +232,6 @@ test('usage errors: exit 2 naming the argument, "did you mean" for typos, help w
 });
 
 test('contexts: config file 0600 under XDG_CONFIG_HOME; flag > env > context > default', async () => {
-  const fs = require('node:fs');
-  const os = require('node:os');
-  const path = require('node:path');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudoctl-ctx-'));
   const h = { HOME: home, XDG_CONFIG_HOME: path.join(home, 'xdg') };
   const deadPort = await freePort();
@@ -275,9 +296,6 @@ test('version and completion', async () => {
 
   // The script completes commands and flags in a real bash.
   const { spawnSync } = require('node:child_process');
-  const fs = require('node:fs');
-  const os = require('node:os');
-  const path = require('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudoctl-completion-'));
   const file = path.join(dir, 'sockudoctl.bash');
   fs.writeFileSync(file, await ok(['completion', 'bash']));

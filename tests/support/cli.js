@@ -1,13 +1,15 @@
 // sockudoctl in tests: runs the real binary (next to sockudo-node in the same build tree, or
-// SOCKUDOCTL_BIN) with an isolated HOME / XDG_CONFIG_HOME, starts a node with its embedded control
-// plane on free loopback ports, parses the YAML sockudoctl prints (there is no YAML package in
-// tests/package.json; sockudoctl prints a small block-style subset), and drives a terminal in a
-// private tmux server for `cluster watch`.
+// SOCKUDOCTL_BIN) with an isolated HOME / XDG_CONFIG_HOME (optionally in a network namespace of
+// its own), starts a node with its embedded control plane on free loopback ports, reads back what
+// sockudoctl prints (YAML with the `yaml` package, JSON through the real jq, aligned tables), and
+// drives a terminal in a private tmux server for `cluster watch`.
 'use strict';
+const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const YAML = require('yaml');
 const { startServer, freePorts, SANITIZER_VARS } = require('./server');
 const { waitFor } = require('./wait');
 
@@ -34,10 +36,12 @@ function cliEnv(env = {}, home = isolatedHome()) {
   return merged;
 }
 
-// Runs sockudoctl to completion: { code, stdout, stderr }. `input` is written to its stdin.
-function runCli(args, { env = {}, home, input = null, timeoutMs = 20000 } = {}) {
+// Runs sockudoctl to completion: { code, stdout, stderr }. `input` is written to its stdin;
+// `prefix` is a command it runs under (privateNetworkPrefix()).
+function runCli(args, { env = {}, home, input = null, timeoutMs = 20000, prefix = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(sockudoctlBin(), args, { env: cliEnv(env, home), stdio: ['pipe', 'pipe', 'pipe'] });
+    const [bin, ...argv] = [...prefix, sockudoctlBin(), ...args];
+    const child = spawn(bin, argv, { env: cliEnv(env, home), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -47,6 +51,18 @@ function runCli(args, { env = {}, home, input = null, timeoutMs = 20000 } = {}) 
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
     if (input !== null) child.stdin.end(input); else child.stdin.end();
   });
+}
+
+// A command prefix that runs a program in a network namespace of its own, where nothing listens
+// on 127.0.0.1 whatever this machine runs: `unshare --net` (as root) or `unshare --map-root-user
+// --net`. null where unshare is missing or namespaces are not allowed.
+function privateNetworkPrefix() {
+  const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => fs.existsSync(p));
+  if (!unshare) return null;
+  for (const flags of process.getuid() === 0 ? [['--net'], ['--map-root-user', '--net']] : [['--map-root-user', '--net']]) {
+    if (spawnSync(unshare, [...flags, 'true'], { timeout: 10000 }).status === 0) return [unshare, ...flags, '--'];
+  }
+  return null;
 }
 
 // A sockudo-node with its embedded control plane (adapter local) on free ports; `token` protects
@@ -84,111 +100,65 @@ async function startEmbeddedNode({ token = null, env = {}, config = null, cliArg
 }
 
 // ---- YAML ----------------------------------------------------------------------------------
-// The subset sockudoctl prints (yaml-cpp block style): mappings, sequences ("- " items, maps
-// inside items), flow [] and {}, plain / double-quoted / single-quoted scalars, documents split
-// by "---". Anything else throws, so a change in the output shows up as a failing test.
+// sockudoctl's YAML read back with the `yaml` package (YAML 1.2, core schema). Any error or
+// warning (bad indentation, a duplicate key, several documents where one is expected) throws, so a
+// change in the output shows up as a failing test.
 
-function yamlScalar(text) {
-  const t = text.trim();
-  if (t === '[]') return [];
-  if (t === '{}') return {};
-  if (t.startsWith('"')) return JSON.parse(t);
-  if (t.startsWith("'")) {
-    if (!t.endsWith("'") || t.length < 2) throw new Error(`YAML: unterminated '${t}`);
-    return t.slice(1, -1).replace(/''/g, "'");
-  }
-  if (t === '' || t === '~' || t === 'null') return null;
-  if (t === 'true') return true;
-  if (t === 'false') return false;
-  if (/^[-+]?\d+$/.test(t)) return Number(t);
-  if (/^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
-  if (/^[[{]/.test(t)) throw new Error(`YAML: flow collections are not expected: ${t}`);
-  return t;
+function checkedYaml(doc) {
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length) throw new Error(`YAML: ${problems.map((p) => p.message).join('; ')}`);
+  return doc.toJS();
 }
 
-// Splits "key: value" / "key:" (key plain or double-quoted); null when the line is no key.
-function yamlKey(text) {
-  let key;
-  let rest;
-  if (text.startsWith('"')) {
-    const m = /^("(?:[^"\\]|\\.)*")\s*:(?:\s+(.*)|$)/.exec(text);
-    if (!m) return null;
-    key = JSON.parse(m[1]);
-    rest = m[2] || '';
-  } else {
-    const m = /^([^\s:#][^:#]*?)\s*:(?:\s+(.*)|$)/.exec(text);
-    if (!m) return null;
-    key = m[1];
-    rest = m[2] || '';
-  }
-  return { key, rest };
-}
-
-function parseYamlDocument(text) {
-  const lines = text.split('\n')
-    .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'))
-    .map((l) => ({ indent: l.length - l.trimStart().length, text: l.trim() }));
-  let i = 0;
-  const isItem = (line) => line.text === '-' || line.text.startsWith('- ');
-
-  function block(indent) {
-    if (i >= lines.length) return null;
-    return isItem(lines[i]) ? sequence(lines[i].indent) : mapping(lines[i].indent);
-  }
-  function value(rest, indent) {
-    if (rest !== '') return yamlScalar(rest);
-    // Nested block: deeper, or a sequence at the key's own indentation.
-    if (i < lines.length && (lines[i].indent > indent || (lines[i].indent === indent && isItem(lines[i])))) {
-      return block(indent);
-    }
-    return null;
-  }
-  function mapping(indent) {
-    const out = {};
-    while (i < lines.length && lines[i].indent === indent && !isItem(lines[i])) {
-      const kv = yamlKey(lines[i].text);
-      if (!kv) throw new Error(`YAML: not a key: ${lines[i].text}`);
-      i++;
-      out[kv.key] = value(kv.rest, indent);
-    }
-    if (i < lines.length && lines[i].indent > indent) throw new Error(`YAML: bad indentation at ${lines[i].text}`);
-    return out;
-  }
-  function sequence(indent) {
-    const out = [];
-    while (i < lines.length && lines[i].indent === indent && isItem(lines[i])) {
-      const rest = lines[i].text === '-' ? '' : lines[i].text.slice(2);
-      if (rest === '') {
-        i++;
-        out.push(i < lines.length && lines[i].indent > indent ? block(indent) : null);
-      } else if (yamlKey(rest)) {
-        // A mapping whose first key sits on the item line: continue it two columns in.
-        lines[i] = { indent: indent + 2, text: rest };
-        out.push(mapping(indent + 2));
-      } else {
-        i++;
-        out.push(yamlScalar(rest));
-      }
-    }
-    return out;
-  }
-  if (lines.length === 0) return null;
-  if (lines.length === 1 && !yamlKey(lines[0].text) && !isItem(lines[0])) return yamlScalar(lines[0].text);
-  const result = block(0);
-  if (i !== lines.length) throw new Error(`YAML: unexpected ${lines[i].text}`);
-  return result;
-}
-
-function parseYaml(text) { return parseYamlDocument(text); }
+function parseYaml(text) { return checkedYaml(YAML.parseDocument(text, { uniqueKeys: true })); }
 
 // Documents of a "---"-separated stream (cluster watch -o yaml).
 function parseYamlStream(text) {
-  return text.split(/^---\s*$/m).filter((d) => d.trim() !== '').map(parseYamlDocument);
+  return YAML.parseAllDocuments(text, { uniqueKeys: true }).map(checkedYaml);
+}
+
+// ---- jq -------------------------------------------------------------------------------------
+// The real jq binary (scripts/install-deps.sh does not install it: null when it is missing).
+function jqBin() { return ['/usr/bin/jq', '/usr/local/bin/jq'].find((p) => fs.existsSync(p)) || null; }
+
+// Pipes `text` into `jq -c FILTER`; the values jq printed, parsed. Throws when jq fails (invalid
+// JSON, a filter that does not apply).
+function jq(text, filter = '.') {
+  const r = spawnSync(jqBin(), ['-c', filter], { input: text, encoding: 'utf8', timeout: 10000 });
+  if (r.status !== 0) throw new Error(`jq '${filter}' exited ${r.status}: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
+// ---- -o json against -o yaml ------------------------------------------------------------------
+// JSON prints int64 as strings (protobuf's JSON mapping), YAML as numbers: otherwise the same
+// fields. With `values` false only the keys and the kinds of values are compared (two calls
+// whose answers differ, e.g. in heartbeat ages).
+function assertSameData(json, yaml, where = '', { values = true } = {}) {
+  if (typeof yaml === 'number' && typeof json === 'string' && /^-?\d+(\.\d+)?$/.test(json)) {
+    if (values) assert.equal(Number(json), yaml, where);
+    return;
+  }
+  if (Array.isArray(json)) {
+    assert.ok(Array.isArray(yaml), `${where}: array expected, got ${JSON.stringify(yaml)}`);
+    if (values) assert.equal(yaml.length, json.length, `${where}: length`);
+    json.slice(0, Math.min(json.length, yaml.length)).forEach((v, k) => assertSameData(v, yaml[k], `${where}[${k}]`, { values }));
+    return;
+  }
+  if (json !== null && typeof json === 'object') {
+    assert.ok(yaml !== null && typeof yaml === 'object' && !Array.isArray(yaml), `${where}: object expected, got ${JSON.stringify(yaml)}`);
+    assert.deepEqual(Object.keys(yaml).sort(), Object.keys(json).sort(), `${where}: keys`);
+    for (const k of Object.keys(json)) assertSameData(json[k], yaml[k], `${where}.${k}`, { values });
+    return;
+  }
+  if (values) assert.equal(yaml, json, where);
+  else assert.equal(typeof yaml, typeof json, `${where}: ${JSON.stringify(json)} vs ${JSON.stringify(yaml)}`);
 }
 
 // ---- tables ---------------------------------------------------------------------------------
 // Parses an aligned table: the column of each header starts where the header word starts, and
-// every cell of every row starts at its column. Returns [{HEADER: cell}].
+// every cell of every row starts exactly at its column (after a space; a cell is blank or starts
+// with a non-space there, and holds no run of spaces). Returns [{HEADER: cell}]; misaligned rows
+// throw.
 function parseTable(text) {
   const lines = text.split('\n').filter((l) => l !== '');
   const header = lines[0];
@@ -200,14 +170,20 @@ function parseTable(text) {
     const row = {};
     starts.forEach((col, k) => {
       const end = k + 1 < starts.length ? starts[k + 1].at : line.length;
-      if (col.at > 0 && line.length > col.at && line[col.at - 1] !== ' ') {
+      const cell = line.slice(col.at, end);
+      if ((col.at > 0 && line.length > col.at && line[col.at - 1] !== ' ') || (cell.trim() !== '' && cell[0] === ' ')) {
         throw new Error(`table: cell of ${col.name} does not start at column ${col.at}: "${line}"`);
       }
-      row[col.name] = line.slice(col.at, end).trim();
+      // Two spaces inside a cell: the next cell started left of its column.
+      if (/\S {2,}\S/.test(cell)) throw new Error(`table: cell of ${col.name} runs into the next column: "${line}"`);
+      row[col.name] = cell.trim();
     });
     return row;
   });
 }
+
+// The header words of a table's first line.
+function tableHeaders(text) { return text.split('\n')[0].trim().split(/\s+/); }
 
 // ---- tmux -----------------------------------------------------------------------------------
 // A private tmux server (own socket, no user config) with one window running `sh`, for driving
@@ -335,4 +311,7 @@ async function startFakeCluster({ tls = null, token = null, slowHealth = false }
   };
 }
 
-module.exports = { startFakeCluster, sockudoctlBin, runCli, cliEnv, isolatedHome, startEmbeddedNode, parseYaml, parseYamlStream, parseTable, Terminal };
+module.exports = {
+  startFakeCluster, sockudoctlBin, runCli, cliEnv, isolatedHome, privateNetworkPrefix, startEmbeddedNode,
+  parseYaml, parseYamlStream, parseTable, tableHeaders, jqBin, jq, assertSameData, Terminal,
+};
