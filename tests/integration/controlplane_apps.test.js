@@ -1,15 +1,13 @@
 // The control plane's Apps API against the real sockudo-controlplane binary: REST and gRPC give
-// the same answers, a wrong token is UNAUTHENTICATED / 401, bad input is INVALID_ARGUMENT / 400
-// naming the field, apps live in the shared Redis store, and the standalone binary refuses what
-// it cannot run.
+// the same answers (the proto3 JSON mapping of one message) for every call, a wrong token is
+// UNAUTHENTICATED / 401, bad input is INVALID_ARGUMENT / 400 naming the field, apps live in the
+// shared Redis store, and the standalone binary refuses what it cannot run.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { startControlPlane, runOnce, writeAppsFile, appsClient } = require('../support/controlplane');
+const { startControlPlane, runOnce, writeAppsFile, appsClient, GRPC, grpcError, protoJson, toValue } = require('../support/controlplane');
 const { waitFor } = require('../support/wait');
-
-const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, UNAUTHENTICATED: 16 };
 
 let cp;
 let grpc;
@@ -23,42 +21,39 @@ after(async () => {
   if (cp) await cp.stop();
 });
 
-// The gRPC object and the REST JSON of one message, compared field by field. `webhooks` differs
-// in shape (ListValue object vs JSON array) and is compared elsewhere.
-function normalize(message) {
-  const copy = JSON.parse(JSON.stringify(message));
-  delete copy.webhooks;
-  return copy;
-}
-
-async function grpcError(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected the gRPC call to fail');
-}
+// The fields a create generates or names (they differ between two apps made alike).
+const withoutIdentity = ({ name, id, key, secret, ...rest }) => rest;
 
 test('REST and gRPC give the same answers for every Apps call', async () => {
-  const created = await cp.rest('POST', '/v1/apps?app_id=same', { key: 'same-key', maxConnections: '5' });
+  // The same app created both ways: the same answer but for name, id, key and secret.
+  const fields = {
+    maxConnections: '5', enableClientMessages: true, maxPresenceMemberSizeInKb: 2.5,
+    allowedOrigins: ['https://a.example'], messageRateLimit: { enabled: true, maxAttempts: '3', decaySeconds: '2' },
+  };
+  const webhooks = [{ url: 'http://127.0.0.1:9/hook', event_types: ['channel_occupied'] }];
+  const created = await cp.rest('POST', '/v1/apps?app_id=same', { key: 'same-key', ...fields, webhooks });
   assert.equal(created.status, 200, created.text);
   assert.equal(created.json.name, 'apps/same');
   assert.ok(created.json.secret.length > 0);
+  assert.deepEqual(created.json.webhooks, webhooks);
+  const grpcCreated = await grpc.CreateApp({ appId: 'twin', app: { key: 'twin-key', ...fields, webhooks: toValue(webhooks).listValue } }, cp.token);
+  assert.deepEqual([grpcCreated.name, grpcCreated.id, grpcCreated.key], ['apps/twin', 'twin', 'twin-key']);
+  assert.ok(grpcCreated.secret.length > 0);
+  assert.deepEqual(withoutIdentity(protoJson(grpcCreated)), withoutIdentity(created.json));
 
   const restGet = await cp.rest('GET', '/v1/apps/same');
   const grpcGet = await grpc.GetApp({ name: 'apps/same' }, cp.token);
   assert.equal(restGet.status, 200);
-  assert.deepEqual(normalize(grpcGet), normalize(restGet.json));
+  assert.deepEqual(protoJson(grpcGet), restGet.json);
   assert.equal(restGet.json.secret, undefined);
 
   const restList = await cp.rest('GET', '/v1/apps?page_size=1');
   const grpcList = await grpc.ListApps({ pageSize: 1 }, cp.token);
-  assert.deepEqual(normalize(grpcList), normalize(restList.json));
+  assert.deepEqual(protoJson(grpcList), restList.json);
   assert.ok(restList.json.nextPageToken);
   const restPage2 = await cp.rest('GET', `/v1/apps?page_size=1&page_token=${restList.json.nextPageToken}`);
   const grpcPage2 = await grpc.ListApps({ pageSize: 1, pageToken: grpcList.nextPageToken }, cp.token);
-  assert.deepEqual(normalize(grpcPage2), normalize(restPage2.json));
+  assert.deepEqual(protoJson(grpcPage2), restPage2.json);
 
   // An update through gRPC is what REST then reads, and vice versa.
   const grpcUpdated = await grpc.UpdateApp({
@@ -67,16 +62,25 @@ test('REST and gRPC give the same answers for every Apps call', async () => {
   }, cp.token);
   assert.equal(grpcUpdated.maxConnections, '9');
   const restAfter = await cp.rest('GET', '/v1/apps/same');
-  assert.deepEqual(normalize(grpcUpdated), normalize(restAfter.json));
+  assert.deepEqual(protoJson(grpcUpdated), restAfter.json);
   const restUpdated = await cp.rest('PATCH', '/v1/apps/same?update_mask=maxEventBatchSize', { maxEventBatchSize: '4' });
   assert.equal(restUpdated.status, 200, restUpdated.text);
-  assert.deepEqual(normalize(await grpc.GetApp({ name: 'apps/same' }, cp.token)), normalize(restUpdated.json));
+  assert.deepEqual(protoJson(await grpc.GetApp({ name: 'apps/same' }, cp.token)), restUpdated.json);
 
+  // Disable and enable, each both ways: what one transport answers, the other then reads.
   const restDisabled = await cp.rest('POST', '/v1/apps/same:disable');
+  assert.equal(restDisabled.status, 200, restDisabled.text);
   assert.equal(restDisabled.json.enabled, false);
+  assert.deepEqual(protoJson(await grpc.GetApp({ name: 'apps/same' }, cp.token)), restDisabled.json);
+  const grpcDisabled = await grpc.DisableApp({ name: 'apps/twin' }, cp.token);
+  assert.equal(grpcDisabled.enabled, false);
+  assert.deepEqual(protoJson(grpcDisabled), (await cp.rest('GET', '/v1/apps/twin')).json);
   const grpcEnabled = await grpc.EnableApp({ name: 'apps/same' }, cp.token);
   assert.equal(grpcEnabled.enabled, true);
-  assert.deepEqual(normalize(grpcEnabled), normalize((await cp.rest('GET', '/v1/apps/same')).json));
+  assert.deepEqual(protoJson(grpcEnabled), (await cp.rest('GET', '/v1/apps/same')).json);
+  const restEnabled = await cp.rest('POST', '/v1/apps/twin:enable');
+  assert.equal(restEnabled.json.enabled, true);
+  assert.deepEqual(protoJson(await grpc.GetApp({ name: 'apps/twin' }, cp.token)), restEnabled.json);
 
   const restRotated = await cp.rest('POST', '/v1/apps/same:rotateSecret');
   const grpcRotated = await grpc.RotateAppSecret({ name: 'apps/same' }, cp.token);
@@ -84,7 +88,7 @@ test('REST and gRPC give the same answers for every Apps call', async () => {
   assert.notEqual(grpcRotated.secret, restRotated.json.secret);
   delete restRotated.json.secret;
   delete grpcRotated.secret;
-  assert.deepEqual(normalize(grpcRotated), normalize(restRotated.json));
+  assert.deepEqual(protoJson(grpcRotated), restRotated.json);
 
   // Errors: same code on both sides.
   const restDup = await cp.rest('POST', '/v1/apps', { id: 'same' });
@@ -94,13 +98,21 @@ test('REST and gRPC give the same answers for every Apps call', async () => {
   assert.equal(grpcDup.code, GRPC.ALREADY_EXISTS);
   assert.equal(grpcDup.details, restDup.json.error.message);
 
+  // Delete both ways: the same empty answer, and the app is gone for both transports.
   const grpcDeleted = await grpc.DeleteApp({ name: 'apps/same' }, cp.token);
   assert.deepEqual(grpcDeleted, {});
-  const restMissing = await cp.rest('DELETE', '/v1/apps/same');
-  const grpcMissing = await grpcError(grpc.GetApp({ name: 'apps/same' }, cp.token));
-  assert.equal(restMissing.status, 404);
-  assert.equal(restMissing.json.error.status, 'NOT_FOUND');
-  assert.equal(grpcMissing.code, GRPC.NOT_FOUND);
+  const restDeleted = await cp.rest('DELETE', '/v1/apps/twin');
+  assert.equal(restDeleted.status, 200, restDeleted.text);
+  assert.deepEqual(restDeleted.json, grpcDeleted);
+  for (const id of ['same', 'twin']) {
+    const restMissing = await cp.rest('DELETE', `/v1/apps/${id}`);
+    const grpcMissing = await grpcError(grpc.GetApp({ name: `apps/${id}` }, cp.token));
+    assert.equal(restMissing.status, 404, id);
+    assert.equal(restMissing.json.error.status, 'NOT_FOUND');
+    assert.equal(grpcMissing.code, GRPC.NOT_FOUND, id);
+    assert.equal((await cp.rest('GET', `/v1/apps/${id}`)).status, 404, id);
+    assert.equal((await grpcError(grpc.DeleteApp({ name: `apps/${id}` }, cp.token))).code, GRPC.NOT_FOUND, id);
+  }
 });
 
 test('a create through gRPC generates id, key and secret and is readable over REST', async () => {

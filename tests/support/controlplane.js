@@ -1,12 +1,15 @@
 // Starts the real sockudo-controlplane binary on free loopback ports, waits until its REST port
 // answers, and stops exactly the process it started (and the redis-server it started for its
 // bus and app store when the caller gave none). Also builds gRPC clients of the control plane's
-// services from proto/ with @grpc/grpc-js + @grpc/proto-loader.
+// services from proto/ with @grpc/grpc-js + @grpc/proto-loader, and compares their answers with
+// the REST ones (the proto3 JSON mapping).
 'use strict';
+const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { isDeepStrictEqual } = require('node:util');
 const { freePorts, childEnv, runBinary, watchProcess } = require('./server');
 const { waitFor, httpRequest } = require('./wait');
 const { startRedis } = require('./brokers');
@@ -144,4 +147,66 @@ function apiClient(port, service) {
 
 const appsClient = (port) => apiClient(port, 'Apps');
 
-module.exports = { startControlPlane, runOnce, writeAppsFile, appsClient, apiClient, binary };
+// The gRPC status codes the tests expect, and the error of a call that must fail.
+const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
+const grpcError = (promise) => promise.then(() => assert.fail('expected the gRPC call to fail'), (e) => e);
+
+// google.protobuf.Value as proto-loader gives it ({ stringValue: 'x' }, { structValue: { fields } },
+// ...) and back: plain JSON is what REST shows and what a test writes.
+function fromValue(v) {
+  if ('structValue' in v) return Object.fromEntries(Object.entries(v.structValue.fields || {}).map(([k, x]) => [k, fromValue(x)]));
+  if ('listValue' in v) return (v.listValue.values || []).map(fromValue);
+  for (const kind of ['stringValue', 'numberValue', 'boolValue']) if (kind in v) return v[kind];
+  if ('nullValue' in v) return null;
+  throw new Error(`not a google.protobuf.Value: ${JSON.stringify(v)}`);
+}
+function toValue(json) {
+  if (json === null) return { nullValue: 'NULL_VALUE' };
+  if (Array.isArray(json)) return { listValue: { values: json.map(toValue) } };
+  if (typeof json === 'object') return { structValue: { fields: Object.fromEntries(Object.entries(json).map(([k, x]) => [k, toValue(x)])) } };
+  return { [{ string: 'stringValue', number: 'numberValue', boolean: 'boolValue' }[typeof json]]: json };
+}
+// google.protobuf.Timestamp as proto3 JSON prints it: RFC 3339, 0, 3, 6 or 9 fraction digits.
+function fromTimestamp({ seconds = '0', nanos = 0 }) {
+  const whole = new Date(Number(seconds) * 1000).toISOString().replace(/\.000Z$/, '');
+  if (!nanos) return `${whole}Z`;
+  const digits = String(nanos).padStart(9, '0');
+  return `${whole}.${nanos % 1e6 === 0 ? digits.slice(0, 3) : nanos % 1e3 === 0 ? digits.slice(0, 6) : digits}Z`;
+}
+// The well-known-type fields of the control plane's messages, by JSON name.
+const WELL_KNOWN = {
+  webhooks: (list) => (list.values || []).map(fromValue),  // google.protobuf.ListValue
+  userInfo: fromValue, startTime: fromTimestamp, lastHeartbeatTime: fromTimestamp, time: fromTimestamp,
+};
+// A message as proto-loader gives it (longs and enums as strings, defaults left out) in the proto3
+// JSON mapping, i.e. what the REST API answers for the same message.
+function protoJson(message) {
+  if (Array.isArray(message)) return message.map(protoJson);
+  if (!message || typeof message !== 'object') return message;
+  return Object.fromEntries(Object.entries(message).map(([k, v]) => [k, k in WELL_KNOWN ? WELL_KNOWN[k](v) : protoJson(v)]));
+}
+
+// Asserts that GET `restPath` and `grpcCall()` answer the same message, and returns it. Answers
+// that follow heartbeats (ages, uptimes, counts) move: with `settleMs` the pair is asked again
+// until one agrees, and the assertion shows the last pair.
+async function assertSameAnswer(cp, restPath, grpcCall, { settleMs = 0 } = {}) {
+  let last = null;
+  const agree = async () => {
+    const [r, g] = await Promise.all([cp.rest('GET', restPath), grpcCall()]);
+    assert.equal(r.status, 200, `${restPath}: ${r.text}`);
+    last = { rest: r.json, grpc: protoJson(g) };
+    return isDeepStrictEqual(last.grpc, last.rest);
+  };
+  if (settleMs > 0) {
+    await waitFor(agree, { timeoutMs: settleMs, what: `REST and gRPC to agree on ${restPath}` }).catch((e) => {
+      if (!last || e instanceof assert.AssertionError) throw e;
+    });
+  } else {
+    await agree();
+  }
+  assert.deepEqual(last.grpc, last.rest, `REST and gRPC answers of ${restPath}`);
+  return last.rest;
+}
+
+module.exports = { startControlPlane, runOnce, writeAppsFile, appsClient, apiClient, binary, GRPC, grpcError,
+                   protoJson, toValue, assertSameAnswer };
