@@ -21,6 +21,8 @@ struct AppChange {
   std::string id;
   std::string action;   // "deleted" or "disabled", as in AppChanged notices
   std::string old_key;  // the key the app had in `before`
+
+  bool operator==(const AppChange&) const = default;
 };
 
 using AppChangeListener = std::function<void(const AppChange&)>;

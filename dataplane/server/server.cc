@@ -187,7 +187,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     store->Invalidate(app_id, old_key);
     ApplyAppChange(*node, app_id, action, old_key);
   });
-  // What the store's own reloads find deleted or disabled, should the notice have been lost.
+  // What the store's own reloads (cache refresh, SIGHUP of a file) find deleted or disabled:
+  // the notice was lost, or there was none.
   store->SetChangeListener([node](const apps::AppChange& change) {
     ApplyAppChange(*node, change.id, change.action, change.old_key);
   });
@@ -305,19 +306,12 @@ void Server::ReloadApps() {
   if (file == nullptr) {
     impl_->log->info("SIGHUP: nothing to reload with app_manager.driver={}",
                      impl_->config.app_manager.driver);
-    return;
-  }
-  const auto before = file->All();
-  if (auto st = file->Reload(); !st.ok()) {
+  } else if (auto st = file->Reload(); st.ok()) {
+    // What the edit removed or disabled was closed by the store's change listener.
+    impl_->log->info("SIGHUP: reloaded {} ({} apps)", file->path(), file->All().size());
+  } else {
     impl_->log->error("SIGHUP: reload failed, keeping the current apps: {}",
                       std::string(st.message()));
-    return;
-  }
-  const auto after = file->All();
-  impl_->log->info("SIGHUP: reloaded {} ({} apps)", file->path(), after.size());
-  // Sockets of an app the edit removed or disabled close, as on an AppChanged notice.
-  for (const apps::AppChange& c : apps::ClosingChanges(before, after)) {
-    ApplyAppChange(*impl_->node, c.id, c.action, c.old_key);
   }
 }
 
@@ -349,17 +343,18 @@ void Server::Stop() {
   }
   // Each worker keeps at most N * (1 - (slice + 1) / slices) of the N sockets it had open when
   // the drain began, so the closes are even over the spread however few sockets there are.
-  std::vector<std::shared_ptr<std::optional<size_t>>> opened(s.workers.size());
-  for (auto& n : opened) n = std::make_shared<std::optional<size_t>>();
+  // Worker i alone reads and writes opened[i].
+  auto opened = std::make_shared<std::vector<std::optional<size_t>>>(s.workers.size());
   for (int slice = 0; slice < slices; ++slice) {
     for (size_t i = 0; i < s.workers.size(); ++i) {
-      net::post(s.workers[i]->io(), [state = &s.workers[i]->state(), n = opened[i], slice, slices] {
+      net::post(s.workers[i]->io(), [state = &s.workers[i]->state(), opened, i, slice, slices] {
         std::vector<connection::Connection*> open;
         for (const auto& [serial, c] : state->connections) {
           if (!c->closed()) open.push_back(c);  // earlier slices closed the others
         }
-        if (!n->has_value()) *n = open.size();
-        const size_t keep = **n - **n * static_cast<size_t>(slice + 1) / slices;
+        std::optional<size_t>& n = (*opened)[i];
+        if (!n) n = open.size();
+        const size_t keep = *n - *n * static_cast<size_t>(slice + 1) / slices;
         for (size_t k = keep; k < open.size(); ++k) {
           open[k]->CloseWithError(protocol::close_code::kReconnectNow,
                                   protocol::close_message::kServerClosing);

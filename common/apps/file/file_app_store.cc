@@ -93,8 +93,23 @@ absl::Status FileAppStore::Reload() {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": ", std::string(snapshot.status().message())));
   }
+  const std::vector<std::shared_ptr<const App>> before = All();
+  const std::vector<AppChange> closing = ClosingChanges(before, (*snapshot)->apps);
   ReplaceAll(*std::move(snapshot));
+  AppChangeListener listener;
+  {
+    std::lock_guard lock(listener_mu_);
+    listener = changes_;
+  }
+  if (listener) {
+    for (const AppChange& c : closing) listener(c);
+  }
   return absl::OkStatus();
+}
+
+void FileAppStore::SetChangeListener(AppChangeListener listener) {
+  std::lock_guard lock(listener_mu_);
+  changes_ = std::move(listener);
 }
 
 absl::Status FileAppStore::Persist(const Snapshot& next) {

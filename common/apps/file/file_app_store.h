@@ -3,12 +3,13 @@
 // every write replaces the file atomically (write a temporary file beside it, fsync, rename) before
 // the new set becomes visible, so a crash leaves either the old or the new file. Reload() re-reads
 // it (on SIGHUP); when the file is unreadable or invalid the old set stays and the error is
-// returned. Thread-safe.
+// returned; the apps a reload finds deleted or disabled go to the change listener. Thread-safe.
 //
 //   SOCKUDO_ASSIGN_OR_RETURN(auto store, FileAppStore::Open("config/apps.json"));
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ class FileAppStore : public WritableMemoryAppStore {
 
   // Re-reads the file. On error the current apps stay.
   absl::Status Reload();
+  // Told of what Reload finds deleted or disabled (an edit by hand sends no AppChanged).
+  void SetChangeListener(AppChangeListener listener) override;
 
   const std::string& path() const { return path_; }
 
@@ -37,6 +40,8 @@ class FileAppStore : public WritableMemoryAppStore {
  private:
   explicit FileAppStore(std::string path) : path_(std::move(path)) {}
   std::string path_;
+  std::mutex listener_mu_;
+  AppChangeListener changes_;
 };
 
 }  // namespace sockudo::apps

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace sockudo::apps {
 namespace {
 
@@ -20,20 +22,14 @@ TEST(ClosingChangesTest, ReportsDeletedAndDisabledAppsOnly) {
   const std::vector<std::shared_ptr<const App>> after = {MakeApp("new"), MakeApp("off", false),
                                                          MakeApp("kept"), MakeApp("was-off", false),
                                                          MakeApp("back-on")};
-  const auto changes = ClosingChanges(before, after);
-  ASSERT_EQ(changes.size(), 2u);
-  EXPECT_EQ(changes[0].id, "gone");
-  EXPECT_EQ(changes[0].action, "deleted");
-  EXPECT_EQ(changes[0].old_key, "gone-key");
-  EXPECT_EQ(changes[1].id, "off");
-  EXPECT_EQ(changes[1].action, "disabled");
-  EXPECT_EQ(changes[1].old_key, "off-key");
+  EXPECT_EQ(
+      ClosingChanges(before, after),
+      (std::vector<AppChange>{{"gone", "deleted", "gone-key"}, {"off", "disabled", "off-key"}}));
 }
 
 TEST(ClosingChangesTest, AnAppThatWasAlreadyDisabledAndIsDeletedStillCountsAsDeleted) {
-  const auto changes = ClosingChanges({MakeApp("a", false)}, {});
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].action, "deleted");
+  EXPECT_EQ(ClosingChanges({MakeApp("a", false)}, {}),
+            (std::vector<AppChange>{{"a", "deleted", "a-key"}}));
   EXPECT_TRUE(ClosingChanges({}, {MakeApp("a")}).empty());
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "common/base/json.h"
 
@@ -104,6 +105,25 @@ TEST_F(FileAppStoreTest, MessageRateLimitRoundTrips) {
   ASSERT_TRUE(reopened.ok());
   ASSERT_TRUE((*reopened)->FindById("b")->message_rate_limit.has_value());
   EXPECT_EQ((*reopened)->FindById("b")->message_rate_limit->max_attempts, 3);
+}
+
+TEST_F(FileAppStoreTest, ReloadTellsTheListenerWhatWasDeletedOrDisabled) {
+  Write(R"([{"id":"a","key":"ka","secret":"sa"},{"id":"b","key":"kb","secret":"sb"},)"
+        R"({"id":"c","key":"kc","secret":"sc"}])");
+  auto store = FileAppStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<AppChange> seen;
+  (*store)->SetChangeListener([&](const AppChange& c) { seen.push_back(c); });
+  // Edited by hand: a removed, b switched off, c kept.
+  Write(R"([{"id":"b","key":"kb","secret":"sb","enabled":false},)"
+        R"({"id":"c","key":"kc","secret":"sc"}])");
+  ASSERT_TRUE((*store)->Reload().ok());
+  const std::vector<AppChange> expected = {{"a", "deleted", "ka"}, {"b", "disabled", "kb"}};
+  EXPECT_EQ(seen, expected);
+  // A failed reload changes nothing and reports nothing.
+  Write("not json");
+  EXPECT_FALSE((*store)->Reload().ok());
+  EXPECT_EQ(seen, expected);
 }
 
 TEST_F(FileAppStoreTest, ReloadKeepsOldSetOnError) {

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <vector>
 
 #include "common/apps/cached/cached_app_store.h"
 #include "tests/testutil/redis_server.h"
@@ -18,6 +19,30 @@ App MakeApp(std::string id, std::string key, std::string secret = "s") {
   app.secret = std::move(secret);
   return app;
 }
+
+// What a store's callback reports from its own thread, and a wait for the n-th report.
+template <typename T>
+class Reports {
+ public:
+  void Add(T item) {
+    std::lock_guard lock(mu_);
+    items_.push_back(std::move(item));
+    cv_.notify_all();
+  }
+  bool WaitFor(size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return items_.size() >= n; });
+  }
+  std::vector<T> items() {
+    std::lock_guard lock(mu_);
+    return items_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<T> items_;
+};
 
 class RedisAppStoreTest : public ::testing::Test {
  protected:
@@ -76,18 +101,9 @@ TEST_F(RedisAppStoreTest, TheCacheServesFromMemoryAndFollowsInvalidations) {
   ASSERT_TRUE(source.ok());
   auto cache = CachedAppStore::Create(*std::move(source), std::chrono::seconds(0));
   ASSERT_TRUE(cache.ok()) << cache.status();
-  std::mutex mu;
-  std::condition_variable cv;
-  int refreshed = 0;
-  (*cache)->SetRefreshedHook([&] {
-    std::lock_guard lock(mu);
-    ++refreshed;
-    cv.notify_all();
-  });
-  auto wait_refresh = [&](int n) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(5), [&] { return refreshed >= n; });
-  };
+  Reports<bool> refreshed;
+  (*cache)->SetRefreshedHook([&] { refreshed.Add(true); });
+  auto wait_refresh = [&](size_t n) { return refreshed.WaitFor(n); };
   EXPECT_EQ((*cache)->FindByKey("k1")->secret, "s1");
 
   // A write the cache was not told about is not seen until the notice comes.
@@ -127,29 +143,19 @@ TEST_F(RedisAppStoreTest, AFullReloadReportsWhatWasDeletedOrDisabledWithoutANoti
   ASSERT_TRUE(source.ok());
   auto cache = CachedAppStore::Create(*std::move(source), std::chrono::seconds(1));
   ASSERT_TRUE(cache.ok()) << cache.status();
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<AppChange> seen;
-  (*cache)->SetChangeListener([&](const AppChange& c) {
-    std::lock_guard lock(mu);
-    seen.push_back(c);
-    cv.notify_all();
-  });
+  Reports<AppChange> changes;
+  (*cache)->SetChangeListener([&](const AppChange& c) { changes.Add(c); });
   // Written behind the cache's back: no Invalidate (the AppChanged notice was lost).
   ASSERT_TRUE(store_->Delete("a1").ok());
   App off = MakeApp("a2", "k2");
   off.enabled = false;
   ASSERT_TRUE(store_->Update(off).ok());
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.size() >= 2; }));
-  EXPECT_EQ(seen[0].id, "a1");
-  EXPECT_EQ(seen[0].action, "deleted");
-  EXPECT_EQ(seen[0].old_key, "k1");
-  EXPECT_EQ(seen[1].id, "a2");
-  EXPECT_EQ(seen[1].action, "disabled");
+  ASSERT_TRUE(changes.WaitFor(2));
+  // a3 did not change.
+  EXPECT_EQ(changes.items(),
+            (std::vector<AppChange>{{"a1", "deleted", "k1"}, {"a2", "disabled", "k2"}}));
   EXPECT_EQ((*cache)->FindByKey("k1"), nullptr);
   EXPECT_FALSE((*cache)->FindById("a2")->enabled);
-  EXPECT_EQ(seen.size(), 2u);  // a3 did not change
 }
 
 }  // namespace
