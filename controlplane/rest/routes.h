@@ -15,7 +15,8 @@ bool RouteApps(RestCall& call, service::AppService* apps, const JsonReply& reply
 // /v1/cluster/nodes, /v1/cluster/nodes/{id}, /v1/cluster/health, /v1/cluster:watch (a stream of
 // server-sent events: WatchCluster's events in the JSON mapping)
 bool RouteCluster(RestCall& call, service::ClusterService* cluster, const JsonReply& reply);
-// /v1/apps/{app}/users/{user}:terminate, /v1/apps/{app}/users/{user}/connections
+// /v1/apps/{app}/users/{user}:terminate, /v1/apps/{app}/users/{user}/connections, and the same
+// as /v1/users/{user}:terminate?app={app}, /v1/users/{user}/connections?app={app}
 bool RouteUsers(RestCall& call, service::UsersService* users, const JsonReply& reply);
 // /v1/apps/{app}/channels, /v1/apps/{app}/channels/{channel}[/members]
 bool RouteChannels(RestCall& call, service::ChannelsService* channels, const JsonReply& reply);

@@ -1,3 +1,6 @@
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "controlplane/rest/routes.h"
 #include "controlplane/service/resource_names.h"
@@ -6,7 +9,18 @@
 namespace sockudo::controlplane::rest {
 
 bool RouteUsers(RestCall& call, service::UsersService* users, const JsonReply& reply) {
-  const auto& s = call.segments;
+  std::vector<std::string> s = call.segments;
+  if ((s.size() == 2 || s.size() == 3) && s[0] == "users") {
+    // The short form, /v1/users/{user}:terminate?app={app}: a user id belongs to one app.
+    const auto app = call.query.find("app");
+    if (app == call.query.end() || app->second.empty()) {
+      reply(absl::InvalidArgumentError(absl::StrCat(
+          "app: a user belongs to one app; give it as ?app={app} or call /v1/apps/{app}/users/",
+          s[1], call.verb.empty() ? "" : ":", call.verb)));
+      return true;
+    }
+    s.insert(s.begin(), {"apps", app->second});
+  }
   if (s.size() < 4 || s[0] != "apps" || s[2] != "users") return false;
   if (users == nullptr) {
     reply(absl::UnimplementedError("the Users API is not served here"));

@@ -195,7 +195,17 @@ function defineControlPlaneClusterTests(driver) {
     const terminated = await grpc.Users.TerminateUserConnections({ name: 'apps/doomed/users/eve' }, TOKEN);
     for (const s of users.eve) assert.equal((await s.closedPromise).code, 4009);
     assert.equal(users.mallory.filter((s) => s.closed).length, 0, 'only eve is terminated');
-    const restTerminated = await cp.rest('POST', '/v1/apps/doomed/users/mallory:terminate', {});
+    const count = await cp.rest('GET', '/v1/apps/doomed/users/mallory/connections');
+    assert.equal(count.json.connections, '2', count.text);
+    // The short form needs the app; with it, it is the same call.
+    const noApp = await cp.rest('POST', '/v1/users/mallory:terminate', {});
+    assert.equal(noApp.status, 400, noApp.text);
+    assert.equal(noApp.json.error.status, 'INVALID_ARGUMENT');
+    assert.match(noApp.json.error.message, /^app: /);
+    assert.equal(users.mallory.filter((s) => s.closed).length, 0, 'a refused call closes nothing');
+    const shortCount = await cp.rest('GET', '/v1/users/mallory/connections?app=doomed');
+    assert.deepEqual(shortCount.json, count.json);
+    const restTerminated = await cp.rest('POST', '/v1/users/mallory:terminate?app=doomed', {});
     assert.equal(restTerminated.status, 200, restTerminated.text);
     for (const s of users.mallory) assert.equal((await s.closedPromise).code, 4009);
     // Two users alike (a socket on each node): the same answer both ways.
