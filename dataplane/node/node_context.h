@@ -54,6 +54,7 @@ struct NodeContext {
   adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
   WorkerPool* workers = nullptr;        // set by the Server before it accepts
   webhooks::WebhookSink* webhooks = nullptr;  // set by the Server before it accepts; may be null
+  std::atomic<bool> started{false};  // set once the Server has started everything it hosts
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)
 };

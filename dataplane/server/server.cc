@@ -296,6 +296,7 @@ absl::Status Server::Start() {
                   s.control_plane->rest_port());
     }
   }
+  s.node->started.store(true);  // /ready answers 200 from here
   return absl::OkStatus();
 }
 

@@ -586,10 +586,10 @@ async function liveInstall(file, m) {
     assert.equal(metrics.status, 200);
     assert.match(metrics.text, new RegExp(`^${cm.METRICS_PROMETHEUS_PREFIX}`, 'm'));
     if (node.ports.includes('grpc')) {
-      // The node starts its embedded control plane last, after its HTTP listeners: /ready may
-      // answer before the control-plane ports do.
-      await waitFor(async () => await tcpOpen(live.grpc) && await tcpOpen(live.rest),
-        { timeoutMs: 10000, intervalMs: 50, what: `${file}: the embedded control plane ports to accept connections` });
+      // The node starts its embedded control plane last, and /ready answers 200 only after it:
+      // a pod the Service sends to serves the control plane's ports too.
+      assert.ok(await tcpOpen(live.grpc), `${file}: /ready answered 200 before the gRPC port listened`);
+      assert.ok(await tcpOpen(live.rest), `${file}: /ready answered 200 before the REST port listened`);
     }
     if (cp) {
       // Ready as its probe sees it (the gRPC port accepts), and serving REST too.

@@ -24,7 +24,10 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
   } else if (path == "/live") {
     respond(Text(200, ""));
   } else if (path == "/ready") {
-    respond(draining ? Text(503, "DRAINING") : Text(200, "OK"));
+    // Not ready before the node has started all it hosts (the embedded control plane last).
+    respond(draining                ? Text(503, "DRAINING")
+            : !node.started.load() ? Text(503, "STARTING")
+                                   : Text(200, "OK"));
   } else if (path == "/up") {
     if (draining) {
       respond(Health(503, "DRAINING"));
