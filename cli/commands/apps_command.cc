@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "cli/client/all_pages.h"
 #include "cli/commands/commands.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
@@ -312,20 +313,14 @@ void AddAppsCommand(CLI::App& root, Commands& commands) {
       v1::ListAppsResponse all;
       v1::ListAppsRequest request;
       request.set_page_size(list_state->page_size > 0 ? list_state->page_size : 1000);
-      for (int page = 0; page < 10000; ++page) {
-        grpc::ClientContext context;
-        connection.Prepare(&context);
-        v1::ListAppsResponse response;
-        grpc::Status status = stub.ListApps(&context, request, &response);
-        if (!status.ok()) return connection.Fail(status);
-        for (auto& app : *response.mutable_apps()) *all.add_apps() = std::move(app);
-        all.set_total_size(response.total_size());
-        if (response.next_page_token().empty() ||
-            response.next_page_token() == request.page_token()) {
-          break;
-        }
-        request.set_page_token(response.next_page_token());
-      }
+      grpc::Status status = client::FetchAllPages<v1::ListAppsResponse>(
+          connection, request,
+          [&](auto* context, const auto& r, auto* out) { return stub.ListApps(context, r, out); },
+          [&](v1::ListAppsResponse& page, bool) {
+            for (auto& app : *page.mutable_apps()) *all.add_apps() = std::move(app);
+            all.set_total_size(page.total_size());
+          });
+      if (!status.ok()) return connection.Fail(status);
       return env.Print(all, [&](bool wide) {
         std::vector<const v1::App*> rows;
         for (const auto& app : all.apps()) rows.push_back(&app);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cli/client/all_pages.h"
 #include "cli/commands/commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "sockudo/controlplane/v1/channels.grpc.pb.h"
@@ -87,22 +88,16 @@ void AddChannelsCommand(CLI::App& root, Commands& commands) {
     request.set_prefix(list_args->prefix);
     request.set_page_size(list_args->page_size > 0 ? list_args->page_size : 1000);
     v1::ListChannelsResponse all;
-    for (int page = 0; page < 10000; ++page) {
-      grpc::ClientContext context;
-      p.connection->Prepare(&context);
-      v1::ListChannelsResponse response;
-      grpc::Status status = stub.ListChannels(&context, request, &response);
-      if (!status.ok()) return p.connection->Fail(status);
-      for (auto& channel : *response.mutable_channels()) *all.add_channels() = std::move(channel);
-      all.set_total_size(response.total_size());
-      // The least complete page speaks for the whole list.
-      if (page == 0 || !response.answer().complete()) *all.mutable_answer() = response.answer();
-      if (response.next_page_token().empty() ||
-          response.next_page_token() == request.page_token()) {
-        break;
-      }
-      request.set_page_token(response.next_page_token());
-    }
+    grpc::Status status = client::FetchAllPages<v1::ListChannelsResponse>(
+        *p.connection, request,
+        [&](auto* context, const auto& r, auto* out) { return stub.ListChannels(context, r, out); },
+        [&](v1::ListChannelsResponse& page, bool first) {
+          for (auto& channel : *page.mutable_channels()) *all.add_channels() = std::move(channel);
+          all.set_total_size(page.total_size());
+          // The least complete page speaks for the whole list.
+          if (first || !page.answer().complete()) *all.mutable_answer() = page.answer();
+        });
+    if (!status.ok()) return p.connection->Fail(status);
     env.WarnIfPartial(all.answer());
     return env.Print(all, [&](bool wide) {
       std::vector<const v1::Channel*> rows;
@@ -147,10 +142,16 @@ void AddChannelsCommand(CLI::App& root, Commands& commands) {
     v1::Channels::Stub stub(p.connection->channel());
     v1::ListMembersRequest request;
     request.set_parent(ChannelName(p.app, *members_channel));
-    v1::ListMembersResponse response;
-    grpc::ClientContext context;
-    p.connection->Prepare(&context);
-    grpc::Status status = stub.ListMembers(&context, request, &response);
+    request.set_page_size(1000);
+    v1::ListMembersResponse response;  // every page
+    grpc::Status status = client::FetchAllPages<v1::ListMembersResponse>(
+        *p.connection, request,
+        [&](auto* context, const auto& r, auto* out) { return stub.ListMembers(context, r, out); },
+        [&](v1::ListMembersResponse& page, bool first) {
+          for (auto& member : *page.mutable_members()) *response.add_members() = std::move(member);
+          response.set_total_size(page.total_size());
+          if (first || !page.answer().complete()) *response.mutable_answer() = page.answer();
+        });
     if (!status.ok()) return p.connection->Fail(status);
     env.WarnIfPartial(response.answer());
     return env.Print(response, [&](bool wide) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands/cluster_view.h"
+#include "cli/client/all_pages.h"
 #include "cli/commands/commands.h"
 #include "sockudo/controlplane/v1/cluster.grpc.pb.h"
 
@@ -168,19 +169,14 @@ void AddClusterCommand(CLI::App& root, Commands& commands) {
     v1::ListNodesResponse all;
     v1::ListNodesRequest request;
     request.set_page_size(1000);
-    for (int page = 0; page < 10000; ++page) {
-      grpc::ClientContext context;
-      (*connection)->Prepare(&context);
-      v1::ListNodesResponse response;
-      grpc::Status st = stub.ListNodes(&context, request, &response);
-      if (!st.ok()) return (*connection)->Fail(st);
-      for (auto& node : *response.mutable_nodes()) *all.add_nodes() = std::move(node);
-      if (response.next_page_token().empty() ||
-          response.next_page_token() == request.page_token()) {
-        break;
-      }
-      request.set_page_token(response.next_page_token());
-    }
+    grpc::Status st = client::FetchAllPages<v1::ListNodesResponse>(
+        **connection, request,
+        [&](auto* context, const auto& r, auto* out) { return stub.ListNodes(context, r, out); },
+        [&](v1::ListNodesResponse& page, bool) {
+          for (auto& node : *page.mutable_nodes()) *all.add_nodes() = std::move(node);
+          all.set_total_size(page.total_size());
+        });
+    if (!st.ok()) return (*connection)->Fail(st);
     return env.Print(all, [&](bool wide) {
       std::vector<const v1::Node*> rows;
       for (const auto& node : all.nodes()) rows.push_back(&node);

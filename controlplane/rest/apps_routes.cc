@@ -19,11 +19,7 @@ absl::StatusOr<std::string> Collection(RestCall& call, service::AppService& apps
   if (call.method == "GET") {
     call.audit->method = "ListApps";
     v1::ListAppsRequest list;
-    SOCKUDO_ASSIGN_OR_RETURN(int size, QueryInt(call, "page_size"));
-    list.set_page_size(size);
-    if (auto it = call.query.find("page_token"); it != call.query.end()) {
-      list.set_page_token(it->second);
-    }
+    SOCKUDO_RETURN_IF_ERROR(ParsePaging(call, &list));
     SOCKUDO_ASSIGN_OR_RETURN(auto response, apps.ListApps(list));
     return ToJson(response);
   }

@@ -23,14 +23,9 @@ bool RouteChannels(RestCall& call, service::ChannelsService* channels, const Jso
     call.audit->resource = service::AppName(s[1]);
     v1::ListChannelsRequest request;
     request.set_parent(call.audit->resource);
-    auto size = QueryInt(call, "page_size");
-    if (!size.ok()) return reply(size.status()), true;
-    request.set_page_size(*size);
+    if (auto st = ParsePaging(call, &request); !st.ok()) return reply(st), true;
     if (auto it = call.query.find("prefix"); it != call.query.end()) {
       request.set_prefix(it->second);
-    }
-    if (auto it = call.query.find("page_token"); it != call.query.end()) {
-      request.set_page_token(it->second);
     }
     channels->ListChannels(
         request, [reply](absl::StatusOr<v1::ListChannelsResponse> r) { ReplyWith(reply, r); });
@@ -45,6 +40,7 @@ bool RouteChannels(RestCall& call, service::ChannelsService* channels, const Jso
     call.audit->resource = service::ChildResourceName(s[1], "channels", s[3]);
     v1::ListMembersRequest request;
     request.set_parent(call.audit->resource);
+    if (auto st = ParsePaging(call, &request); !st.ok()) return reply(st), true;
     channels->ListMembers(
         request, [reply](absl::StatusOr<v1::ListMembersResponse> r) { ReplyWith(reply, r); });
   } else {

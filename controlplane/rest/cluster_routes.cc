@@ -81,12 +81,7 @@ bool RouteCluster(RestCall& call, service::ClusterService* cluster, const JsonRe
     call.audit->method = "ListNodes";
     call.audit->resource = "nodes";
     v1::ListNodesRequest request;
-    auto size = QueryInt(call, "page_size");
-    if (!size.ok()) return reply(size.status()), true;
-    request.set_page_size(*size);
-    if (auto it = call.query.find("page_token"); it != call.query.end()) {
-      request.set_page_token(it->second);
-    }
+    if (auto st = ParsePaging(call, &request); !st.ok()) return reply(st), true;
     ReplyWith(reply, cluster->ListNodes(request));
   } else if (s.size() == 3 && s[1] == "nodes") {
     call.audit->method = "GetNode";

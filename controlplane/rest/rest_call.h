@@ -42,6 +42,17 @@ absl::Status ParseBody(const std::string& body, google::protobuf::Message* messa
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
 // An integer query parameter (INVALID_ARGUMENT naming it), 0 when absent.
 absl::StatusOr<int> QueryInt(const RestCall& call, const std::string& name);
+// page_size and page_token of a List call, from the query.
+template <typename ListRequest>
+absl::Status ParsePaging(const RestCall& call, ListRequest* request) {
+  auto size = QueryInt(call, "page_size");
+  if (!size.ok()) return size.status();
+  request->set_page_size(*size);
+  if (auto it = call.query.find("page_token"); it != call.query.end()) {
+    request->set_page_token(it->second);
+  }
+  return absl::OkStatus();
+}
 // `update_mask` as comma-separated snake_case paths or JSON names, mixed freely.
 void ParseMask(const std::string& text, google::protobuf::FieldMask* mask);
 absl::Status MethodNotAllowed(const RestCall& call);

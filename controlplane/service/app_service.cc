@@ -9,6 +9,7 @@
 #include "common/base/status_macros.h"
 #include "common/crypto/hmac.h"
 #include "controlplane/service/app_proto.h"
+#include "controlplane/service/pager.h"
 #include "google/protobuf/util/field_mask_util.h"
 
 namespace sockudo::controlplane::service {
@@ -90,32 +91,17 @@ void AppService::Notify(const AppChange& change) const {
 
 absl::StatusOr<v1::ListAppsResponse> AppService::ListApps(
     const v1::ListAppsRequest& request) const {
-  if (request.page_size() < 0) {
-    return absl::InvalidArgumentError("page_size: must not be negative");
-  }
-  const size_t page_size = request.page_size() == 0
-                               ? kDefaultPageSize
-                               : std::min<size_t>(request.page_size(), kMaxPageSize);
-  std::string after;
-  if (!request.page_token().empty() &&
-      (!absl::WebSafeBase64Unescape(request.page_token(), &after) || after.empty())) {
-    return absl::InvalidArgumentError("page_token: not a token returned by ListApps");
-  }
+  SOCKUDO_ASSIGN_OR_RETURN(
+      Pager pager,
+      Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize, "ListApps"));
   auto all = store_->All();
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
   v1::ListAppsResponse response;
-  response.set_total_size(static_cast<int32_t>(all.size()));
-  auto it = all.begin();
-  if (!after.empty()) {
-    it = std::upper_bound(all.begin(), all.end(), after,
-                          [](const std::string& id, const auto& app) { return id < app->id; });
+  for (const auto& app : all) {
+    if (pager.Take(app->id)) *response.add_apps() = AppToProto(*app, /*include_secret=*/false);
   }
-  for (; it != all.end() && static_cast<size_t>(response.apps_size()) < page_size; ++it) {
-    *response.add_apps() = AppToProto(**it, /*include_secret=*/false);
-  }
-  if (it != all.end()) {
-    response.set_next_page_token(absl::WebSafeBase64Escape((*(it - 1))->id));
-  }
+  response.set_total_size(pager.total());
+  response.set_next_page_token(pager.next_page_token());
   return response;
 }
 

@@ -61,7 +61,6 @@ class AppService {
   absl::StatusOr<v1::App> DisableApp(const v1::DisableAppRequest& request);
 
   static constexpr int kDefaultPageSize = 50;
-  static constexpr int kMaxPageSize = 1000;
 
  private:
   absl::StatusOr<v1::App> SetEnabled(const std::string& name, bool enabled);

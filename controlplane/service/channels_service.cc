@@ -8,6 +8,7 @@
 #include "common/protocol/channel_name.h"
 #include "controlplane/service/app_proto.h"
 #include "controlplane/service/cluster_answer.h"
+#include "controlplane/service/pager.h"
 #include "controlplane/service/resource_names.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -48,12 +49,12 @@ void ChannelsService::ListChannels(const v1::ListChannelsRequest& request,
   auto app_id = AppIdFromName(request.parent(), "parent");
   if (!app_id.ok()) return done(app_id.status());
   if (auto st = RequireApp(*apps_, *app_id); !st.ok()) return done(st);
-  if (request.page_size() < 0) return done(absl::InvalidArgumentError("page_size: must be >= 0"));
-  const int size =
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  auto pager = Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize,
+                           "ListChannels");
+  if (!pager.ok()) return done(pager.status());
   observer_->Ask(ChannelRequest(bus::RequestType::kChannelsWithSocketsCount, *app_id, ""),
-                 [app_id = *app_id, prefix = request.prefix(), token = request.page_token(), size,
-                  done = std::move(done)](absl::StatusOr<Result> r) {
+                 [app_id = *app_id, prefix = request.prefix(), pager = *std::move(pager),
+                  done = std::move(done)](absl::StatusOr<Result> r) mutable {
                    if (!r.ok()) return done(r.status());
                    std::map<std::string, int64_t> counts;  // sorted by name
                    for (const bus::ResponseBody& resp : r->responses) {
@@ -61,24 +62,16 @@ void ChannelsService::ListChannels(const v1::ListChannelsRequest& request,
                        counts[channel] += n;
                    }
                    v1::ListChannelsResponse response;
-                   int total = 0;
                    for (const auto& [channel, n] : counts) {
-                     if (n <= 0 || channel.rfind(prefix, 0) != 0) continue;
-                     ++total;
-                     if (!token.empty() && channel <= token) continue;
-                     if (response.channels_size() == size) {
-                       if (response.next_page_token().empty()) {
-                         response.set_next_page_token(response.channels(size - 1).channel());
-                       }
-                       continue;
-                     }
+                     if (n <= 0 || channel.rfind(prefix, 0) != 0 || !pager.Take(channel)) continue;
                      v1::Channel* c = response.add_channels();
                      c->set_name(ChildResourceName(app_id, "channels", channel));
                      c->set_channel(channel);
                      c->set_occupied(true);
                      c->set_subscription_count(n);
                    }
-                   response.set_total_size(total);
+                   response.set_total_size(pager.total());
+                   response.set_next_page_token(pager.next_page_token());
                    *response.mutable_answer() = ToClusterAnswer(*r);
                    done(std::move(response));
                  });
@@ -125,17 +118,24 @@ void ChannelsService::ListMembers(const v1::ListMembersRequest& request,
         absl::StrCat("parent: ", name->child, " is not a presence channel")));
   }
   if (auto st = RequireApp(*apps_, name->app_id); !st.ok()) return done(st);
+  auto pager = Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize,
+                           "ListMembers");
+  if (!pager.ok()) return done(pager.status());
   observer_->Ask(ChannelRequest(bus::RequestType::kChannelMembers, name->app_id, name->child),
-                 [done = std::move(done)](absl::StatusOr<Result> r) {
+                 [pager = *std::move(pager), done = std::move(done)](
+                     absl::StatusOr<Result> r) mutable {
                    if (!r.ok()) return done(r.status());
                    v1::ListMembersResponse response;
-                   for (const auto& [key, info] : UniteMembers(*r)) {
+                   for (const auto& [key, info] : UniteMembers(*r)) {  // sorted by user id
+                     if (!pager.Take(key)) continue;
                      v1::Member* m = response.add_members();
                      m->set_user_id(key);
                      // A member's user_info is JSON the node already parsed.
                      (void)google::protobuf::util::JsonStringToMessage(info.user_info_json,
                                                                        m->mutable_user_info());
                    }
+                   response.set_total_size(pager.total());
+                   response.set_next_page_token(pager.next_page_token());
                    *response.mutable_answer() = ToClusterAnswer(*r);
                    done(std::move(response));
                  });

@@ -25,7 +25,6 @@ class ChannelsService {
   void ListMembers(const v1::ListMembersRequest& request, Callback<v1::ListMembersResponse> done);
 
   static constexpr int kDefaultPageSize = 100;
-  static constexpr int kMaxPageSize = 1000;
 
  private:
   cluster::BusObserver* observer_;

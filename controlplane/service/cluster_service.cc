@@ -4,6 +4,8 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
+#include "controlplane/service/pager.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace sockudo::controlplane::service {
@@ -110,18 +112,15 @@ v1::Node ClusterService::NodeToProto(const cluster::NodeSnapshot& node) {
 
 absl::StatusOr<v1::ListNodesResponse> ClusterService::ListNodes(
     const v1::ListNodesRequest& request) const {
-  if (request.page_size() < 0) return absl::InvalidArgumentError("page_size: must be >= 0");
-  const int size =
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  SOCKUDO_ASSIGN_OR_RETURN(
+      Pager pager,
+      Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize, "ListNodes"));
   v1::ListNodesResponse response;
   for (const cluster::NodeSnapshot& node : observer_->Nodes()) {  // sorted by id
-    if (!request.page_token().empty() && node.id <= request.page_token()) continue;
-    if (response.nodes_size() == size) {
-      response.set_next_page_token(response.nodes(size - 1).id());
-      break;
-    }
-    *response.add_nodes() = NodeToProto(node);
+    if (pager.Take(node.id)) *response.add_nodes() = NodeToProto(node);
   }
+  response.set_total_size(pager.total());
+  response.set_next_page_token(pager.next_page_token());
   return response;
 }
 

@@ -30,7 +30,6 @@ class ClusterService {
   static v1::Node NodeToProto(const cluster::NodeSnapshot& node);
 
   static constexpr int kDefaultPageSize = 100;
-  static constexpr int kMaxPageSize = 1000;
 
  private:
   cluster::BusObserver* observer_;

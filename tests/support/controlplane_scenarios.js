@@ -161,6 +161,15 @@ function defineControlPlaneClusterTests(driver) {
       () => grpc.Channels.ListMembers({ parent: 'apps/census/channels/presence-room' }, TOKEN));
     assert.deepEqual(members.members.map((m) => [m.userId, m.userInfo]), [['member-0', { n: 0 }], ['member-1', { n: 1 }]]);
     assert.deepEqual(members.answer, { responsesReceived: 2, expectedResponses: 2, complete: true });
+    assert.equal(members.totalSize, 2);
+    const firstMember = await assertSameAnswer(cp, '/v1/apps/census/channels/presence-room/members?page_size=1',
+      () => grpc.Channels.ListMembers({ parent: 'apps/census/channels/presence-room', pageSize: 1 }, TOKEN));
+    assert.deepEqual(firstMember.members.map((m) => m.userId), ['member-0']);
+    const secondMember = await assertSameAnswer(cp,
+      `/v1/apps/census/channels/presence-room/members?page_size=1&page_token=${firstMember.nextPageToken}`,
+      () => grpc.Channels.ListMembers({ parent: 'apps/census/channels/presence-room', pageSize: 1, pageToken: firstMember.nextPageToken }, TOKEN));
+    assert.deepEqual(secondMember.members.map((m) => m.userId), ['member-1']);
+    assert.equal(secondMember.nextPageToken, undefined, 'the last page has no token');
     const users = await assertSameAnswer(cp, '/v1/apps/census/users/dora/connections',
       () => grpc.Users.CountUserConnections({ name: 'apps/census/users/dora' }, TOKEN));
     assert.equal(users.connections, '2');
@@ -178,7 +187,10 @@ function defineControlPlaneClusterTests(driver) {
     }
     const page = await assertSameAnswer(cp, '/v1/cluster/nodes?page_size=1', () => grpc.Cluster.ListNodes({ pageSize: 1 }, TOKEN), SETTLE);
     assert.deepEqual(page.nodes.map((n) => n.id), [nodes[0].id]);
-    assert.equal(page.nextPageToken, nodes[0].id);
+    assert.equal(page.totalSize, 2);
+    const next = await assertSameAnswer(cp, `/v1/cluster/nodes?page_size=1&page_token=${page.nextPageToken}`,
+      () => grpc.Cluster.ListNodes({ pageSize: 1, pageToken: page.nextPageToken }, TOKEN), SETTLE);
+    assert.deepEqual(next.nodes.map((n) => n.id), [nodes[1].id]);
     const health = await assertSameAnswer(cp, '/v1/cluster/health', () => grpc.Cluster.GetClusterHealth({}, TOKEN), SETTLE);
     assert.equal(health.aliveNodes, 2);
   });

@@ -2,6 +2,7 @@
 // nodes that heartbeat and answer requests the way sockudo-node does.
 #include "controlplane/cluster/bus_observer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <future>
@@ -219,7 +220,31 @@ TEST_F(BusObserverTest, UsersAndChannelsAreGatheredFromEveryNode) {
   EXPECT_EQ(room->subscription_count(), 2);
   EXPECT_EQ(room->user_count(), 3);  // u1 on both nodes counts once
 
+  // Members united by user id (u1 is on both nodes), sorted, in pages of 2.
   v1::ListMembersRequest members;
+  members.set_parent("apps/a1/channels/presence-room");
+  members.set_page_size(2);
+  auto first = Wait<v1::ListMembersResponse>(
+      [&](auto done) { channels.ListMembers(members, std::move(done)); });
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->members_size(), 2);
+  EXPECT_EQ(first->members(0).user_id(), "u1");
+  EXPECT_EQ(first->members(1).user_id(), "u2");
+  EXPECT_EQ(first->total_size(), 3);
+  members.set_page_token(first->next_page_token());
+  auto second = Wait<v1::ListMembersResponse>(
+      [&](auto done) { channels.ListMembers(members, std::move(done)); });
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->members_size(), 1);
+  EXPECT_EQ(second->members(0).user_id(), "u3");
+  EXPECT_TRUE(second->next_page_token().empty());
+  members.set_page_token("not base64!");
+  auto bad_token = Wait<v1::ListMembersResponse>(
+      [&](auto done) { channels.ListMembers(members, std::move(done)); });
+  EXPECT_EQ(bad_token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad_token.status().message()), testing::HasSubstr("page_token"));
+
+  members.clear_page_token();
   members.set_parent("apps/a1/channels/news");
   auto not_presence = Wait<v1::ListMembersResponse>(
       [&](auto done) { channels.ListMembers(members, std::move(done)); });
