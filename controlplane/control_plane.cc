@@ -106,7 +106,7 @@ ControlPlane::ControlPlane(apps::WritableAppStore* store, std::unique_ptr<bus::T
       cluster_(&observer_),
       users_(&observer_, store),
       channels_(&observer_, store),
-      events_(&observer_, store, options_.limits) {
+      events_(&observer_, store, options_.limits, options_.rate_limiter) {
   apps_.SetWriteGate([this]() -> absl::Status {
     if (observer_.BusHealthy()) return absl::OkStatus();
     return absl::UnavailableError(

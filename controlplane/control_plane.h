@@ -38,6 +38,9 @@ struct ControlPlaneOptions {
   std::optional<TlsPem> tls;         // nullopt: both listeners speak plain text
   cluster::BusObserverOptions observer;
   apps::LimitDefaults limits;  // server-wide event limits (PublishEvent)
+  // The apps' backend-event budgets (PublishEvent); not owned, outlives the control plane. The
+  // node's own limiter when embedded; null: no budgets.
+  limits::RateLimiter* rate_limiter = nullptr;
 };
 
 class ControlPlane {

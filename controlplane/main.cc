@@ -2,6 +2,7 @@
 // apps live in Redis (app_manager.driver=redis), shared with the nodes; SIGINT / SIGTERM stop.
 #include <pthread.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "common/base/logging.h"
 #include "common/bus/transport_factory.h"
 #include "common/config/command_line.h"
+#include "common/limits/rate_limiter_factory.h"
 #include "controlplane/auth/token_authenticator.h"
 #include "controlplane/control_plane.h"
 
@@ -106,6 +108,12 @@ int main(int argc, char** argv) {
   if (auto st = sockudo::controlplane::ControlPlane::FromConfig(config, &cp_options); !st.ok()) {
     return Fail(std::string(st.message()));
   }
+  // The apps' backend-event budgets, in the same store as the nodes' (rate_limiter.driver): with
+  // redis, PublishEvent and the nodes' HTTP API spend one budget per app.
+  std::atomic<int64_t> rate_limit_errors{0};
+  auto rate_limiter = sockudo::limits::MakeRateLimiter(config, &rate_limit_errors);
+  if (!rate_limiter.ok()) return Fail(std::string(rate_limiter.status().message()));
+  cp_options.rate_limiter = rate_limiter->get();
   sockudo::controlplane::ControlPlane control_plane(store->get(), *std::move(transport),
                                                     cp_options);
   if (auto st = control_plane.Start(); !st.ok()) return Fail(std::string(st.message()), 1);
@@ -123,6 +131,7 @@ int main(int argc, char** argv) {
     break;
   }
   control_plane.Stop();
+  if (*rate_limiter) (*rate_limiter)->Shutdown();
   log->info("stopped");
   return 0;
 }

@@ -7,8 +7,8 @@ namespace sockudo::controlplane::grpc_api {
 ::grpc::ServerUnaryReactor* EventsGrpcService::PublishEvent(::grpc::CallbackServerContext* context,
                                                             const v1::PublishEventRequest* request,
                                                             v1::PublishEventResponse* response) {
-  return Unary(context, *auth_, "PublishEvent", request->parent(), response,
-               [&] { return service_->PublishEvent(*request); });
+  return UnaryAsync(context, *auth_, "PublishEvent", request->parent(), response,
+                    [&](auto done) { service_->PublishEvent(*request, std::move(done)); });
 }
 
 }  // namespace sockudo::controlplane::grpc_api

@@ -26,7 +26,8 @@ bool RouteEvents(RestCall& call, service::EventsService* events, const JsonReply
     return true;
   }
   request.set_parent(call.audit->resource);
-  ReplyWith(reply, events->PublishEvent(request));
+  events->PublishEvent(
+      request, [reply](absl::StatusOr<v1::PublishEventResponse> r) { ReplyWith(reply, r); });
   return true;
 }
 

@@ -13,7 +13,7 @@
 #include "dataplane/cache/memory_channel_cache.h"
 #include "dataplane/cache/occupancy_counter.h"
 #include "dataplane/channels/channel_registry.h"
-#include "dataplane/limits/memory_rate_limiter.h"
+#include "common/limits/memory_rate_limiter.h"
 #include "dataplane/metrics/metrics.h"
 #include "dataplane/metrics/sharded_gauge.h"
 #include "dataplane/node/connection_registry.h"
@@ -31,7 +31,7 @@ struct NodeContext {
         apps(store),
         cache(std::make_unique<cache::MemoryChannelCache>(
             static_cast<size_t>(c.cache.memory_max_capacity), c.channel_cache_ttl)),
-        rate_limiter(std::make_unique<limits::MemoryRateLimiter>()),
+        rate_limiter(std::make_unique<sockudo::limits::MemoryRateLimiter>()),
         inbound_buffers(static_cast<size_t>(c.max_inbound_buffer_mb) << 20) {}
 
   const config::Config& config;
@@ -47,7 +47,7 @@ struct NodeContext {
   // driver is shared (redis, redis-cluster); null otherwise.
   std::unique_ptr<cache::OccupancyCounter> occupancy;
   metrics::Metrics metrics;
-  std::unique_ptr<limits::RateLimiter> rate_limiter;
+  std::unique_ptr<sockudo::limits::RateLimiter> rate_limiter;
   MemoryBudget inbound_buffers;             // partially received WebSocket messages, all sockets
   metrics::ShardedGauge outbound_messages;  // queued in per-socket outbound queues, by worker
   metrics::ShardedGauge outbound_bytes;

@@ -22,7 +22,7 @@
 #include "dataplane/cache/channel_cache_factory.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
-#include "dataplane/limits/rate_limiter_factory.h"
+#include "common/limits/rate_limiter_factory.h"
 #include "dataplane/server/app_changes.h"
 #include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
@@ -139,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
       cache::MakeChannelCache(impl->config, &impl->node->metrics.cache_errors()));
   SOCKUDO_ASSIGN_OR_RETURN(
       impl->node->rate_limiter,
-      limits::MakeRateLimiter(impl->config, &impl->node->metrics.rate_limits().backend_errors));
+      sockudo::limits::MakeRateLimiter(impl->config, &impl->node->metrics.rate_limits().backend_errors));
 
   size_t threads = static_cast<size_t>(config.worker_threads);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -241,6 +241,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
     }
     impl->control_plane_required = impl->config.control_plane.embedded.value_or(false);
     SOCKUDO_RETURN_IF_ERROR(controlplane::ControlPlane::FromConfig(impl->config, &options));
+    // The Events API spends the same per-app budgets as this node's HTTP API.
+    options.rate_limiter = impl->node->rate_limiter.get();
     // The control plane observes this node's bus: the in-process hub with `local`, else its own
     // connection to the configured bus.
     std::unique_ptr<bus::Transport> observer_transport;

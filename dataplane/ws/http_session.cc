@@ -309,7 +309,7 @@ void HttpSession<Stream>::CheckClientIp(bool upgrade) {
                                           window.trust_hops);
   env_.node->rate_limiter->Hit(
       absl::StrCat(window.identifier, ":", ip), window.max_requests, window.window_seconds,
-      [self = this->shared_from_this(), upgrade](limits::RateDecision d) mutable {
+      [self = this->shared_from_this(), upgrade](sockudo::limits::RateDecision d) mutable {
         // The session goes with the handler: its last reference never drops on the store's
         // thread (its sockets belong to the worker).
         auto executor = self->stream_.get_executor();
@@ -320,7 +320,7 @@ void HttpSession<Stream>::CheckClientIp(bool upgrade) {
 }
 
 template <class Stream>
-void HttpSession<Stream>::OnIpDecision(bool upgrade, const limits::RateDecision& d) {
+void HttpSession<Stream>::OnIpDecision(bool upgrade, const sockudo::limits::RateDecision& d) {
   env_.node->metrics.rate_limits().Count(
       upgrade ? metrics::Limiter::kWebsocketConnect : metrics::Limiter::kApi, d.allowed);
   http::Headers headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},

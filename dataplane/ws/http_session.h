@@ -25,7 +25,7 @@
 #include <string>
 
 #include "dataplane/http/http_types.h"
-#include "dataplane/limits/rate_limiter.h"
+#include "common/limits/rate_limiter.h"
 #include "dataplane/ws/budgeted_body.h"
 #include "dataplane/ws/session_env.h"
 
@@ -50,7 +50,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void Dispatch();
   // Asks the limiter about this request's client IP; Dispatch goes on with its decision.
   void CheckClientIp(bool upgrade);
-  void OnIpDecision(bool upgrade, const limits::RateDecision& decision);
+  void OnIpDecision(bool upgrade, const sockudo::limits::RateDecision& decision);
   // The read that starts now must be done by `deadline`; past it the read is cancelled and
   // `timed_out_` set.
   void Watch(std::chrono::steady_clock::time_point deadline);

@@ -13,7 +13,7 @@ const { startServer, freePort } = require('../support/server');
 const { httpRequest, waitFor } = require('../support/wait');
 const { client, serverSdk, once, connected, subscribed } = require('../support/pusher_clients');
 const { RawClient } = require('../support/raw_client');
-const { appsClient, runOnce: runControlPlane } = require('../support/controlplane');
+const { appsClient, apiClient, GRPC, grpcError, runOnce: runControlPlane } = require('../support/controlplane');
 
 let server;
 let restPort;
@@ -143,6 +143,35 @@ test('an event published through the Events API on a cache channel is replayed t
   const replay = await later.next((f) => f.channel === 'cache-cp' && (f.event === 'price' || f.event === 'pusher:cache_miss'));
   assert.deepEqual(replay, { event: 'price', channel: 'cache-cp', data: '{"v":3}' });
   await later.close();
+});
+
+test('the Events API spends the same backend-event budget as the HTTP API: one token a channel, 429 over it', async () => {
+  // A bucket of one token a second: two channels never fit.
+  const app = await createApp('budget', { maxBackendEventsPerSecond: '1' });
+  const over = await rest('POST', '/v1/apps/budget/events', { name: 'e', data: '1', channels: ['a', 'b'] });
+  assert.equal(over.status, 429, over.text);
+  assert.equal(over.json.error.status, 'RESOURCE_EXHAUSTED');
+  assert.match(over.json.error.message, /^apps\/budget: over max_backend_events_per_second \(1 a second/);
+  const events = apiClient(grpcPort, 'Events');
+  try {
+    const e = await grpcError(events.PublishEvent({ parent: 'apps/budget', name: 'e', data: '1', channels: ['a', 'b'] }, null));
+    assert.equal(e.code, GRPC.RESOURCE_EXHAUSTED, e.message);
+    assert.match(e.details, /over max_backend_events_per_second/);
+  } finally {
+    events.close();
+  }
+  // One budget for both APIs, in the node's limiter: right after the Events API took the token,
+  // the HTTP API finds the bucket empty. The bucket refills a token a second, so a round slower
+  // than that (a loaded machine) proves nothing and is tried again.
+  const sdk = sdkFor(app);
+  let shared = false;
+  for (let round = 0; round < 5 && !shared; round++) {
+    await waitFor(async () => (await rest('POST', '/v1/apps/budget/events', { name: 'e', data: '1', channels: ['a'] })).status === 200,
+      { what: 'the Events API to take the bucket\'s token' });
+    shared = (await triggerStatus(sdk, 'a', 'e', '1')) === 429;
+  }
+  assert.ok(shared, 'the HTTP API found the token the Events API took');
+  assert.equal((await rest('DELETE', '/v1/apps/budget')).status, 200);
 });
 
 test('changed limits apply to new connections', async () => {

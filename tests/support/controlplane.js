@@ -148,7 +148,7 @@ function apiClient(port, service) {
 const appsClient = (port) => apiClient(port, 'Apps');
 
 // The gRPC status codes the tests expect, and the error of a call that must fail.
-const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
+const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
 const grpcError = (promise) => promise.then(() => assert.fail('expected the gRPC call to fail'), (e) => e);
 
 // google.protobuf.Value as proto-loader gives it ({ stringValue: 'x' }, { structValue: { fields } },

@@ -9,7 +9,7 @@ void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond r
                std::function<void(Respond, Headers)> next) {
   const auto& limit = backend_events ? call.app->max_backend_events_per_second
                                      : call.app->max_read_requests_per_second;
-  limits::RateLimiter* limiter = call.node.rate_limiter.get();
+  sockudo::limits::RateLimiter* limiter = call.node.rate_limiter.get();
   if (!limit.has_value() || *limit <= 0 || limiter == nullptr) return next(std::move(respond), {});
   // One token bucket per app and kind, in the limiter's store (shared by the nodes with redis).
   const std::string key =
@@ -17,7 +17,7 @@ void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond r
   auto decide = [counters = &call.node.metrics.rate_limits(),
                  which = backend_events ? metrics::Limiter::kBackendEvents
                                         : metrics::Limiter::kReadRequests,
-                 respond = std::move(respond), next = std::move(next)](limits::RateDecision d) {
+                 respond = std::move(respond), next = std::move(next)](sockudo::limits::RateDecision d) {
     counters->Count(which, d.allowed);
     Headers headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},
                        {"X-RateLimit-Remaining", std::to_string(d.remaining)}};
@@ -36,7 +36,7 @@ void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond r
   // `decide` (the answer's path to the session) moves on with the work: nothing of the session
   // is released on the store's thread.
   limiter->TakeTokens(key, *limit, cost,
-                      [workers, index, decide = std::move(decide)](limits::RateDecision d) mutable {
+                      [workers, index, decide = std::move(decide)](sockudo::limits::RateDecision d) mutable {
                         workers->Post(index, [decide = std::move(decide), d](node::WorkerState&) {
                           decide(d);
                         });

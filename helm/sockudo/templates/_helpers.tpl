@@ -268,6 +268,8 @@ SOCKUDO_DEFAULT_APP_ALLOWED_ORIGINS: {{ join "," . | quote }}
 {{- define "sockudo.env.controlPlane" -}}
 CONTROL_PLANE_GRPC_HOST: "0.0.0.0"
 CONTROL_PLANE_REST_HOST: "0.0.0.0"
+{{- /* The Events API spends the apps' backend-event budgets in the nodes' store. */}}
+RATE_LIMITER_DRIVER: {{ .Values.rateLimiter.driver | quote }}
 {{- end }}
 
 {{/*

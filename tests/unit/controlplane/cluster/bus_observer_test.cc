@@ -11,6 +11,7 @@
 #include "common/apps/memory/writable_memory_app_store.h"
 #include "common/bus/local/local_hub.h"
 #include "common/bus/local/local_transport.h"
+#include "common/limits/memory_rate_limiter.h"
 #include "controlplane/service/channels_service.h"
 #include "controlplane/service/cluster_service.h"
 #include "controlplane/service/events_service.h"
@@ -271,22 +272,28 @@ TEST_F(BusObserverTest, AnUnansweredRequestIsIncompleteNotAnError) {
   EXPECT_EQ(counted->answer().expected_responses(), 2);
 }
 
+absl::StatusOr<v1::PublishEventResponse> Publish(service::EventsService& events,
+                                                 const v1::PublishEventRequest& request) {
+  return Wait<v1::PublishEventResponse>(
+      [&](auto done) { events.PublishEvent(request, std::move(done)); });
+}
+
 TEST_F(BusObserverTest, PublishEventValidatesLikeTheHttpApiAndReachesEveryNode) {
   BothAlive();
-  service::EventsService events(observer_.get(), store_.get(), apps::LimitDefaults{});
+  service::EventsService events(observer_.get(), store_.get(), apps::LimitDefaults{}, nullptr);
   v1::PublishEventRequest bad;
   bad.set_parent("apps/a1");
   bad.set_name("e");
   bad.set_data("x");
   bad.add_channels("bad channel");
-  auto refused = events.PublishEvent(bad);
+  auto refused = Publish(events, bad);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.status().message(), "channels: Invalid channel name: bad channel");
 
   v1::PublishEventRequest good = bad;
   good.clear_channels();
   good.add_channels("news");
-  auto sent = events.PublishEvent(good);
+  auto sent = Publish(events, good);
   ASSERT_TRUE(sent.ok()) << sent.status();
   for (auto* n : {&a_, &b_}) {
     ASSERT_TRUE(n->seen.WaitFor([&] {
@@ -302,14 +309,14 @@ TEST_F(BusObserverTest, PublishEventValidatesLikeTheHttpApiAndReachesEveryNode) 
 
 TEST_F(BusObserverTest, PublishEventFlagsCacheChannelsAndIsRefusedForADisabledApp) {
   BothAlive();
-  service::EventsService events(observer_.get(), store_.get(), apps::LimitDefaults{});
+  service::EventsService events(observer_.get(), store_.get(), apps::LimitDefaults{}, nullptr);
   v1::PublishEventRequest request;
   request.set_parent("apps/a1");
   request.set_name("price");
   request.set_data("1");
   request.add_channels("cache-prices");
   request.add_channels("news");
-  ASSERT_TRUE(events.PublishEvent(request).ok());
+  ASSERT_TRUE(Publish(events, request).ok());
   std::map<std::string, bool> cache_event;  // channel -> the flag it was broadcast with
   ASSERT_TRUE(a_.seen.WaitFor([&] {
     cache_event.clear();
@@ -328,9 +335,51 @@ TEST_F(BusObserverTest, PublishEventFlagsCacheChannelsAndIsRefusedForADisabledAp
   apps::App disabled = *app;
   disabled.enabled = false;
   ASSERT_TRUE(store_->Update(disabled).ok());
-  auto refused = events.PublishEvent(request);
+  auto refused = Publish(events, request);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(refused.status().message(), "apps/a1: the app is disabled; enable it to publish");
+}
+
+TEST_F(BusObserverTest, PublishEventSpendsTheAppsBackendEventBudgetOneTokenAChannel) {
+  BothAlive();
+  auto app = store_->FindById("a1");
+  ASSERT_NE(app, nullptr);
+  apps::App limited = *app;
+  limited.max_backend_events_per_second = 1;  // a bucket of one token: two channels never fit
+  ASSERT_TRUE(store_->Update(limited).ok());
+  limits::MemoryRateLimiter limiter;
+  service::EventsService events(observer_.get(), store_.get(), apps::LimitDefaults{}, &limiter);
+  v1::PublishEventRequest one;
+  one.set_parent("apps/a1");
+  one.set_name("e");
+  one.set_data("x");
+  one.add_channels("budget-one");
+  v1::PublishEventRequest two = one;
+  two.clear_channels();
+  two.add_channels("budget-two-a");
+  two.add_channels("budget-two-b");
+  auto refused = Publish(events, two);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.status().message()),
+              testing::HasSubstr("apps/a1: over max_backend_events_per_second (1 a second"));
+  // A refusal takes no token: one channel still fits.
+  ASSERT_TRUE(Publish(events, one).ok());
+  // The bus delivers in order: once the later event is seen, the refused one would have been.
+  ASSERT_TRUE(a_.seen.WaitFor([&] {
+    for (const auto& m : a_.seen.messages_locked()) {
+      if (m.channel != bus::Channel::kBroadcast) continue;
+      if (auto b = bus::DecodeBroadcast(m.payload); b.ok() && b->channel == "budget-one") {
+        return true;
+      }
+    }
+    return false;
+  }));
+  for (const auto& m : a_.seen.messages()) {
+    if (m.channel != bus::Channel::kBroadcast) continue;
+    auto b = bus::DecodeBroadcast(m.payload);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b->channel.rfind("budget-two", 0), std::string::npos) << b->channel;
+  }
 }
 
 TEST_F(BusObserverTest, WithNoNodeKnownAnAskIsCompleteAndEmpty) {

@@ -1,13 +1,11 @@
 // The `memory` rate limiter (spec/backends.md §4.2) at fixed times: token buckets refill
 // continuously and answer Retry-After; fixed windows count, reset after their window, and are
-// swept once expired; client IPs follow the trusted-hops rule of §4.3.
-#include "dataplane/limits/memory_rate_limiter.h"
+// swept once expired.
+#include "common/limits/memory_rate_limiter.h"
 
 #include <gtest/gtest.h>
 
-#include "dataplane/limits/client_ip.h"
-
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 namespace {
 
 using Clock = MemoryRateLimiter::Clock;
@@ -71,19 +69,5 @@ TEST(MemoryRateLimiterTest, AnswersInline) {
   EXPECT_TRUE(limiter.answers_inline());
 }
 
-TEST(ClientIpTest, TrustedHopsPickFromTheRightOfXForwardedForThenXRealIp) {
-  EXPECT_EQ(ClientIp("10.0.0.1", "198.51.100.9", "198.51.100.8", 0), "10.0.0.1");
-  EXPECT_EQ(ClientIp("10.0.0.1", "203.0.113.7, 198.51.100.9", "", 1), "198.51.100.9");
-  EXPECT_EQ(ClientIp("10.0.0.1", "203.0.113.7, 198.51.100.9", "", 2), "203.0.113.7");
-  EXPECT_EQ(ClientIp("10.0.0.1", " 2001:db8::1 ,198.51.100.9", "", 2), "2001:db8::1");
-  // Fewer entries than hops, or not an IP: X-Real-IP when valid, else the peer.
-  EXPECT_EQ(ClientIp("10.0.0.1", "198.51.100.9", "203.0.113.5", 3), "203.0.113.5");
-  EXPECT_EQ(ClientIp("10.0.0.1", "evil, 198.51.100.9", "nope", 2), "10.0.0.1");
-  EXPECT_EQ(ClientIp("unix", "", "", 1), "unix");
-  EXPECT_TRUE(IsIpAddress("::1"));
-  EXPECT_FALSE(IsIpAddress("1.2.3"));
-  EXPECT_FALSE(IsIpAddress(""));
-}
-
 }  // namespace
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

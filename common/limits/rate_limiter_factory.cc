@@ -1,11 +1,11 @@
-#include "dataplane/limits/rate_limiter_factory.h"
+#include "common/limits/rate_limiter_factory.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
-#include "dataplane/limits/memory_rate_limiter.h"
-#include "dataplane/limits/redis_rate_limiter.h"
+#include "common/limits/memory_rate_limiter.h"
+#include "common/limits/redis_rate_limiter.h"
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 
 absl::StatusOr<std::unique_ptr<RateLimiter>> MakeRateLimiter(const config::Config& config,
                                                              std::atomic<int64_t>* errors) {
@@ -21,4 +21,4 @@ absl::StatusOr<std::unique_ptr<RateLimiter>> MakeRateLimiter(const config::Confi
   return std::unique_ptr<RateLimiter>(std::make_unique<RedisRateLimiter>(std::move(o)));
 }
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

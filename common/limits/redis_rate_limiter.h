@@ -17,9 +17,9 @@
 
 #include "common/base/failure_streak.h"
 #include "common/bus/redis/blocking_pool.h"
-#include "dataplane/limits/rate_limiter.h"
+#include "common/limits/rate_limiter.h"
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 
 struct RedisRateLimiterOptions {
   bus::redis::BlockingPoolOptions pool;
@@ -50,4 +50,4 @@ class RedisRateLimiter : public RateLimiter {
   bus::redis::BlockingRedisPool pool_;
 };
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

@@ -1,10 +1,10 @@
-#include "dataplane/limits/memory_rate_limiter.h"
+#include "common/limits/memory_rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>
 
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 namespace {
 
 constexpr auto kSweepInterval = std::chrono::seconds(10);
@@ -74,4 +74,4 @@ size_t MemoryRateLimiter::windows() const {
   return windows_.size();
 }
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

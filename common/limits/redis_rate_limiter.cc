@@ -1,4 +1,4 @@
-#include "dataplane/limits/redis_rate_limiter.h"
+#include "common/limits/redis_rate_limiter.h"
 
 #include <cmath>
 #include <optional>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 namespace {
 
 using bus::redis::RedisReply;
@@ -130,4 +130,4 @@ void RedisRateLimiter::Failed(const absl::Status& why) {
   }
 }
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

@@ -11,9 +11,9 @@
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
-#include "dataplane/limits/rate_limiter.h"
+#include "common/limits/rate_limiter.h"
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 
 class MemoryRateLimiter : public RateLimiter {
  public:
@@ -46,4 +46,4 @@ class MemoryRateLimiter : public RateLimiter {
   Clock::time_point next_sweep_ ABSL_GUARDED_BY(mu_){};
 };
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

@@ -9,12 +9,12 @@
 
 #include "absl/status/statusor.h"
 #include "common/config/config.h"
-#include "dataplane/limits/rate_limiter.h"
+#include "common/limits/rate_limiter.h"
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 
 // `errors` counts store failures (may be null). Errors name the config key.
 absl::StatusOr<std::unique_ptr<RateLimiter>> MakeRateLimiter(const config::Config& config,
                                                              std::atomic<int64_t>* errors);
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

@@ -3,7 +3,7 @@
 // sliding window; decisions arrive on the limiter's threads; a Redis outage fails open and is
 // counted, and counting resumes after Redis is back; flushed scripts are loaded again; in a
 // cluster, keys of every slot are reached from one seed through MOVED redirections.
-#include "dataplane/limits/redis_rate_limiter.h"
+#include "common/limits/redis_rate_limiter.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include "tests/testutil/redis_cluster.h"
 #include "tests/testutil/redis_server.h"
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 namespace {
 
 // Waits for one decision of the async limiter (bounded).
@@ -149,4 +149,4 @@ TEST(RedisRateLimiterTest, ClusterFollowsRedirectionsToEverySlot) {
 }
 
 }  // namespace
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits

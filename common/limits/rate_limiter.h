@@ -12,7 +12,7 @@
 #include <functional>
 #include <string>
 
-namespace sockudo::dataplane::limits {
+namespace sockudo::limits {
 
 struct RateDecision {
   bool allowed = true;
@@ -48,4 +48,4 @@ class RateLimiter {
   virtual void Shutdown() {}
 };
 
-}  // namespace sockudo::dataplane::limits
+}  // namespace sockudo::limits
