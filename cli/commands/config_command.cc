@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands/commands.h"
@@ -16,15 +17,16 @@ nlohmann::json ContextJson(const config::Context& context, bool redact) {
   if (!context.server.empty()) value["server"] = context.server;
   if (!context.token.empty()) value["token"] = redact ? "REDACTED" : context.token;
   if (context.tls.has_value()) value["tls"] = *context.tls;
-  if (!context.ca_file.empty()) value["caFile"] = context.ca_file;
+  if (!context.ca_file.empty()) value["ca-file"] = context.ca_file;
   if (!context.app.empty()) value["app"] = context.app;
   return value;
 }
 
+// The file's own key names (current-context, ca-file), in JSON as in YAML, as kubectl does.
 nlohmann::json ConfigJson(const config::ConfigFile& file, bool redact) {
   nlohmann::json contexts = nlohmann::json::array();
   for (const auto& context : file.contexts()) contexts.push_back(ContextJson(context, redact));
-  return {{"currentContext", file.current_context()}, {"contexts", contexts}};
+  return {{"current-context", file.current_context()}, {"contexts", contexts}};
 }
 
 // Loads the file or prints why not (exit 1 through `exit_code`).
@@ -85,12 +87,18 @@ void AddConfigCommand(CLI::App& root, Commands& commands) {
         std::cout << output::JsonValueToYaml(ConfigJson(*file, true));
         break;
       default: {
-        output::Table table({"CURRENT", "NAME", "SERVER", "TLS", "APP", "TOKEN"});
+        const bool wide = env.format() == output::Format::kWide;
+        std::vector<std::string> headers = {"CURRENT", "NAME", "SERVER", "TLS", "APP", "TOKEN"};
+        if (wide) headers.push_back("CA-FILE");
+        output::Table table(headers);
         for (const auto& c : file->contexts()) {
-          table.AddRow({c.name == file->current_context() ? "*" : "", c.name,
-                        c.server.empty() ? "-" : c.server,
-                        c.tls.has_value() ? output::FormatBool(*c.tls) : "-",
-                        c.app.empty() ? "-" : c.app, c.token.empty() ? "none" : "set"});
+          std::vector<std::string> row = {c.name == file->current_context() ? "*" : "", c.name,
+                                          c.server.empty() ? "-" : c.server,
+                                          c.tls.has_value() ? output::FormatBool(*c.tls) : "-",
+                                          c.app.empty() ? "-" : c.app,
+                                          c.token.empty() ? "none" : "set"};
+          if (wide) row.push_back(c.ca_file.empty() ? "-" : c.ca_file);
+          table.AddRow(row);
         }
         std::cout << table.Render(env.headers());
       }

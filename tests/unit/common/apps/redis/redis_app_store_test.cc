@@ -97,11 +97,11 @@ TEST_F(RedisAppStoreTest, AnUnreachableRedisFailsWritesWithUnavailableAndRecover
 
 TEST_F(RedisAppStoreTest, TheCacheServesFromMemoryAndFollowsInvalidations) {
   ASSERT_TRUE(store_->Create(MakeApp("a1", "k1", "s1")).ok());
+  Reports<bool> refreshed;  // before the cache: its thread may report until the cache is gone
   auto source = RedisAppStore::Connect(target_, "t:");
   ASSERT_TRUE(source.ok());
   auto cache = CachedAppStore::Create(*std::move(source), std::chrono::seconds(0));
   ASSERT_TRUE(cache.ok()) << cache.status();
-  Reports<bool> refreshed;
   (*cache)->SetRefreshedHook([&] { refreshed.Add(true); });
   auto wait_refresh = [&](size_t n) { return refreshed.WaitFor(n); };
   EXPECT_EQ((*cache)->FindByKey("k1")->secret, "s1");
@@ -139,11 +139,11 @@ TEST_F(RedisAppStoreTest, AFullReloadReportsWhatWasDeletedOrDisabledWithoutANoti
   ASSERT_TRUE(store_->Create(MakeApp("a1", "k1")).ok());
   ASSERT_TRUE(store_->Create(MakeApp("a2", "k2")).ok());
   ASSERT_TRUE(store_->Create(MakeApp("a3", "k3")).ok());
+  Reports<AppChange> changes;  // before the cache: its thread may report until the cache is gone
   auto source = RedisAppStore::Connect(target_, "t:");
   ASSERT_TRUE(source.ok());
   auto cache = CachedAppStore::Create(*std::move(source), std::chrono::seconds(1));
   ASSERT_TRUE(cache.ok()) << cache.status();
-  Reports<AppChange> changes;
   (*cache)->SetChangeListener([&](const AppChange& c) { changes.Add(c); });
   // Written behind the cache's back: no Invalidate (the AppChanged notice was lost).
   ASSERT_TRUE(store_->Delete("a1").ok());
