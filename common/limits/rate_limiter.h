@@ -24,6 +24,12 @@ struct RateDecision {
 
 using RateDone = std::function<void(RateDecision)>;
 
+// The token bucket of an app's per-second budget: one key for every process that spends it (the
+// nodes' HTTP API, the control plane's Events API).
+inline std::string AppBudgetKey(const std::string& app_id, bool backend_events) {
+  return "app:" + app_id + (backend_events ? ":backend_events" : ":read_requests");
+}
+
 // Retry-After of a denied bucket holding `tokens`: the seconds until `cost` tokens are back.
 inline int64_t RetryAfterSeconds(double tokens, int64_t cost, int64_t per_second) {
   return std::max<int64_t>(

@@ -65,10 +65,10 @@ void EventsService::PublishEvent(const v1::PublishEventRequest& request,
   if (rate_limiter_ == nullptr || !budget.has_value() || *budget <= 0) {
     return done(Publish(*observer_, app->id, event));
   }
-  // The nodes' bucket for this app (dataplane/http/handlers/rate_check.cc): one token a channel.
+  // The bucket the nodes' HTTP API spends too: one token a channel.
   const auto cost = static_cast<int64_t>(event.channels.size());
   rate_limiter_->TakeTokens(
-      absl::StrCat("app:", app->id, ":backend_events"), *budget, cost,
+      limits::AppBudgetKey(app->id, /*backend_events=*/true), *budget, cost,
       [observer = observer_, app_id = app->id, event = std::move(event),
        done = std::move(done)](limits::RateDecision d) {
         if (!d.allowed) {

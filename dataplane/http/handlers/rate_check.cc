@@ -1,6 +1,6 @@
 #include <functional>
 
-#include "absl/strings/str_cat.h"
+#include "common/limits/rate_limiter.h"
 #include "dataplane/http/handlers/handlers.h"
 
 namespace sockudo::dataplane::http::handlers {
@@ -12,8 +12,7 @@ void CheckRate(const ApiCall& call, bool backend_events, int64_t cost, Respond r
   sockudo::limits::RateLimiter* limiter = call.node.rate_limiter.get();
   if (!limit.has_value() || *limit <= 0 || limiter == nullptr) return next(std::move(respond), {});
   // One token bucket per app and kind, in the limiter's store (shared by the nodes with redis).
-  const std::string key =
-      absl::StrCat("app:", call.app->id, backend_events ? ":backend_events" : ":read_requests");
+  const std::string key = sockudo::limits::AppBudgetKey(call.app->id, backend_events);
   auto decide = [counters = &call.node.metrics.rate_limits(),
                  which = backend_events ? metrics::Limiter::kBackendEvents
                                         : metrics::Limiter::kReadRequests,
