@@ -24,8 +24,7 @@ grpc::Status FetchAllPages(const Connection& connection, Request request, Call c
     grpc::Status status = call(&context, request, &response);
     if (!status.ok()) return status;
     take(response, page == 0);
-    if (response.next_page_token().empty() ||
-        response.next_page_token() == request.page_token()) {
+    if (response.next_page_token().empty() || response.next_page_token() == request.page_token()) {
       break;
     }
     request.set_page_token(response.next_page_token());

@@ -3,8 +3,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "cli/commands/cluster_view.h"
 #include "cli/client/all_pages.h"
+#include "cli/commands/cluster_view.h"
 #include "cli/commands/commands.h"
 #include "sockudo/controlplane/v1/cluster.grpc.pb.h"
 

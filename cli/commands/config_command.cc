@@ -92,7 +92,8 @@ void AddConfigCommand(CLI::App& root, Commands& commands) {
         if (wide) headers.push_back("CA-FILE");
         output::Table table(headers);
         for (const auto& c : file->contexts()) {
-          std::vector<std::string> row = {c.name == file->current_context() ? "*" : "", c.name,
+          std::vector<std::string> row = {c.name == file->current_context() ? "*" : "",
+                                          c.name,
                                           c.server.empty() ? "-" : c.server,
                                           c.tls.has_value() ? output::FormatBool(*c.tls) : "-",
                                           c.app.empty() ? "-" : c.app,

@@ -19,8 +19,7 @@ class MemoryRateLimiter : public RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
 
-  void TakeTokens(const std::string& key, int64_t per_second, int64_t cost,
-                  RateDone done) override;
+  void TakeTokens(const std::string& key, int64_t per_second, int64_t cost, RateDone done) override;
   void Hit(const std::string& key, int64_t max, int64_t window_seconds, RateDone done) override;
   bool answers_inline() const override { return true; }
 

@@ -16,7 +16,8 @@ absl::StatusOr<std::unique_ptr<RateLimiter>> MakeRateLimiter(const config::Confi
   SOCKUDO_ASSIGN_OR_RETURN(o.pool,
                            bus::redis::PoolOptionsFor(config, driver, "rate_limiter.driver"));
   o.pool.who = "rate limiter";
-  o.prefix = config.rate_limiter.redis_prefix.value_or(absl::StrCat(config.redis.key_prefix, "rl:"));
+  o.prefix =
+      config.rate_limiter.redis_prefix.value_or(absl::StrCat(config.redis.key_prefix, "rl:"));
   o.errors = errors;
   return std::unique_ptr<RateLimiter>(std::make_unique<RedisRateLimiter>(std::move(o)));
 }

@@ -102,8 +102,8 @@ void RedisRateLimiter::TakeTokens(const std::string& key, int64_t per_second, in
 void RedisRateLimiter::Hit(const std::string& key, int64_t max, int64_t window_seconds,
                            RateDone done) {
   // Generated once per hit, so that a retried script finds its own entry.
-  std::string member = absl::StrCat(NowMs(), ":", random_, ":",
-                                    sequence_.fetch_add(1, std::memory_order_relaxed));
+  std::string member =
+      absl::StrCat(NowMs(), ":", random_, ":", sequence_.fetch_add(1, std::memory_order_relaxed));
   pool_.Script(kWindow, absl::StrCat(prefix_, ":rl:", key),
                {std::to_string(NowMs()), std::to_string(window_seconds), std::to_string(max),
                 std::move(member)},

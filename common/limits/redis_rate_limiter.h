@@ -31,8 +31,7 @@ class RedisRateLimiter : public RateLimiter {
  public:
   explicit RedisRateLimiter(RedisRateLimiterOptions options);
 
-  void TakeTokens(const std::string& key, int64_t per_second, int64_t cost,
-                  RateDone done) override;
+  void TakeTokens(const std::string& key, int64_t per_second, int64_t cost, RateDone done) override;
   void Hit(const std::string& key, int64_t max, int64_t window_seconds, RateDone done) override;
   bool answers_inline() const override { return false; }
   void Shutdown() override { pool_.Shutdown(); }

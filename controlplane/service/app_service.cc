@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
@@ -91,9 +90,8 @@ void AppService::Notify(const AppChange& change) const {
 
 absl::StatusOr<v1::ListAppsResponse> AppService::ListApps(
     const v1::ListAppsRequest& request) const {
-  SOCKUDO_ASSIGN_OR_RETURN(
-      Pager pager,
-      Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize, "ListApps"));
+  SOCKUDO_ASSIGN_OR_RETURN(Pager pager, Pager::Make(request.page_size(), request.page_token(),
+                                                    kDefaultPageSize, "ListApps"));
   auto all = store_->All();
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
   v1::ListAppsResponse response;

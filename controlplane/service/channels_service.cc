@@ -1,6 +1,5 @@
 #include "controlplane/service/channels_service.h"
 
-#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -49,8 +48,8 @@ void ChannelsService::ListChannels(const v1::ListChannelsRequest& request,
   auto app_id = AppIdFromName(request.parent(), "parent");
   if (!app_id.ok()) return done(app_id.status());
   if (auto st = RequireApp(*apps_, *app_id); !st.ok()) return done(st);
-  auto pager = Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize,
-                           "ListChannels");
+  auto pager =
+      Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize, "ListChannels");
   if (!pager.ok()) return done(pager.status());
   observer_->Ask(ChannelRequest(bus::RequestType::kChannelsWithSocketsCount, *app_id, ""),
                  [app_id = *app_id, prefix = request.prefix(), pager = *std::move(pager),
@@ -118,27 +117,27 @@ void ChannelsService::ListMembers(const v1::ListMembersRequest& request,
         absl::StrCat("parent: ", name->child, " is not a presence channel")));
   }
   if (auto st = RequireApp(*apps_, name->app_id); !st.ok()) return done(st);
-  auto pager = Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize,
-                           "ListMembers");
+  auto pager =
+      Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize, "ListMembers");
   if (!pager.ok()) return done(pager.status());
-  observer_->Ask(ChannelRequest(bus::RequestType::kChannelMembers, name->app_id, name->child),
-                 [pager = *std::move(pager), done = std::move(done)](
-                     absl::StatusOr<Result> r) mutable {
-                   if (!r.ok()) return done(r.status());
-                   v1::ListMembersResponse response;
-                   for (const auto& [key, info] : UniteMembers(*r)) {  // sorted by user id
-                     if (!pager.Take(key)) continue;
-                     v1::Member* m = response.add_members();
-                     m->set_user_id(key);
-                     // A member's user_info is JSON the node already parsed.
-                     (void)google::protobuf::util::JsonStringToMessage(info.user_info_json,
-                                                                       m->mutable_user_info());
-                   }
-                   response.set_total_size(pager.total());
-                   response.set_next_page_token(pager.next_page_token());
-                   *response.mutable_answer() = ToClusterAnswer(*r);
-                   done(std::move(response));
-                 });
+  observer_->Ask(
+      ChannelRequest(bus::RequestType::kChannelMembers, name->app_id, name->child),
+      [pager = *std::move(pager), done = std::move(done)](absl::StatusOr<Result> r) mutable {
+        if (!r.ok()) return done(r.status());
+        v1::ListMembersResponse response;
+        for (const auto& [key, info] : UniteMembers(*r)) {  // sorted by user id
+          if (!pager.Take(key)) continue;
+          v1::Member* m = response.add_members();
+          m->set_user_id(key);
+          // A member's user_info is JSON the node already parsed.
+          (void)google::protobuf::util::JsonStringToMessage(info.user_info_json,
+                                                            m->mutable_user_info());
+        }
+        response.set_total_size(pager.total());
+        response.set_next_page_token(pager.next_page_token());
+        *response.mutable_answer() = ToClusterAnswer(*r);
+        done(std::move(response));
+      });
 }
 
 }  // namespace sockudo::controlplane::service

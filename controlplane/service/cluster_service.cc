@@ -112,9 +112,8 @@ v1::Node ClusterService::NodeToProto(const cluster::NodeSnapshot& node) {
 
 absl::StatusOr<v1::ListNodesResponse> ClusterService::ListNodes(
     const v1::ListNodesRequest& request) const {
-  SOCKUDO_ASSIGN_OR_RETURN(
-      Pager pager,
-      Pager::Make(request.page_size(), request.page_token(), kDefaultPageSize, "ListNodes"));
+  SOCKUDO_ASSIGN_OR_RETURN(Pager pager, Pager::Make(request.page_size(), request.page_token(),
+                                                    kDefaultPageSize, "ListNodes"));
   v1::ListNodesResponse response;
   for (const cluster::NodeSnapshot& node : observer_->Nodes()) {  // sorted by id
     if (pager.Take(node.id)) *response.add_nodes() = NodeToProto(node);

@@ -72,9 +72,9 @@ void EventsService::PublishEvent(const v1::PublishEventRequest& request,
       [observer = observer_, app_id = app->id, event = std::move(event),
        done = std::move(done)](limits::RateDecision d) {
         if (!d.allowed) {
-          return done(absl::ResourceExhaustedError(absl::StrCat(
-              "apps/", app_id, ": over max_backend_events_per_second (", d.limit,
-              " a second, one per channel); retry in ", d.reset_seconds, " s")));
+          return done(absl::ResourceExhaustedError(
+              absl::StrCat("apps/", app_id, ": over max_backend_events_per_second (", d.limit,
+                           " a second, one per channel); retry in ", d.reset_seconds, " s")));
         }
         done(Publish(*observer, app_id, event));
       });

@@ -13,8 +13,7 @@ absl::StatusOr<Pager> Pager::Make(int32_t page_size, const std::string& page_tok
   if (page_size < 0) return absl::InvalidArgumentError("page_size: must be >= 0");
   std::string after;
   if (!page_token.empty() && (!absl::WebSafeBase64Unescape(page_token, &after) || after.empty())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_token: not a token returned by ", method));
+    return absl::InvalidArgumentError(absl::StrCat("page_token: not a token returned by ", method));
   }
   return Pager(std::move(after), page_size == 0 ? default_size : std::min(page_size, kMaxPageSize));
 }

@@ -9,11 +9,11 @@
 
 #include "common/apps/app_store.h"
 #include "common/config/config.h"
+#include "common/limits/memory_rate_limiter.h"
 #include "dataplane/adapter/adapter.h"
 #include "dataplane/cache/memory_channel_cache.h"
 #include "dataplane/cache/occupancy_counter.h"
 #include "dataplane/channels/channel_registry.h"
-#include "common/limits/memory_rate_limiter.h"
 #include "dataplane/metrics/metrics.h"
 #include "dataplane/metrics/sharded_gauge.h"
 #include "dataplane/node/connection_registry.h"
@@ -51,10 +51,10 @@ struct NodeContext {
   MemoryBudget inbound_buffers;             // partially received WebSocket messages, all sockets
   metrics::ShardedGauge outbound_messages;  // queued in per-socket outbound queues, by worker
   metrics::ShardedGauge outbound_bytes;
-  adapter::Adapter* adapter = nullptr;  // set by the Server before it accepts
-  WorkerPool* workers = nullptr;        // set by the Server before it accepts
+  adapter::Adapter* adapter = nullptr;        // set by the Server before it accepts
+  WorkerPool* workers = nullptr;              // set by the Server before it accepts
   webhooks::WebhookSink* webhooks = nullptr;  // set by the Server before it accepts; may be null
-  std::atomic<bool> started{false};  // set once the Server has started everything it hosts
+  std::atomic<bool> started{false};           // set once the Server has started everything it hosts
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_websockets{0};  // sessions not yet destroyed (drain waits for 0)
 };

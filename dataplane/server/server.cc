@@ -16,13 +16,13 @@
 #include "common/base/status_macros.h"
 #include "common/bus/local/local_transport.h"
 #include "common/bus/transport_factory.h"
+#include "common/limits/rate_limiter_factory.h"
 #include "common/protocol/close_codes.h"
 #include "controlplane/control_plane.h"
 #include "dataplane/adapter/horizontal_adapter.h"
 #include "dataplane/cache/channel_cache_factory.h"
 #include "dataplane/connection/connection.h"
 #include "dataplane/http/router.h"
-#include "common/limits/rate_limiter_factory.h"
 #include "dataplane/server/app_changes.h"
 #include "dataplane/server/housekeeper.h"
 #include "dataplane/server/worker.h"
@@ -137,9 +137,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const config::Config& con
   SOCKUDO_ASSIGN_OR_RETURN(
       impl->node->cache,
       cache::MakeChannelCache(impl->config, &impl->node->metrics.cache_errors()));
-  SOCKUDO_ASSIGN_OR_RETURN(
-      impl->node->rate_limiter,
-      sockudo::limits::MakeRateLimiter(impl->config, &impl->node->metrics.rate_limits().backend_errors));
+  SOCKUDO_ASSIGN_OR_RETURN(impl->node->rate_limiter,
+                           sockudo::limits::MakeRateLimiter(
+                               impl->config, &impl->node->metrics.rate_limits().backend_errors));
 
   size_t threads = static_cast<size_t>(config.worker_threads);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());

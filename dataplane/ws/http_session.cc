@@ -2,7 +2,6 @@
 #include "dataplane/ws/http_session.h"
 
 #include <algorithm>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -303,19 +302,19 @@ void HttpSession<Stream>::CheckClientIp(bool upgrade) {
   auto& req = parser_->get();
   auto header = [&req](std::string_view name) {
     auto it = req.find(name);
-    return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+    return it == req.end() ? std::string_view()
+                           : std::string_view(it->value().data(), it->value().size());
   };
-  const std::string ip = limits::ClientIp(peer, header("X-Forwarded-For"), header("X-Real-IP"),
-                                          window.trust_hops);
+  const std::string ip =
+      limits::ClientIp(peer, header("X-Forwarded-For"), header("X-Real-IP"), window.trust_hops);
   env_.node->rate_limiter->Hit(
       absl::StrCat(window.identifier, ":", ip), window.max_requests, window.window_seconds,
       [self = this->shared_from_this(), upgrade](sockudo::limits::RateDecision d) mutable {
         // The session goes with the handler: its last reference never drops on the store's
         // thread (its sockets belong to the worker).
         auto executor = self->stream_.get_executor();
-        net::dispatch(executor, [self = std::move(self), upgrade, d] {
-          self->OnIpDecision(upgrade, d);
-        });
+        net::dispatch(executor,
+                      [self = std::move(self), upgrade, d] { self->OnIpDecision(upgrade, d); });
       });
 }
 

@@ -24,8 +24,8 @@
 #include <optional>
 #include <string>
 
-#include "dataplane/http/http_types.h"
 #include "common/limits/rate_limiter.h"
+#include "dataplane/http/http_types.h"
 #include "dataplane/ws/budgeted_body.h"
 #include "dataplane/ws/session_env.h"
 
@@ -73,8 +73,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::string response_;    // the answer being written
   bool lingering_ = false;  // a refused body is still arriving: drain it before closing
   std::string scratch_;
-  bool ip_checked_ = false;  // the per-IP limit of the request being dispatched passed
-  http::Headers ip_headers_;  // its X-RateLimit-* headers, for the HTTP API's answer
+  bool ip_checked_ = false;     // the per-IP limit of the request being dispatched passed
+  http::Headers ip_headers_;    // its X-RateLimit-* headers, for the HTTP API's answer
   std::string ip_checked_app_;  // the app id in its /apps/{id}/... path (metrics of a 429)
 };
 

@@ -25,7 +25,7 @@ bool HandleHealth(node::NodeContext& node, const HttpRequest& request, const std
     respond(Text(200, ""));
   } else if (path == "/ready") {
     // Not ready before the node has started all it hosts (the embedded control plane last).
-    respond(draining                ? Text(503, "DRAINING")
+    respond(draining               ? Text(503, "DRAINING")
             : !node.started.load() ? Text(503, "STARTING")
                                    : Text(200, "OK"));
   } else if (path == "/up") {

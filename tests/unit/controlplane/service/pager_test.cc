@@ -49,9 +49,9 @@ TEST(PagerTest, TheTokenIsOpaqueAndABadOneNamesTheField) {
   EXPECT_FALSE(first->Take("app-2"));
   const std::string token = first->next_page_token();
   EXPECT_NE(token, "app-1");
-  EXPECT_EQ(token.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos)
+  EXPECT_EQ(
+      token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos)
       << token << " must go in a URL as it is";
 
   auto bad = Pager::Make(1, "!!", 100, "ListApps");

@@ -80,8 +80,7 @@ TEST(OccupancyCounterTest, TwoNodesShareOneCountAndADeadNodesShareIsReclaimed) {
   }
   // Its hash goes last (polled: it may run on another of the counter's threads).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Keys(redis, "*occupancy:node-b") != 0 &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (Keys(redis, "*occupancy:node-b") != 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
   }
   EXPECT_EQ(Keys(redis, "*occupancy:node-b"), 0);
