@@ -19,7 +19,8 @@ class LocalHub {
  public:
   struct Endpoint {
     Identity identity;
-    // Queues a message for the endpoint's thread.
+    // Queues a message for the endpoint's thread. Runs under the hub's lock: it may Send, but
+    // must not Join or Leave.
     std::function<void(Incoming)> deliver;
   };
 
@@ -34,20 +35,21 @@ class LocalHub {
 
   // Every endpoint but `from` that subscribes to `channel` (observers: requests only), or the
   // one whose node id is `node_id` (inbox) or whose reply inbox is `reply_hex`.
+  // The fan-out happens under the lock, as in a broker: all receivers queue any two messages in
+  // the same order, so a message one node sends because it received another (a member
+  // re-announced after a stale member_removed) never overtakes that one at a third node. The
+  // lock is recursive: an endpoint that handles a message inline may send from `deliver`.
+  // Once Leave returns, nothing is being delivered to that endpoint.
   void Send(const Endpoint* from, Channel channel, const std::string& payload,
             const std::string& reply_to, const std::string& address = "") {
-    std::vector<const Endpoint*> targets;
-    {
-      std::lock_guard lock(mu_);
-      for (const Endpoint* e : endpoints_) {
-        const bool match = channel == Channel::kNodeInbox    ? e->identity.node_id == address
-                           : channel == Channel::kReplyInbox ? e->identity.reply_hex == address
-                           : channel == Channel::kRequests   ? e != from
-                                                             : e != from && !e->identity.observer;
-        if (match) targets.push_back(e);
-      }
+    std::lock_guard lock(mu_);
+    for (const Endpoint* e : endpoints_) {
+      const bool match = channel == Channel::kNodeInbox    ? e->identity.node_id == address
+                         : channel == Channel::kReplyInbox ? e->identity.reply_hex == address
+                         : channel == Channel::kRequests   ? e != from
+                                                           : e != from && !e->identity.observer;
+      if (match) e->deliver(Incoming{channel, payload, reply_to});
     }
-    for (const Endpoint* e : targets) e->deliver(Incoming{channel, payload, reply_to});
   }
 
   // Data nodes on the hub.
@@ -59,7 +61,7 @@ class LocalHub {
   }
 
  private:
-  mutable std::mutex mu_;
+  mutable std::recursive_mutex mu_;
   std::vector<const Endpoint*> endpoints_ ABSL_GUARDED_BY(mu_);
 };
 
