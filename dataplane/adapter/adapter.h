@@ -15,6 +15,7 @@
 //   - every callback runs exactly once, within the request timeout (bus::RequestTimeout).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -102,6 +103,14 @@ class Adapter {
   virtual void Broadcast(const std::string& app_id, const std::string& channel,
                          protocol::SharedFrame frame, const std::string& except_socket_id,
                          StatusCallback done) = 0;
+  // `done` runs once every broadcast the bus had taken before this call has been handed to this
+  // node's workers, so that work posted to them after `done` comes behind those deliveries (a
+  // draining node closes a socket only after the events already owed to it). The node sends a
+  // marker to itself on the broadcast channel and waits for it to come back: a broker delivers
+  // it after what it took before (Redis, sharded Redis Cluster, one NATS server; classic Redis
+  // Cluster only roughly). Ok at once with `local`; DeadlineExceeded after `timeout` when the
+  // marker does not come back, FailedPrecondition at once when it cannot (NATS no_echo).
+  virtual void Fence(std::chrono::milliseconds timeout, StatusCallback done) = 0;
   // Every socket signed in as `user_id` (#server-to-user-{id}), except `except_socket_id`.
   virtual void SendToUser(const std::string& app_id, const std::string& user_id,
                           protocol::SharedFrame frame, const std::string& except_socket_id,

@@ -25,6 +25,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The channel name of a fence marker (see Fence): no app has it, so a peer that does not know
+// markers (an older node during an upgrade) delivers it to nobody.
+constexpr std::string_view kFenceChannel = "#fence";
+
 int64_t WallMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -127,6 +131,10 @@ void HorizontalAdapter::Stop() {
   std::promise<void> cancelled;
   RunOnCluster([this, &cancelled] {
     router_->CancelAll();
+    std::vector<std::string> fences;
+    for (const auto& [token, fence] : fences_) fences.push_back(token);
+    for (const std::string& token : fences)
+      EndFence(token, absl::CancelledError("adapter stopped"));
     cancelled.set_value();
   });
   cancelled.get_future().wait_for(std::chrono::seconds(2));
@@ -187,6 +195,42 @@ void HorizontalAdapter::Broadcast(const std::string& app_id, const std::string& 
         }
         if (done) done(s.ok() ? s : absl::UnavailableError(s.message()));
       });
+}
+
+void HorizontalAdapter::Fence(std::chrono::milliseconds timeout, StatusCallback done) {
+  if (!clustered_) return done(absl::OkStatus());
+  if (config_.adapter.driver == "nats" && config_.adapter.nats.no_echo) {
+    return done(absl::FailedPreconditionError(
+        "adapter.nats.no_echo: the server does not send a node its own messages"));
+  }
+  const std::string token = bus::NewUuid();
+  // Registered before the marker goes out: its return is handled on this thread after this.
+  RunOnCluster([this, token, timeout, done = std::move(done)]() mutable {
+    auto timer = std::make_unique<net::steady_timer>(io_, timeout);
+    timer->async_wait([this, token](boost::system::error_code ec) {
+      if (!ec) EndFence(token, absl::DeadlineExceededError("the fence marker did not come back"));
+    });
+    fences_[token] = PendingFence{std::move(done), std::move(timer)};
+  });
+  bus::BroadcastMessage m;
+  m.node_id = identity_.node_id;
+  m.channel = std::string(kFenceChannel);
+  m.message = token;
+  transport_->Publish(bus::Channel::kBroadcast, bus::EncodeBroadcast(m),
+                      [this, token](absl::Status s) {
+                        if (!s.ok()) {
+                          RunOnCluster([this, token, s] { EndFence(token, s); });
+                        }
+                      });
+}
+
+void HorizontalAdapter::EndFence(const std::string& token, absl::Status status) {
+  auto it = fences_.find(token);
+  if (it == fences_.end()) return;
+  PendingFence fence = std::move(it->second);
+  fences_.erase(it);
+  fence.timer->cancel();
+  fence.done(std::move(status));
 }
 
 void HorizontalAdapter::SendToUser(const std::string& app_id, const std::string& user_id,
@@ -686,6 +730,13 @@ void HorizontalAdapter::OnMessage(bus::Incoming message) {
       auto m = bus::DecodeBroadcast(message.payload);
       if (!m.ok()) {
         stats_.dropped_messages++;
+        return;
+      }
+      if (m->channel == kFenceChannel) {
+        // Through the cluster thread, behind the member events routed there before it.
+        if (m->node_id == identity_.node_id) {
+          RunOnCluster([this, token = m->message] { EndFence(token, absl::OkStatus()); });
+        }
         return;
       }
       if (m->node_id == identity_.node_id || m->presence_replication) return;

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -72,6 +73,7 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   ClusterMetrics Metrics() const override;
   void Broadcast(const std::string& app_id, const std::string& channel, protocol::SharedFrame frame,
                  const std::string& except_socket_id, StatusCallback done) override;
+  void Fence(std::chrono::milliseconds timeout, StatusCallback done) override;
   void SendToUser(const std::string& app_id, const std::string& user_id,
                   protocol::SharedFrame frame, const std::string& except_socket_id,
                   StatusCallback done) override;
@@ -121,6 +123,9 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   // A cache channel's event from the control plane (cache_event): kept as this node's last event
   // of the channel, as if it had been published here.
   void KeepInCache(const bus::BroadcastMessage& m);
+  // Ends the fence `token` (cluster thread): its marker came back, its timer fired, its publish
+  // failed or the adapter stops. Later ends of the same fence do nothing.
+  void EndFence(const std::string& token, absl::Status status);
 
   // Cluster thread.
   void RunOnCluster(std::function<void()> fn);
@@ -193,6 +198,12 @@ class HorizontalAdapter : public Adapter, private bus::Transport::Listener {
   std::atomic<size_t> known_peers_{0};
   Stats stats_;
   AppChangedHandler app_changed_;
+  // Fences waiting for their marker, by token (cluster thread).
+  struct PendingFence {
+    StatusCallback done;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  std::map<std::string, PendingFence> fences_;
 };
 
 }  // namespace sockudo::dataplane::adapter

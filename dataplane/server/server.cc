@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -35,6 +36,8 @@ namespace net = boost::asio;
 
 // One slice of a spread drain.
 constexpr int64_t kDrainSliceMs = 50;
+// The longest a drain slice waits for the bus fence.
+constexpr int64_t kFenceWaitMs = 250;
 
 namespace {
 
@@ -56,6 +59,26 @@ int64_t MillisUntil(std::chrono::steady_clock::time_point t) {
   return std::max<int64_t>(
       0, std::chrono::duration_cast<std::chrono::milliseconds>(t - std::chrono::steady_clock::now())
              .count());
+}
+
+// Waits until the events the bus had taken have been handed to the workers (Adapter::Fence),
+// at most kFenceWaitMs. False when the bus cannot or did not answer: later slices do not wait.
+bool AwaitFence(adapter::Adapter& adapter, const std::shared_ptr<spdlog::logger>& log) {
+  auto answered = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> answer = answered->get_future();
+  adapter.Fence(std::chrono::milliseconds(kFenceWaitMs),
+                [answered](absl::Status s) { answered->set_value(std::move(s)); });
+  // The adapter answers within kFenceWaitMs; the margin only guards against a stopped one.
+  if (answer.wait_for(std::chrono::milliseconds(kFenceWaitMs + 1000)) !=
+      std::future_status::ready) {
+    log->warn("draining: no answer to the bus fence; closing without it");
+    return false;
+  }
+  const absl::Status st = answer.get();
+  if (st.ok()) return true;
+  log->warn("draining: closing without waiting for events in flight: {}",
+            std::string(st.message()));
+  return false;
 }
 
 }  // namespace
@@ -348,7 +371,10 @@ void Server::Stop() {
   // the drain began, so the closes are even over the spread however few sockets there are.
   // Worker i alone reads and writes opened[i].
   auto opened = std::make_shared<std::vector<std::optional<size_t>>>(s.workers.size());
+  bool fence = true;
   for (int slice = 0; slice < slices; ++slice) {
+    // The events the bus took before now reach the sockets of this slice before their close.
+    if (fence) fence = AwaitFence(*s.adapter, s.log);
     for (size_t i = 0; i < s.workers.size(); ++i) {
       net::post(s.workers[i]->io(), [state = &s.workers[i]->state(), opened, i, slice, slices] {
         std::vector<connection::Connection*> open;

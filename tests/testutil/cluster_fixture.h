@@ -327,6 +327,7 @@ class ClusterFixture {
     config::Config c;
     c.adapter.driver = "nats";
     c.adapter.nats.request_timeout_ms = 1000;
+    c.adapter.nats.no_echo = false;  // the hub sends a node its own broadcasts (fences need them)
     c.adapter.cluster_health.enabled = true;
     c.adapter.cluster_health.heartbeat_interval_ms = 50;
     c.adapter.cluster_health.node_timeout_ms = 10000;

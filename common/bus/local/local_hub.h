@@ -34,7 +34,8 @@ class LocalHub {
   }
 
   // Every endpoint but `from` that subscribes to `channel` (observers: requests only), or the
-  // one whose node id is `node_id` (inbox) or whose reply inbox is `reply_hex`.
+  // one whose node id is `node_id` (inbox) or whose reply inbox is `reply_hex`. A broadcast goes
+  // back to `from` too, as Redis and NATS (without no_echo) send a subscriber its own messages.
   // The fan-out happens under the lock, as in a broker: all receivers queue any two messages in
   // the same order, so a message one node sends because it received another (a member
   // re-announced after a stale member_removed) never overtakes that one at a third node. The
@@ -47,6 +48,7 @@ class LocalHub {
       const bool match = channel == Channel::kNodeInbox    ? e->identity.node_id == address
                          : channel == Channel::kReplyInbox ? e->identity.reply_hex == address
                          : channel == Channel::kRequests   ? e != from
+                         : channel == Channel::kBroadcast  ? !e->identity.observer
                                                            : e != from && !e->identity.observer;
       if (match) e->deliver(Incoming{channel, payload, reply_to});
     }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -143,6 +144,69 @@ TEST_F(HorizontalAdapterTest, BroadcastReachesSubscribersOnPeersAndIsDeliveredOn
   EXPECT_FALSE(Has(a1, "v2"));
   EXPECT_FALSE(Has(b1, "v2"));
   EXPECT_GE(a.adapter->stats().dropped_messages.load(), 1);  // the unparsable payload
+}
+
+// What a draining node relies on before it closes sockets: when a fence ends, every broadcast
+// the bus took before it is on the node's workers, so a close posted after the fence comes
+// behind that delivery. (The worker is held: the event is still queued when the fence ends.)
+TEST_F(HorizontalAdapterTest, AFenceEndsAfterWhatTheBusTookBeforeItReachedTheWorkers) {
+  ClusterFixture cluster(2);
+  ClusterNode& a = cluster[0];
+  Client& a1 = a.Connect("1.1");
+  a.Subscribe(a1, "news");
+  ASSERT_TRUE(cluster.WaitUntil([&] { return Subscribed(a1, "news"); }));
+  testutil::FakePeer& peer = cluster.AddPeer();
+  for (int round = 0; round < 20; ++round) {
+    const std::string text = EventFrame("news", "{\"round\":" + std::to_string(round) + "}");
+    peer.Publish(bus::Channel::kBroadcast, bus::EncodeBroadcast({.node_id = peer.node_id(),
+                                                                 .app_id = kApp,
+                                                                 .channel = "news",
+                                                                 .message = text,
+                                                                 .except_socket_id = std::nullopt,
+                                                                 .timestamp_ms = std::nullopt}));
+    auto ended = std::make_shared<std::promise<std::pair<absl::Status, size_t>>>();
+    a.adapter->Fence(milliseconds(2000), [&a, ended](absl::Status s) {
+      ended->set_value({std::move(s), a.pool.pending()});
+    });
+    auto answer = ended->get_future();
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+    const auto [status, queued] = answer.get();
+    EXPECT_TRUE(status.ok()) << status;
+    EXPECT_GE(queued, 1u) << "round " << round << ": the event was not on the worker yet";
+    ASSERT_TRUE(cluster.WaitUntil([&] { return Has(a1, text); }));
+  }
+  // The markers reach no socket and count as no broadcast, on the node or its peer (which
+  // counts the peer's 20 events only).
+  EXPECT_TRUE(std::none_of(a1.transport.frames.begin(), a1.transport.frames.end(),
+                           [](const std::string& f) { return f.find("#fence") != f.npos; }));
+  // (The hub orders them: when B has the last event it has had the 19 markers before it.)
+  const auto& heard = cluster[1].adapter->stats().broadcasts_received;
+  ASSERT_TRUE(cluster.WaitUntil([&] { return heard.load() >= 20; }));
+  EXPECT_EQ(heard.load(), 20);
+}
+
+// A fence that cannot be answered says so instead of making the drain wait: the bus is gone
+// (the publish fails), or the NATS server does not send a node its own messages (no_echo).
+TEST_F(HorizontalAdapterTest, AFenceThatCannotComeBackEndsWithAnError) {
+  auto fence = [](ClusterNode& node) {
+    std::promise<absl::Status> ended;
+    node.adapter->Fence(milliseconds(2000), [&](absl::Status s) { ended.set_value(s); });
+    auto answer = ended.get_future();
+    EXPECT_EQ(answer.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+    return answer.get();
+  };
+  {
+    ClusterFixture cluster(2);
+    cluster[0].transport->Sever();
+    EXPECT_EQ(fence(cluster[0]).code(), absl::StatusCode::kUnavailable);
+    EXPECT_TRUE(fence(cluster[1]).ok());
+  }
+  config::Config no_echo = ClusterFixture::ClusterConfig();
+  no_echo.adapter.nats.no_echo = true;
+  ClusterFixture cluster(1, no_echo);
+  const absl::Status st = fence(cluster[0]);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("no_echo"));
 }
 
 TEST_F(HorizontalAdapterTest, BroadcastExcludesTheGivenSocketWhereverItIs) {
