@@ -32,8 +32,10 @@ for (const driver of ['redis', 'redis-cluster', 'nats']) {
           await S.waitFor(() => pub.count(200) >= 20, { timeoutMs: 10000, what: 'the load to run' });
           // The restart window starts a little before the kill: an event in flight when the broker
           // dies is part of the restart.
-          const down = S.now() - 200;
+          const killing = S.now();
+          const down = killing - 200;
           await cluster.broker.stop();
+          const killed = S.now();  // every broker process is dead from here
           // The outage lasts until a publish could not go out (or 1.5 s at most for nats, whose
           // client buffers while disconnected).
           await S.waitFor(() => pub.records.some((r) => r.sentAt > down && r.status !== null && r.status !== 200) || S.now() - down > 1500,
@@ -51,8 +53,14 @@ for (const driver of ['redis', 'redis-cluster', 'nats']) {
           const bySeq = new Map(pub.records.map((r) => [r.seq, r]));
           const inWindow = (l) => { const r = bySeq.get(l.seq); return r.sentAt >= down && r.sentAt <= allUp; };
           const lostInWindow = d.lostAll.filter(inWindow).length;
-          // Sent before the broker was back: in flight when it was killed.
-          const lostAtKill = d.lostAll.filter((l) => bySeq.get(l.seq).sentAt < back).length;
+          // Sent while the broker was being killed. Pub/sub keeps nothing: a Redis or NATS
+          // server can die between its answer to a publish and its writes to the subscribers, and
+          // a Redis Cluster is killed master by master, so a master still alive answers a PUBLISH
+          // that the subscribers of an already dead one never get. Reported, not failed on: only
+          // a broker with persistence could close that window.
+          // That is: answered after the first kill began, sent before the last one ended.
+          const atKill = (l) => { const r = bySeq.get(l.seq); return r.sentAt + r.ms >= killing && r.sentAt <= killed; };
+          const lostAtKill = d.lostAll.filter(atKill).length;
           const lostOutside = d.lost - lostInWindow;
           const reconnects = (await S.metricSum(nodes, 'sockudo_horizontal_transport_reconnections_total')) - reconnectsBefore;
           S.figures('broker_restart', driver, {
@@ -66,7 +74,7 @@ for (const driver of ['redis', 'redis-cluster', 'nats']) {
           assert.equal(d.subscribersStayed, subs.length, 'a subscriber lost its WebSocket');
           assert.equal(d.duplicated, 0, 'an event arrived twice');
           assert.equal(lostOutside, 0, `events answered 200 outside the restart that did not reach every subscriber: ${JSON.stringify(d.lostSeqs)}`);
-          assert.equal(d.lost, 0, `events answered 200 that did not reach every subscriber: ${JSON.stringify(d.lostSeqs)}`);
+          assert.equal(d.lost - lostAtKill, 0, `events answered 200 that did not reach every subscriber: ${JSON.stringify(d.lostSeqs)}`);
           assert.ok(reconnects >= nodes.length, `every node reconnected its subscription (${reconnects})`);
         } finally {
           await pub.stop();
