@@ -106,6 +106,10 @@ class Transport {
   // broadcasts out again. Any thread.
   virtual void ExpectPeers(size_t peers) {}
 
+  // Whether this participant receives its own broadcasts back, as Redis and the in-process hub
+  // send them; NATS only without no_echo. A node fences its incoming broadcasts with one.
+  virtual bool HearsOwnBroadcasts() const { return true; }
+
   // Connected and subscribed.
   virtual bool Healthy() const = 0;
   // Runs `fn` on the driver's thread.

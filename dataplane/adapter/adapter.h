@@ -109,7 +109,8 @@ class Adapter {
   // marker to itself on the broadcast channel and waits for it to come back: a broker delivers
   // it after what it took before (Redis, sharded Redis Cluster, one NATS server; classic Redis
   // Cluster only roughly). Ok at once with `local`; DeadlineExceeded after `timeout` when the
-  // marker does not come back, FailedPrecondition at once when it cannot (NATS no_echo).
+  // marker does not come back, FailedPrecondition at once when it cannot (the transport does not
+  // hear its own broadcasts: NATS with no_echo).
   virtual void Fence(std::chrono::milliseconds timeout, StatusCallback done) = 0;
   // Every socket signed in as `user_id` (#server-to-user-{id}), except `except_socket_id`.
   virtual void SendToUser(const std::string& app_id, const std::string& user_id,

@@ -5,6 +5,7 @@
 #include <future>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
@@ -131,10 +132,10 @@ void HorizontalAdapter::Stop() {
   std::promise<void> cancelled;
   RunOnCluster([this, &cancelled] {
     router_->CancelAll();
-    std::vector<std::string> fences;
-    for (const auto& [token, fence] : fences_) fences.push_back(token);
-    for (const std::string& token : fences)
-      EndFence(token, absl::CancelledError("adapter stopped"));
+    for (auto& [token, fence] : std::exchange(fences_, {})) {
+      fence.timer->cancel();
+      fence.done(absl::CancelledError("adapter stopped"));
+    }
     cancelled.set_value();
   });
   cancelled.get_future().wait_for(std::chrono::seconds(2));
@@ -199,9 +200,10 @@ void HorizontalAdapter::Broadcast(const std::string& app_id, const std::string& 
 
 void HorizontalAdapter::Fence(std::chrono::milliseconds timeout, StatusCallback done) {
   if (!clustered_) return done(absl::OkStatus());
-  if (config_.adapter.driver == "nats" && config_.adapter.nats.no_echo) {
+  if (!transport_->HearsOwnBroadcasts()) {
     return done(absl::FailedPreconditionError(
-        "adapter.nats.no_echo: the server does not send a node its own messages"));
+        absl::StrCat("the ", std::string(transport_->name()),
+                     " bus does not send a node its own messages (no_echo)")));
   }
   const std::string token = bus::NewUuid();
   // Registered before the marker goes out: its return is handled on this thread after this.

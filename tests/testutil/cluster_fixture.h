@@ -129,6 +129,9 @@ class SeverableTransport : public bus::Transport {
     inner_->CountNodes(std::move(done));
   }
   bool Healthy() const override { return !severed_ && inner_->Healthy(); }
+  // Reports what a NATS connection with no_echo reports (the hub itself always echoes).
+  void ReportNoEcho() { no_echo_ = true; }
+  bool HearsOwnBroadcasts() const override { return !no_echo_ && inner_->HearsOwnBroadcasts(); }
   void Post(std::function<void()> fn) override { inner_->Post(std::move(fn)); }
   std::string_view name() const override { return inner_->name(); }
 
@@ -139,6 +142,7 @@ class SeverableTransport : public bus::Transport {
 
   std::unique_ptr<bus::Transport> inner_;
   std::atomic<bool> severed_{false};
+  std::atomic<bool> no_echo_{false};
 };
 
 // A bare participant on the hub, counted as a data node: it records what it receives, answers
@@ -327,7 +331,6 @@ class ClusterFixture {
     config::Config c;
     c.adapter.driver = "nats";
     c.adapter.nats.request_timeout_ms = 1000;
-    c.adapter.nats.no_echo = false;  // the hub sends a node its own broadcasts (fences need them)
     c.adapter.cluster_health.enabled = true;
     c.adapter.cluster_health.heartbeat_interval_ms = 50;
     c.adapter.cluster_health.node_timeout_ms = 10000;

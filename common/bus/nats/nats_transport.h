@@ -106,6 +106,7 @@ class NatsTransport : public Transport {
   void CountNodes(std::function<void(std::optional<size_t>)> done) override;
   void ExpectPeers(size_t peers) override { expected_peers_.store(peers); }
   bool Healthy() const override;
+  bool HearsOwnBroadcasts() const override { return !config_.no_echo; }
   void Post(std::function<void()> fn) override;
   std::string_view name() const override { return "nats"; }
   Counters counters() const override { return {dropped_messages(), reconnections(), 0}; }

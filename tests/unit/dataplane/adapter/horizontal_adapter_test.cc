@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +95,20 @@ class HorizontalAdapterTest : public ::testing::Test {
       return s.requests_resolved.load() + s.requests_uncomplete.load() >= finished;
     }));
   }
+  // Runs a fence on `node` and waits for its end; `at_end` runs in the fence's callback (e.g. to
+  // see what the node's held worker has queued at that moment).
+  static absl::Status AwaitFence(ClusterNode& node, std::function<void()> at_end = nullptr) {
+    auto ended = std::make_shared<std::promise<absl::Status>>();
+    node.adapter->Fence(milliseconds(2000), [ended, at_end](absl::Status s) {
+      if (at_end) at_end();
+      ended->set_value(std::move(s));
+    });
+    auto answer = ended->get_future();
+    if (answer.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
+      return absl::DeadlineExceededError("the fence never ended");
+    }
+    return answer.get();
+  }
   static int64_t Finished(ClusterNode& node) {
     const auto& s = node.adapter->stats();
     return s.requests_resolved.load() + s.requests_uncomplete.load();
@@ -164,15 +180,11 @@ TEST_F(HorizontalAdapterTest, AFenceEndsAfterWhatTheBusTookBeforeItReachedTheWor
                                                                  .message = text,
                                                                  .except_socket_id = std::nullopt,
                                                                  .timestamp_ms = std::nullopt}));
-    auto ended = std::make_shared<std::promise<std::pair<absl::Status, size_t>>>();
-    a.adapter->Fence(milliseconds(2000), [&a, ended](absl::Status s) {
-      ended->set_value({std::move(s), a.pool.pending()});
-    });
-    auto answer = ended->get_future();
-    ASSERT_EQ(answer.wait_for(std::chrono::seconds(3)), std::future_status::ready);
-    const auto [status, queued] = answer.get();
+    auto queued = std::make_shared<std::atomic<size_t>>(0);
+    const absl::Status status =
+        AwaitFence(a, [&pool = a.pool, queued] { *queued = pool.pending(); });
     EXPECT_TRUE(status.ok()) << status;
-    EXPECT_GE(queued, 1u) << "round " << round << ": the event was not on the worker yet";
+    EXPECT_GE(queued->load(), 1u) << "round " << round << ": the event was not on the worker yet";
     ASSERT_TRUE(cluster.WaitUntil([&] { return Has(a1, text); }));
   }
   // The markers reach no socket and count as no broadcast, on the node or its peer (which
@@ -188,23 +200,15 @@ TEST_F(HorizontalAdapterTest, AFenceEndsAfterWhatTheBusTookBeforeItReachedTheWor
 // A fence that cannot be answered says so instead of making the drain wait: the bus is gone
 // (the publish fails), or the NATS server does not send a node its own messages (no_echo).
 TEST_F(HorizontalAdapterTest, AFenceThatCannotComeBackEndsWithAnError) {
-  auto fence = [](ClusterNode& node) {
-    std::promise<absl::Status> ended;
-    node.adapter->Fence(milliseconds(2000), [&](absl::Status s) { ended.set_value(s); });
-    auto answer = ended.get_future();
-    EXPECT_EQ(answer.wait_for(std::chrono::seconds(3)), std::future_status::ready);
-    return answer.get();
-  };
   {
     ClusterFixture cluster(2);
     cluster[0].transport->Sever();
-    EXPECT_EQ(fence(cluster[0]).code(), absl::StatusCode::kUnavailable);
-    EXPECT_TRUE(fence(cluster[1]).ok());
+    EXPECT_EQ(AwaitFence(cluster[0]).code(), absl::StatusCode::kUnavailable);
+    EXPECT_TRUE(AwaitFence(cluster[1]).ok());
   }
-  config::Config no_echo = ClusterFixture::ClusterConfig();
-  no_echo.adapter.nats.no_echo = true;
-  ClusterFixture cluster(1, no_echo);
-  const absl::Status st = fence(cluster[0]);
+  ClusterFixture cluster(1);
+  cluster[0].transport->ReportNoEcho();  // nats_transport_test: a real no_echo connection does
+  const absl::Status st = AwaitFence(cluster[0]);
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(st.message()), HasSubstr("no_echo"));
 }
